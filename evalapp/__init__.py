@@ -1,0 +1,46 @@
+"""evalapp: online duty reports and democratic evaluation for trade unions."""
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Domain subpackages that contribute a blueprint, in URL-registration order.
+DOMAIN_PACKAGES = (
+    "accounts",
+    "unions",
+    "questionnaires",
+    "campaigns",
+    "voting",
+    "feedback",
+    "results",
+    "rectification",
+    "reports",
+)
+
+
+def create_app(test_config=None):
+    """Build the application: defaults, then instance/config.py, then the environment, then tests."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    from evalapp.core import config
+
+    config.load(app, test_config)
+
+    from evalapp.core import auth, cli, db, errors, web
+
+    db.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from importlib import import_module
+
+    for name in DOMAIN_PACKAGES:
+        app.register_blueprint(import_module(f"evalapp.{name}.views").bp)
+    return app

@@ -1,0 +1,79 @@
+"""Accounts log in; role grants make an account a chair or an officer of a union."""
+import enum
+
+from flask import current_app
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from evalapp.core.db import db
+
+
+class Role(enum.StrEnum):
+    chair = "chair"
+    officer = "officer"
+
+    @property
+    def label(self):
+        return {"chair": "工会主席", "officer": "工作人员"}[self.value]
+
+
+class Account(UserMixin, db.Model):
+    __tablename__ = "accounts"
+
+    id = db.Column(db.Integer, primary_key=True)
+    #: Login name: a phone number for members, or a chosen name for staff.
+    username = db.Column(db.String(64), nullable=False, unique=True)
+    display_name = db.Column(db.String(100), nullable=False)
+    password_hash = db.Column(db.String(256), nullable=False)
+    is_admin = db.Column(db.Boolean, nullable=False, default=False)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+
+    grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
+
+    def __repr__(self):
+        return f"<Account {self.id} {self.username}>"
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def unions_with_role(self, role):
+        return [grant.union for grant in self.grants if grant.role == role]
+
+    @property
+    def officer_unions(self):
+        return self.unions_with_role(Role.officer)
+
+    @property
+    def chaired_unions(self):
+        return self.unions_with_role(Role.chair)
+
+    def manages(self, union):
+        """Return whether this account may manage `union` (admin, or officer of it or an ancestor)."""
+        return self.is_admin or any(union.is_within(scope) for scope in self.officer_unions)
+
+    def chairs(self, union):
+        return any(u.id == union.id for u in self.chaired_unions)
+
+    @property
+    def is_staff(self):
+        return self.is_admin or bool(self.officer_unions)
+
+
+class RoleGrant(db.Model):
+    __tablename__ = "role_grants"
+    __table_args__ = (db.UniqueConstraint("account_id", "union_id", "role"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
+    union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
+    role = db.Column(db.Enum(Role, native_enum=False, length=16), nullable=False)
+
+    account = db.relationship("Account", back_populates="grants")
+    union = db.relationship("Union")

@@ -1,0 +1,58 @@
+"""Account creation, authentication and role grants."""
+import logging
+
+from sqlalchemy import func, select
+
+from evalapp.accounts.models import Account, Role, RoleGrant
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+
+logger = logging.getLogger(__name__)
+MIN_PASSWORD_LENGTH = 8
+
+
+def authenticate(username, password):
+    """Return the active account with these credentials, or None."""
+    account = db.session.scalar(select(Account).where(func.lower(Account.username) == username.strip().lower()))
+    if account is None or not account.active or not account.check_password(password):
+        return None
+    return account
+
+
+def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None):
+    """Create an account; pass `password_hash` to reuse a hash computed once (bulk loads)."""
+    username = username.strip()
+    if not username:
+        raise Refused("登录名不能为空。", 400)
+    if db.session.scalar(select(Account.id).where(func.lower(Account.username) == username.lower())):
+        raise Refused(f"登录名“{username}”已被使用。", 400)
+    account = Account(username=username, display_name=display_name.strip() or username, is_admin=is_admin)
+    if password_hash is not None:
+        account.password_hash = password_hash
+    else:
+        check_password_policy(password)
+        account.set_password(password)
+    db.session.add(account)
+    db.session.flush()
+    audit.record("account.created", account, actor=actor, username=username, is_admin=is_admin)
+    return account
+
+
+def check_password_policy(password):
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        raise Refused(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。", 400)
+    if password.isdigit() and len(set(password)) <= 2:
+        raise Refused("密码过于简单，请换一个。", 400)
+
+
+def grant_role(account, union, role: Role, actor=None):
+    """Make `account` chair or officer of `union` (idempotent)."""
+    existing = db.session.scalar(select(RoleGrant).filter_by(account_id=account.id, union_id=union.id, role=role))
+    if existing is not None:
+        return existing
+    grant = RoleGrant(account=account, union=union, role=role)
+    db.session.add(grant)
+    db.session.flush()
+    audit.record("role.granted", account, actor=actor, union_id=union.id, role=role.value)
+    return grant

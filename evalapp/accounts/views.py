@@ -1,0 +1,36 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from evalapp.accounts.forms import LoginForm
+from evalapp.accounts.operations import authenticate
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target):
+    """Accept only same-site paths as the place to return to after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("campaigns.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("campaigns.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        account = authenticate(form.username.data, form.password.data)
+        if account is not None:
+            login_user(account, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("手机号/登录名或密码不正确。", "error")
+    # A failed POST answers 400 so that clients (and tests) can tell it from a fresh form.
+    return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("您已退出登录。", "info")
+    return redirect(url_for("accounts.login"))

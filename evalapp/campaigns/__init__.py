@@ -1,0 +1,1 @@
+"""Campaigns: lifecycle, electorate and the duty report."""

@@ -1,0 +1,167 @@
+"""Campaign lifecycle: create, report, open, close, publish, archive."""
+from sqlalchemy import func, insert, or_, select
+
+from evalapp.accounts.models import Role, RoleGrant
+from evalapp.campaigns.models import (Campaign, CampaignState, DutyReport, ElectorateEntry, ElectorateScope,
+                                      SubjectKind)
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.timeutil import utcnow
+from evalapp.questionnaires.operations import freeze_copy, usable_templates
+from evalapp.unions.models import Member, Union
+
+MAX_REPORT_LENGTH = 50_000
+
+
+def create_campaign(actor, union, template, title, subject_kind: SubjectKind, subject_name="",
+                    electorate_scope=ElectorateScope.union, opens_at=None, closes_at=None):
+    if not actor.manages(union):
+        raise Refused("无权为该工会创建评议活动。", 403)
+    if template not in usable_templates(union):
+        raise Refused("所选测评表不适用于该工会。", 400)
+    if not template.items:
+        raise Refused("所选测评表还没有题目。", 400)
+    title = (title or "").strip()
+    if not title:
+        raise Refused("活动名称不能为空。", 400)
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise Refused("截止时间必须晚于开始时间。", 400)
+    if subject_kind == SubjectKind.chair and not subject_name:
+        subject_name = f"{union.name}主席"
+    campaign = Campaign(title=title, union=union, template=template, subject_kind=subject_kind,
+                        subject_name=(subject_name or "").strip(), electorate_scope=electorate_scope,
+                        opens_at=opens_at, closes_at=closes_at, created_by_id=actor.id)
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record("campaign.created", campaign, actor=actor, title=title, union_id=union.id)
+    return campaign
+
+
+def _transition(campaign, actor, allowed_from, target):
+    if not campaign.can_manage(actor):
+        raise Refused("无权管理该评议活动。", 403)
+    if campaign.state not in allowed_from:
+        raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
+    before = campaign.state
+    campaign.state = target
+    db.session.flush()
+    audit.record("campaign.state_changed", campaign, actor=actor, before=before.value, after=target.value)
+
+
+def start_reporting(campaign, actor):
+    """Let the chair write the duty report and announce the campaign to the electorate."""
+    _transition(campaign, actor, {CampaignState.draft}, CampaignState.reporting)
+
+
+def save_report(campaign, actor, body):
+    """Save the chair's duty report; locked once voting opens."""
+    if not campaign.is_chaired_by(actor):
+        raise Refused("只有被评议的工会主席可以撰写述职报告。", 403)
+    if campaign.state not in (CampaignState.draft, CampaignState.reporting):
+        raise Refused("评议已开始，述职报告已锁定，不能再修改。")
+    body = (body or "").strip()
+    if not body:
+        raise Refused("述职报告不能为空。", 400)
+    if len(body) > MAX_REPORT_LENGTH:
+        raise Refused(f"述职报告不能超过 {MAX_REPORT_LENGTH} 字。", 400)
+    report = campaign.report or DutyReport(campaign=campaign)
+    before = report.body
+    report.body, report.updated_at, report.updated_by_id = body, utcnow(), actor.id
+    db.session.add(report)
+    db.session.flush()
+    audit.record("report.saved", campaign, actor=actor, before_length=len(before or ""), after_length=len(body))
+    return report
+
+
+def open_voting(campaign, actor):
+    """Freeze the questionnaire, snapshot the electorate and start accepting ballots."""
+    allowed = {CampaignState.reporting} if campaign.has_report else {CampaignState.draft, CampaignState.reporting}
+    if campaign.has_report and campaign.state == CampaignState.reporting and not (campaign.report and campaign.report.body):
+        raise Refused("工会主席尚未提交述职报告，不能开始评议。")
+    _transition(campaign, actor, allowed, CampaignState.open)
+    campaign.questionnaire = freeze_copy(campaign.template)
+    size = _snapshot_electorate(campaign)
+    if size == 0:
+        raise Refused("该活动的参评范围内没有在册会员，不能开始评议。")
+    campaign.electorate_size = size
+    campaign.opened_at = utcnow()
+    db.session.flush()
+
+
+def _snapshot_electorate(campaign):
+    members = select(Member.id).join(Union).where(Member.active.is_(True))
+    if campaign.electorate_scope == ElectorateScope.subtree:
+        members = members.where(Union.subtree_filter(campaign.union))
+    else:
+        members = members.where(Member.union_id == campaign.union_id)
+    if campaign.subject_kind == SubjectKind.chair:
+        # The chair does not evaluate themselves.
+        chairs = select(RoleGrant.account_id).where(RoleGrant.union_id == campaign.union_id, RoleGrant.role == Role.chair)
+        members = members.where(Member.account_id.is_(None) | Member.account_id.not_in(chairs))
+    rows = select(db.literal(campaign.id), members.subquery().c.id)
+    db.session.execute(insert(ElectorateEntry).from_select(["campaign_id", "member_id"], rows))
+    return db.session.scalar(select(func.count()).select_from(ElectorateEntry).filter_by(campaign_id=campaign.id))
+
+
+def close_voting(campaign, actor):
+    _transition(campaign, actor, {CampaignState.open}, CampaignState.closed)
+    campaign.closed_at = utcnow()
+
+
+def publish(campaign, actor):
+    """Compute and freeze the result, open rectification items, and show the result to members."""
+    from evalapp.rectification.operations import open_rectifications
+    from evalapp.results.operations import freeze_result
+
+    _transition(campaign, actor, {CampaignState.closed}, CampaignState.published)
+    campaign.published_at = utcnow()
+    result = freeze_result(campaign)
+    open_rectifications(campaign, result)
+    return result
+
+
+def archive(campaign, actor):
+    _transition(campaign, actor, {CampaignState.published}, CampaignState.archived)
+
+
+#: The officer's actions: name → (operation, button label).
+ACTIONS = {
+    "start_reporting": (start_reporting, "发布活动，请主席述职"),
+    "open": (open_voting, "开始评议"),
+    "close": (close_voting, "截止评议"),
+    "publish": (publish, "统计并公布结果"),
+    "archive": (archive, "归档"),
+}
+
+
+def available_actions(campaign):
+    """Return the names of the officer's actions that fit the campaign's state."""
+    by_state = {
+        CampaignState.draft: ["start_reporting"] + ([] if campaign.has_report else ["open"]),
+        CampaignState.reporting: ["open"],
+        CampaignState.open: ["close"],
+        CampaignState.closed: ["publish"],
+        CampaignState.published: ["archive"],
+    }
+    return by_state.get(campaign.state, [])
+
+
+def campaigns_for(account):
+    """Return the campaigns `account` may see: managed, chaired, or voted in as a member."""
+    from evalapp.unions.operations import managed_unions_query
+
+    conditions = [Campaign.union_id.in_(managed_unions_query(account).with_only_columns(Union.id))]
+    chaired = [u.id for u in account.chaired_unions]
+    if chaired:
+        conditions.append(Campaign.union_id.in_(chaired) & (Campaign.subject_kind == SubjectKind.chair))
+    member = account.member
+    if member is not None:
+        snapshot = select(ElectorateEntry.campaign_id).where(ElectorateEntry.member_id == member.id)
+        ancestors = [int(part) for part in member.union.path.strip("/").split("/")]
+        not_yet_open = (Campaign.electorate_size.is_(None) & (Campaign.state == CampaignState.reporting)
+                        & ((Campaign.union_id == member.union_id)
+                           | ((Campaign.electorate_scope == ElectorateScope.subtree)
+                              & Campaign.union_id.in_(ancestors))))
+        conditions.append(Campaign.id.in_(snapshot) | not_yet_open)
+    return list(db.session.scalars(select(Campaign).where(or_(*conditions)).order_by(Campaign.id.desc())))

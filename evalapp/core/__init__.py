@@ -1,0 +1,1 @@
+"""Shared plumbing: database, configuration, authentication, permissions, audit, CLI."""

@@ -1,0 +1,83 @@
+"""The append-only, hash-chained audit log of state changes."""
+import hashlib
+import json
+import logging
+
+from flask_login import current_user
+from sqlalchemy import select
+
+from evalapp.core.db import db
+from evalapp.core.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+GENESIS = "0" * 64
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+
+    id = db.Column(db.Integer, primary_key=True)
+    #: Position in the chain; gapless and unique, so a deleted row is detected.
+    seq = db.Column(db.Integer, nullable=False, unique=True)
+    at = db.Column(db.DateTime, nullable=False)
+    actor_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    action = db.Column(db.String(64), nullable=False)
+    object_type = db.Column(db.String(32), nullable=False)
+    object_id = db.Column(db.Integer, nullable=True)
+    #: Before/after values and other facts, as canonical JSON.
+    details = db.Column(db.Text, nullable=False, default="{}")
+    prev_hash = db.Column(db.String(64), nullable=False)
+    hash = db.Column(db.String(64), nullable=False)
+
+    def compute_hash(self):
+        payload = json.dumps(
+            [self.seq, self.at.isoformat(), self.actor_id, self.action, self.object_type,
+             self.object_id, self.details, self.prev_hash],
+            ensure_ascii=False, separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class AuditHead(db.Model):
+    """One row that holds the chain's tip; locking it serialises appends across processes."""
+
+    __tablename__ = "audit_head"
+
+    id = db.Column(db.Integer, primary_key=True)
+    seq = db.Column(db.Integer, nullable=False)
+    hash = db.Column(db.String(64), nullable=False)
+
+
+def record(action, obj, actor=None, **details):
+    """Append an entry for `action` on `obj` by `actor` (default: the logged-in account)."""
+    if actor is None and current_user and getattr(current_user, "is_authenticated", False):
+        actor = current_user
+    head = db.session.execute(select(AuditHead).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        db.session.add(head)
+    entry = AuditEntry(
+        seq=head.seq + 1, at=utcnow(), actor_id=actor.id if actor else None, action=action,
+        object_type=type(obj).__name__, object_id=obj.id,
+        details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
+        prev_hash=head.hash,
+    )
+    entry.hash = entry.compute_hash()
+    head.seq, head.hash = entry.seq, entry.hash
+    db.session.add(entry)
+    db.session.flush()
+    logger.info("%s %s#%s by %s", action, entry.object_type, obj.id, entry.actor_id)
+    return entry
+
+
+def verify_chain():
+    """Return None when the chain is intact, else the seq of the first broken entry."""
+    expected_prev, expected_seq = GENESIS, 1
+    for entry in db.session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+        if entry.seq != expected_seq or entry.prev_hash != expected_prev or entry.hash != entry.compute_hash():
+            return entry.seq
+        expected_prev, expected_seq = entry.hash, expected_seq + 1
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        return expected_seq
+    return None

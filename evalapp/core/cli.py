@@ -1,0 +1,50 @@
+"""Command-line entry points: `flask demo …` and `flask audit verify`."""
+import click
+from flask.cli import AppGroup
+
+from evalapp.core.db import db
+
+demo_cli = AppGroup("demo", help="Demo data.")
+audit_cli = AppGroup("audit", help="The audit log.")
+
+
+@demo_cli.command("load-if-empty")
+def load_if_empty():
+    """Load the demo federation when the database has no unions yet."""
+    from evalapp.demo.seed import load_demo
+    from evalapp.unions.models import Union
+
+    if db.session.scalar(db.select(Union.id).limit(1)) is not None:
+        click.echo("database already holds data; demo not loaded", err=True)
+        return
+    click.echo("loading demo data (about a minute the first time)…", err=True)
+    load_demo()
+    click.echo("demo data loaded", err=True)
+
+
+@demo_cli.command("logins")
+def logins():
+    """Print the demo logins."""
+    from evalapp.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+
+    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    for username, role in DEMO_LOGINS:
+        click.echo(f"  {username:<12} {role}")
+
+
+@audit_cli.command("verify")
+def verify():
+    """Verify the audit hash chain; exit 1 naming the first broken entry."""
+    from evalapp.core.audit import verify_chain
+
+    broken = verify_chain()
+    if broken is None:
+        click.echo("audit chain intact")
+    else:
+        click.echo(f"audit chain broken at entry {broken}", err=True)
+        raise SystemExit(1)
+
+
+def init_app(app):
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(audit_cli)

@@ -1,0 +1,10 @@
+"""Imports every model module so that metadata is complete (for Alembic and the schema test)."""
+from evalapp.accounts import models as _accounts  # noqa: F401
+from evalapp.campaigns import models as _campaigns  # noqa: F401
+from evalapp.core import audit as _audit  # noqa: F401
+from evalapp.feedback import models as _feedback  # noqa: F401
+from evalapp.questionnaires import models as _questionnaires  # noqa: F401
+from evalapp.rectification import models as _rectification  # noqa: F401
+from evalapp.results import models as _results  # noqa: F401
+from evalapp.unions import models as _unions  # noqa: F401
+from evalapp.voting import models as _voting  # noqa: F401

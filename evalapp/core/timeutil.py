@@ -1,0 +1,41 @@
+"""Times are stored as naive UTC; deadlines are calendar dates in the display time zone."""
+import calendar
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def utcnow():
+    """Return the current time as a naive UTC datetime (the storage convention)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def display_zone():
+    return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+
+
+def to_local(moment):
+    """Return a stored naive-UTC datetime as an aware datetime in the display zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(display_zone())
+
+
+def from_local(moment):
+    """Return a naive datetime typed in the display zone as naive UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=display_zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_today(now=None):
+    """Return today's calendar date in the display zone."""
+    return to_local(now or utcnow()).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the same day `months` later, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

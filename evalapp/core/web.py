@@ -1,0 +1,81 @@
+"""Request helpers shared by all views: CSRF, template filters, object loading."""
+from flask import abort, flash
+from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
+
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.timeutil import to_local
+
+csrf = CSRFProtect()
+
+
+def init_app(app):
+    csrf.init_app(app)
+    app.jinja_env.filters["local"] = _format_local
+    app.jinja_env.filters["percent"] = _format_percent
+    app.jinja_env.filters["paragraphs"] = _paragraphs
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+
+def get_or_404(model, ident):
+    """Return the object with primary key `ident`, or answer 404."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def require(allowed):
+    """Answer 404 unless `allowed`: a guessed id must not reveal that the object exists."""
+    if not allowed:
+        abort(404)
+
+
+def perform(operation, *args, success=None, **kwargs):
+    """Run `operation`; commit and flash `success`, or roll back and flash the refusal.
+
+    Returns (True, the operation's value) or (False, None), so that a view can re-render its form
+    with what the user typed instead of losing it.
+    """
+    try:
+        value = operation(*args, **kwargs)
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return False, None
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True, value
+
+
+def flash_errors(form):
+    """Flash every validation message of `form` (for forms posted from another page)."""
+    for messages in form.errors.values():
+        for message in messages:
+            flash(message, "error")
+
+
+def _format_local(moment, fmt="%Y-%m-%d %H:%M"):
+    return "" if moment is None else to_local(moment).strftime(fmt)
+
+
+def _format_percent(value, digits=1):
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _paragraphs(text):
+    """Render plain text as escaped paragraphs, keeping the author's line breaks."""
+    blocks = [block.strip() for block in (text or "").replace("\r\n", "\n").split("\n\n")]
+    return Markup("".join(f"<p>{escape(block).replace(chr(10), Markup('<br>'))}</p>" for block in blocks if block))

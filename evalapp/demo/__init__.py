@@ -1,0 +1,1 @@
+"""Demo data: a Jiangmen-like federation with campaigns in every state."""

@@ -1,0 +1,1 @@
+"""Members' suggestions and chairs' responses."""

@@ -1,0 +1,1 @@
+"""Questionnaire templates: items, options and the rules that grade a result."""

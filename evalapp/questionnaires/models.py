@@ -1,0 +1,83 @@
+"""Questionnaire templates, their items and options, and the rules that grade a result."""
+import enum
+from decimal import Decimal
+
+from evalapp.core.db import db
+
+
+class ItemKind(enum.StrEnum):
+    satisfaction3 = "satisfaction3"
+    scale5 = "scale5"
+
+    @property
+    def label(self):
+        return {"satisfaction3": "三级满意度（满意/基本满意/不满意）", "scale5": "五分制（1–5分）"}[self.value]
+
+
+#: Default options per item kind: (label, score, counts as satisfied).
+DEFAULT_OPTIONS = {
+    ItemKind.satisfaction3: [("满意", 100, True), ("基本满意", 60, True), ("不满意", 0, False)],
+    ItemKind.scale5: [("5分", 5, True), ("4分", 4, True), ("3分", 3, False), ("2分", 2, False), ("1分", 1, False)],
+}
+
+#: The five classic dimensions of a cadre evaluation.
+DIMENSIONS = ["德", "能", "勤", "绩", "廉"]
+
+
+class Questionnaire(db.Model):
+    __tablename__ = "questionnaires"
+
+    id = db.Column(db.Integer, primary_key=True)
+    owner_union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
+    title = db.Column(db.String(200), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    #: A frozen copy made for one campaign when its voting opened; never edited again.
+    is_snapshot = db.Column(db.Boolean, nullable=False, default=False)
+    #: Share of the electorate that must vote for a valid result.
+    quorum_ratio = db.Column(db.Numeric(5, 4), nullable=False, default=Decimal("0.6667"))
+    #: Minimum overall score (0–100) for the grades 优秀, 良好 and 合格.
+    grade_excellent = db.Column(db.Numeric(5, 2), nullable=False, default=Decimal("90"))
+    grade_good = db.Column(db.Numeric(5, 2), nullable=False, default=Decimal("80"))
+    grade_pass = db.Column(db.Numeric(5, 2), nullable=False, default=Decimal("60"))
+    #: An item whose satisfaction rate is below this opens a rectification item.
+    rectify_below_rate = db.Column(db.Numeric(5, 4), nullable=False, default=Decimal("0.8"))
+
+    owner_union = db.relationship("Union")
+    items = db.relationship("Item", back_populates="questionnaire", order_by="Item.position",
+                            cascade="all, delete-orphan")
+
+    def grade_for(self, score):
+        """Return the grade label for an overall score on the 0–100 scale."""
+        for threshold, grade in ((self.grade_excellent, "优秀"), (self.grade_good, "良好"), (self.grade_pass, "合格")):
+            if score >= float(threshold):
+                return grade
+        return "不合格"
+
+
+class Item(db.Model):
+    __tablename__ = "items"
+
+    id = db.Column(db.Integer, primary_key=True)
+    questionnaire_id = db.Column(db.Integer, db.ForeignKey("questionnaires.id"), nullable=False, index=True)
+    position = db.Column(db.Integer, nullable=False)
+    kind = db.Column(db.Enum(ItemKind, native_enum=False, length=24), nullable=False)
+    prompt = db.Column(db.String(500), nullable=False)
+    dimension = db.Column(db.String(16), nullable=True)
+    weight = db.Column(db.Numeric(6, 2), nullable=False, default=Decimal("1"))
+
+    questionnaire = db.relationship("Questionnaire", back_populates="items")
+    options = db.relationship("Option", back_populates="item", order_by="Option.position",
+                              cascade="all, delete-orphan")
+
+
+class Option(db.Model):
+    __tablename__ = "options"
+
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    position = db.Column(db.Integer, nullable=False)
+    label = db.Column(db.String(100), nullable=False)
+    score = db.Column(db.Numeric(8, 2), nullable=False)
+    counts_satisfied = db.Column(db.Boolean, nullable=False)
+
+    item = db.relationship("Item", back_populates="options")

@@ -1,0 +1,111 @@
+"""Creating questionnaire templates, adding items, and freezing a copy for a campaign."""
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.questionnaires.models import DEFAULT_OPTIONS, DIMENSIONS, Item, ItemKind, Option, Questionnaire
+from evalapp.unions.models import Union
+
+RULE_FIELDS = ("quorum_ratio", "grade_excellent", "grade_good", "grade_pass", "rectify_below_rate")
+
+
+def _check_rules(rules):
+    try:
+        values = {key: Decimal(str(rules[key])) for key in RULE_FIELDS if rules.get(key) is not None}
+    except InvalidOperation:
+        raise Refused("规则数值格式不正确。", 400) from None
+    for key in ("quorum_ratio", "rectify_below_rate"):
+        if key in values and not Decimal(0) < values[key] <= Decimal(1):
+            raise Refused("法定比例和整改阈值须在 0 到 1 之间。", 400)
+    grades = [values.get(k) for k in ("grade_excellent", "grade_good", "grade_pass")]
+    if all(g is not None for g in grades) and not (100 >= grades[0] >= grades[1] >= grades[2] >= 0):
+        raise Refused("等次分数线须满足 100 ≥ 优秀 ≥ 良好 ≥ 合格 ≥ 0。", 400)
+    return values
+
+
+def create_questionnaire(owner_union, title, description="", actor=None, **rules):
+    if actor is not None and not actor.manages(owner_union):
+        raise Refused("无权为该工会创建测评表。", 403)
+    title = (title or "").strip()
+    if not title:
+        raise Refused("测评表名称不能为空。", 400)
+    questionnaire = Questionnaire(owner_union=owner_union, title=title, description=(description or "").strip(),
+                                  **_check_rules(rules))
+    db.session.add(questionnaire)
+    db.session.flush()
+    audit.record("questionnaire.created", questionnaire, actor=actor, title=title)
+    return questionnaire
+
+
+def add_item(questionnaire, kind: ItemKind, prompt, dimension=None, weight=1, actor=None):
+    """Append an item with the default options of its kind."""
+    _check_editable(questionnaire, actor)
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise Refused("题目内容不能为空。", 400)
+    if dimension and dimension not in DIMENSIONS:
+        raise Refused("维度须为德、能、勤、绩、廉之一。", 400)
+    weight = Decimal(str(weight))
+    if not Decimal(0) < weight <= Decimal(100):
+        raise Refused("权重须大于 0 且不超过 100。", 400)
+    item = Item(kind=kind, prompt=prompt, dimension=dimension or None, weight=weight,
+                position=len(questionnaire.items) + 1)
+    item.options = [Option(position=i, label=label, score=score, counts_satisfied=satisfied)
+                    for i, (label, score, satisfied) in enumerate(DEFAULT_OPTIONS[kind], start=1)]
+    questionnaire.items.append(item)
+    db.session.flush()
+    audit.record("questionnaire.item_added", questionnaire, actor=actor, item_id=item.id, prompt=prompt)
+    return item
+
+
+def remove_item(item, actor=None):
+    questionnaire = item.questionnaire
+    _check_editable(questionnaire, actor)
+    questionnaire.items.remove(item)
+    for position, remaining in enumerate(questionnaire.items, start=1):
+        remaining.position = position
+    db.session.flush()
+    audit.record("questionnaire.item_removed", questionnaire, actor=actor, prompt=item.prompt)
+
+
+def _check_editable(questionnaire, actor):
+    if questionnaire.is_snapshot:
+        raise Refused("评议已开始，该测评表已冻结，不能修改。")
+    if actor is not None and not actor.manages(questionnaire.owner_union):
+        raise Refused("无权修改该测评表。", 403)
+
+
+def freeze_copy(template):
+    """Return a frozen copy of `template` for one campaign, so later edits never change it."""
+    copy = Questionnaire(owner_union_id=template.owner_union_id, title=template.title,
+                         description=template.description, is_snapshot=True,
+                         **{key: getattr(template, key) for key in RULE_FIELDS})
+    for item in template.items:
+        copy.items.append(Item(position=item.position, kind=item.kind, prompt=item.prompt,
+                               dimension=item.dimension, weight=item.weight,
+                               options=[Option(position=o.position, label=o.label, score=o.score,
+                                               counts_satisfied=o.counts_satisfied) for o in item.options]))
+    db.session.add(copy)
+    db.session.flush()
+    return copy
+
+
+def usable_templates(union):
+    """Return the templates owned by `union` or any union above it."""
+    ancestor_ids = [int(part) for part in union.path.strip("/").split("/")]
+    return list(db.session.scalars(
+        select(Questionnaire).join(Union, Questionnaire.owner_union_id == Union.id)
+        .where(Questionnaire.is_snapshot.is_(False), Questionnaire.owner_union_id.in_(ancestor_ids))
+        .order_by(Union.depth, Questionnaire.title)))
+
+
+def managed_templates(account):
+    """Return the editable templates of every union `account` manages."""
+    from evalapp.unions.operations import managed_unions_query
+
+    union_ids = managed_unions_query(account).with_only_columns(Union.id)
+    return list(db.session.scalars(select(Questionnaire).where(
+        Questionnaire.is_snapshot.is_(False), Questionnaire.owner_union_id.in_(union_ids)).order_by(Questionnaire.id)))

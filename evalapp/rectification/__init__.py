@@ -1,0 +1,1 @@
+"""Rectification items and their plans."""

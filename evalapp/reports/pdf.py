@@ -1,0 +1,28 @@
+"""Result PDFs rendered by WeasyPrint with the system's Noto Sans CJK font."""
+from flask import render_template
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from evalapp.core.timeutil import utcnow
+from evalapp.results.presentation import result_context
+
+_font_config = None
+
+
+def _fonts():
+    # One FontConfiguration per process: building it scans the system fonts, which is slow.
+    global _font_config
+    if _font_config is None:
+        _font_config = FontConfiguration()
+    return _font_config
+
+
+def _refuse_fetch(url, *args, **kwargs):
+    """Documents are self-contained; never let a template reach files or the network."""
+    raise ValueError(f"external resource refused: {url}")
+
+
+def result_pdf(campaign):
+    """Return the result report of a published campaign as PDF bytes."""
+    html = render_template("reports/result_pdf.html", generated_at=utcnow(), **result_context(campaign))
+    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())

@@ -1,0 +1,1 @@
+"""Tallies, statistics and frozen results."""

@@ -1,0 +1,31 @@
+"""Plain data for the result page and the result PDF (templates get no ORM objects to walk)."""
+from evalapp.core.timeutil import local_today
+
+
+def result_context(campaign):
+    result = campaign.result
+    items = []
+    for row in result.items:
+        options = [{"label": o.label, "count": row.option_counts.get(str(o.id), 0),
+                    "share": (row.option_counts.get(str(o.id), 0) / row.answered) if row.answered else None}
+                   for o in row.item.options]
+        items.append({"position": row.position, "prompt": row.item.prompt, "dimension": row.item.dimension,
+                      "weight": float(row.item.weight), "answered": row.answered, "satisfied": row.satisfied,
+                      "rate": row.rate, "rate_low": row.rate_low, "rate_high": row.rate_high,
+                      "mean": row.mean_score, "score": row.normalised_score, "options": options})
+    today = local_today()
+    rectifications = [{"id": r.id, "problem": r.problem, "due_date": r.due_date, "state": r.state.label,
+                       "plan": r.plan, "outcome": r.outcome, "overdue": r.is_overdue(today)}
+                      for r in campaign.rectifications]
+    return {
+        "campaign": campaign,
+        "result": {
+            "electorate": result.electorate_size, "turnout": result.turnout,
+            "turnout_rate": result.turnout / result.electorate_size if result.electorate_size else None,
+            "quorum_required": result.quorum_required, "quorum_met": result.quorum_met,
+            "overall_score": result.overall_score, "grade": result.grade, "digest": result.ballot_digest,
+            "computed_at": result.computed_at, "published_at": campaign.published_at,
+        },
+        "items": items,
+        "rectifications": rectifications,
+    }

@@ -1,0 +1,24 @@
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from evalapp.campaigns.models import CampaignState
+from evalapp.campaigns.views import visible_campaign
+from evalapp.core.web import require
+from evalapp.results.presentation import result_context
+
+bp = Blueprint("results", __name__)
+PUBLISHED = (CampaignState.published, CampaignState.archived)
+
+
+def published_campaign(campaign_id):
+    """Return a campaign whose result the current account may read (published, and visible)."""
+    campaign = visible_campaign(campaign_id)
+    require(campaign.state in PUBLISHED and campaign.result is not None)
+    return campaign
+
+
+@bp.route("/campaigns/<int:campaign_id>/result")
+def show(campaign_id):
+    campaign = published_campaign(campaign_id)
+    return render_template("results/show.html", **result_context(campaign),
+                           can_download=campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))

@@ -1,0 +1,1 @@
+"""The union tree and its member rosters."""

@@ -1,0 +1,85 @@
+"""Unions form a tree with a materialised path; members are real-name people on rosters."""
+import enum
+
+from sqlalchemy.orm import validates
+
+from evalapp.core.db import db
+
+
+class UnionKind(enum.StrEnum):
+    city = "city"
+    county = "county"
+    town = "town"
+    grassroots = "grassroots"
+
+    @property
+    def label(self):
+        return {"city": "市总工会", "county": "县（市、区）总工会", "town": "镇（街）总工会",
+                "grassroots": "基层工会"}[self.value]
+
+
+#: Which kind of union may sit under which.
+CHILD_KINDS = {
+    UnionKind.city: (UnionKind.county,),
+    UnionKind.county: (UnionKind.town, UnionKind.grassroots),
+    UnionKind.town: (UnionKind.grassroots,),
+    UnionKind.grassroots: (),
+}
+
+
+class Union(db.Model):
+    __tablename__ = "unions"
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(200), nullable=False)
+    kind = db.Column(db.Enum(UnionKind, native_enum=False, length=16), nullable=False)
+    parent_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=True, index=True)
+    #: Ids from the root down, e.g. "/1/4/17/"; a subtree is a prefix match on an index.
+    path = db.Column(db.String(400), nullable=False, default="", index=True)
+    depth = db.Column(db.Integer, nullable=False, default=0)
+
+    parent = db.relationship("Union", remote_side=[id], backref=db.backref("children", order_by="Union.name"))
+
+    def __repr__(self):
+        return f"<Union {self.id} {self.name}>"
+
+    def is_within(self, other):
+        """Return whether this union is `other` or lies in its subtree."""
+        return self.path.startswith(other.path)
+
+    @property
+    def ancestors(self):
+        """Return the unions from the root down to this union's parent."""
+        ids = [int(part) for part in self.path.strip("/").split("/")[:-1]]
+        found = {u.id: u for u in db.session.scalars(db.select(Union).where(Union.id.in_(ids)))}
+        return [found[i] for i in ids]
+
+    @staticmethod
+    def subtree_filter(root):
+        """Return a SQL condition selecting `root` and every union below it."""
+        return Union.path.startswith(root.path, autoescape=True)
+
+
+class Member(db.Model):
+    __tablename__ = "members"
+
+    id = db.Column(db.Integer, primary_key=True)
+    union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
+    name = db.Column(db.String(100), nullable=False)
+    phone = db.Column(db.String(20), nullable=True)
+    #: Keyed hash (HMAC-SHA256) of the national ID number; the number itself is never stored.
+    id_number_hash = db.Column(db.String(64), nullable=True, unique=True)
+    #: Last four characters of the national ID number, for telling people apart.
+    id_number_last4 = db.Column(db.String(4), nullable=True)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True, unique=True)
+
+    union = db.relationship("Union", backref=db.backref("members", lazy="dynamic"))
+    account = db.relationship("Account", backref=db.backref("member", uselist=False))
+
+    @validates("name")
+    def _strip_name(self, _key, value):
+        return value.strip()
+
+    def __repr__(self):
+        return f"<Member {self.id} {self.name}>"

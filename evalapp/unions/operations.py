@@ -1,0 +1,110 @@
+"""Building the union tree and its rosters."""
+import hashlib
+import hmac
+import re
+
+from flask import current_app
+from sqlalchemy import select
+
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind
+
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+
+def create_union(name, kind: UnionKind, parent=None, actor=None):
+    """Create a union under `parent`; only the city federation may have no parent."""
+    name = name.strip()
+    if not name:
+        raise Refused("工会名称不能为空。", 400)
+    if parent is None and kind != UnionKind.city:
+        raise Refused("只有市总工会可以没有上级工会。", 400)
+    if parent is not None and kind not in CHILD_KINDS[parent.kind]:
+        raise Refused(f"{parent.kind.label}下不能设立{kind.label}。", 400)
+    union = Union(name=name, kind=kind, parent=parent)
+    db.session.add(union)
+    db.session.flush()
+    union.path = (parent.path if parent else "/") + f"{union.id}/"
+    union.depth = union.path.count("/") - 2
+    audit.record("union.created", union, actor=actor, name=name, kind=kind.value,
+                 parent_id=parent.id if parent else None)
+    return union
+
+
+def valid_id_number(number):
+    """Return whether `number` is an 18-character national ID with a correct GB 11643 check digit."""
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], ID_WEIGHTS))
+    return ID_CHECK_CHARS[total % 11] == number[17]
+
+
+def hash_id_number(number):
+    key = (current_app.config.get("ID_HASH_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def add_member(union, name, phone=None, id_number=None, actor=None, account=None):
+    """Put a person on `union`'s roster after checking phone and national ID number."""
+    name = (name or "").strip()
+    if not name:
+        raise Refused("姓名不能为空。", 400)
+    phone = (phone or "").strip() or None
+    if phone is not None and not PHONE_PATTERN.match(phone):
+        raise Refused(f"手机号“{phone}”格式不正确（应为 11 位手机号）。", 400)
+    id_hash = last4 = None
+    if id_number:
+        id_number = id_number.strip().upper()
+        if not valid_id_number(id_number):
+            raise Refused("身份证号码格式或校验位不正确。", 400)
+        id_hash, last4 = hash_id_number(id_number), id_number[-4:]
+        if db.session.scalar(select(Member.id).where(Member.id_number_hash == id_hash)):
+            raise Refused("该身份证号码的会员已在花名册中。", 400)
+    member = Member(union=union, name=name, phone=phone, account=account, id_number_hash=id_hash,
+                    id_number_last4=last4)
+    db.session.add(member)
+    db.session.flush()
+    if actor is not None:
+        audit.record("member.added", member, actor=actor, union_id=union.id)
+    return member
+
+
+def visible_roots(account):
+    """Return the unions at the top of what `account` manages (the root for an administrator)."""
+    if account.is_admin:
+        return list(db.session.scalars(select(Union).where(Union.parent_id.is_(None)).order_by(Union.id)))
+    scopes = sorted(account.officer_unions, key=lambda u: len(u.path))
+    roots = []
+    for union in scopes:
+        if not any(union.is_within(root) for root in roots):
+            roots.append(union)
+    return roots
+
+
+def managed_unions_query(account):
+    """Return a select of every union `account` manages."""
+    query = select(Union)
+    if not account.is_admin:
+        roots = visible_roots(account)
+        if not roots:
+            return query.where(db.false())
+        query = query.where(db.or_(*(Union.subtree_filter(root) for root in roots)))
+    return query
+
+
+def enrol_member(union, name, phone, id_number, actor, with_account=False, password=None):
+    """Add a member and, if asked, an account whose login name is their phone number."""
+    from evalapp.accounts.operations import create_account
+
+    if actor is not None and not actor.manages(union):
+        raise Refused("无权管理该工会的花名册。", 403)
+    account = None
+    if with_account:
+        if not phone:
+            raise Refused("开通账号需要填写手机号（作为登录名）。", 400)
+        account = create_account(phone, name, password, actor=actor)
+    return add_member(union, name, phone, id_number, actor=actor, account=account)

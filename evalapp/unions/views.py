@@ -1,0 +1,50 @@
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from evalapp.core.db import db
+from evalapp.core.web import get_or_404, perform, require
+from evalapp.unions.forms import MemberForm
+from evalapp.unions.models import Member, Union
+from evalapp.unions.operations import enrol_member, visible_roots
+
+bp = Blueprint("unions", __name__, url_prefix="/unions")
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+def index():
+    roots = visible_roots(current_user)
+    require(roots)
+    if len(roots) == 1:
+        return redirect(url_for(".show", union_id=roots[0].id))
+    return render_template("unions/index.html", roots=roots)
+
+
+@bp.route("/<int:union_id>")
+def show(union_id):
+    union = get_or_404(Union, union_id)
+    require(current_user.manages(union))
+    page = request.args.get("page", 1, type=int)
+    members = db.paginate(union.members.order_by(Member.active.desc(), Member.id), page=page,
+                          per_page=PAGE_SIZE, error_out=False)
+    child_counts = dict(db.session.execute(
+        select(Member.union_id, func.count()).where(Member.union_id.in_([c.id for c in union.children]),
+                                                    Member.active.is_(True)).group_by(Member.union_id)).all())
+    return render_template("unions/show.html", union=union, members=members, child_counts=child_counts,
+                           form=MemberForm())
+
+
+@bp.route("/<int:union_id>/members", methods=["POST"])
+def add_member_view(union_id):
+    union = get_or_404(Union, union_id)
+    require(current_user.manages(union))
+    form = MemberForm()
+    if form.validate_on_submit():
+        done, _member = perform(enrol_member, union, form.name.data, form.phone.data, form.id_number.data,
+                                actor=current_user, with_account=form.create_account.data,
+                                password=form.initial_password.data, success=f"已将 {form.name.data} 加入花名册。")
+        if done:
+            return redirect(url_for(".show", union_id=union.id))
+    members = db.paginate(union.members.order_by(Member.id), page=1, per_page=PAGE_SIZE, error_out=False)
+    return render_template("unions/show.html", union=union, members=members, child_counts={}, form=form), 400

@@ -1,0 +1,37 @@
+"""Participation (who voted) and ballots (what was voted) are separate records.
+
+A ballot carries no voter id, no timestamp and a random id, so nothing in the application links
+it to the participation row written in the same transaction.
+"""
+from evalapp.core.db import db
+
+
+class Participation(db.Model):
+    """That a member voted in a campaign; the primary key is the one-ballot rule."""
+
+    __tablename__ = "participations"
+
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), primary_key=True)
+    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), primary_key=True)
+
+
+class Ballot(db.Model):
+    __tablename__ = "ballots"
+
+    #: Random 128-bit hex id: not sequential, not time-ordered.
+    id = db.Column(db.String(32), primary_key=True)
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False, index=True)
+    #: SHA-256 of the voter's receipt code; the code itself is shown once and never stored.
+    receipt_hash = db.Column(db.String(64), nullable=False, unique=True)
+
+    answers = db.relationship("Answer", back_populates="ballot", cascade="all, delete-orphan")
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+
+    ballot_id = db.Column(db.String(32), db.ForeignKey("ballots.id"), primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True)
+    option_id = db.Column(db.Integer, db.ForeignKey("options.id"), nullable=False, index=True)
+
+    ballot = db.relationship("Ballot", back_populates="answers")

@@ -1,0 +1,54 @@
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask_login import current_user
+
+from evalapp.campaigns.models import CampaignState
+from evalapp.campaigns.views import visible_campaign
+from evalapp.core.errors import Refused
+from evalapp.core.web import perform
+from evalapp.voting.forms import ReceiptForm, ballot_form, field_name
+from evalapp.voting.operations import cast_ballot, check_can_vote, find_ballot_by_receipt
+
+bp = Blueprint("voting", __name__)
+
+
+@bp.route("/campaigns/<int:campaign_id>/vote", methods=["GET", "POST"])
+def vote(campaign_id):
+    campaign = visible_campaign(campaign_id)
+    try:
+        check_can_vote(campaign, current_user)
+    except Refused as refusal:
+        return render_template("voting/refused.html", campaign=campaign, message=refusal.message), refusal.status
+    form = ballot_form(campaign.questionnaire)
+    if form.validate_on_submit():
+        choices = {item.id: form[field_name(item)].data for item in campaign.questionnaire.items}
+        done, receipt = perform(cast_ballot, campaign, current_user, choices)
+        if done:
+            session["receipt"] = {"campaign_id": campaign.id, "code": receipt}
+            return redirect(url_for(".voted", campaign_id=campaign.id))
+    return render_template("voting/vote.html", campaign=campaign, form=form, field_name=field_name), \
+        400 if form.is_submitted() else 200
+
+
+@bp.route("/campaigns/<int:campaign_id>/voted")
+def voted(campaign_id):
+    campaign = visible_campaign(campaign_id)
+    receipt = session.pop("receipt", None)
+    code = receipt["code"] if receipt and receipt.get("campaign_id") == campaign.id else None
+    return render_template("voting/voted.html", campaign=campaign, code=code)
+
+
+@bp.route("/receipts", methods=["GET", "POST"])
+def check_receipt():
+    form = ReceiptForm()
+    status = None
+    if form.validate_on_submit():
+        ballot = find_ballot_by_receipt(form.code.data)
+        if ballot is None:
+            status = "unknown"
+        elif ballot.campaign.state in (CampaignState.published, CampaignState.archived):
+            status = "counted"
+        else:
+            status = "received"
+        campaign = ballot.campaign if ballot else None
+        return render_template("voting/receipt.html", form=form, status=status, campaign=campaign)
+    return render_template("voting/receipt.html", form=form, status=status, campaign=None)
