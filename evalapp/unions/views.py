@@ -12,6 +12,11 @@ bp = Blueprint("unions", __name__, url_prefix="/unions")
 PAGE_SIZE = 50
 
 
+def _roster_page(union, page):
+    roster = select(Member).where(Member.union_id == union.id).order_by(Member.active.desc(), Member.id)
+    return db.paginate(roster, page=page, per_page=PAGE_SIZE, error_out=False)
+
+
 @bp.route("/")
 def index():
     roots = visible_roots(current_user)
@@ -26,8 +31,7 @@ def show(union_id):
     union = get_or_404(Union, union_id)
     require(current_user.manages(union))
     page = request.args.get("page", 1, type=int)
-    members = db.paginate(union.members.order_by(Member.active.desc(), Member.id), page=page,
-                          per_page=PAGE_SIZE, error_out=False)
+    members = _roster_page(union, page)
     child_counts = dict(db.session.execute(
         select(Member.union_id, func.count()).where(Member.union_id.in_([c.id for c in union.children]),
                                                     Member.active.is_(True)).group_by(Member.union_id)).all())
@@ -46,5 +50,5 @@ def add_member_view(union_id):
                                 password=form.initial_password.data, success=f"已将 {form.name.data} 加入花名册。")
         if done:
             return redirect(url_for(".show", union_id=union.id))
-    members = db.paginate(union.members.order_by(Member.id), page=1, per_page=PAGE_SIZE, error_out=False)
+    members = _roster_page(union, 1)
     return render_template("unions/show.html", union=union, members=members, child_counts={}, form=form), 400
