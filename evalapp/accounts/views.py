@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -8,10 +10,14 @@ bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target):
-    """Accept only same-site paths as the place to return to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("campaigns.index")
+    """Accept only a same-site path as the place to return to after login, else the home page."""
+    home = url_for("campaigns.index")
+    if not target or any(ord(char) < 0x20 or char == "\\" for char in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return home
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

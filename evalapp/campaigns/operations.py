@@ -2,8 +2,14 @@
 from sqlalchemy import func, insert, or_, select
 
 from evalapp.accounts.models import Role, RoleGrant
-from evalapp.campaigns.models import (Campaign, CampaignState, DutyReport, ElectorateEntry, ElectorateScope,
-                                      SubjectKind)
+from evalapp.campaigns.models import (
+    Campaign,
+    CampaignState,
+    DutyReport,
+    ElectorateEntry,
+    ElectorateScope,
+    SubjectKind,
+)
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -79,6 +85,8 @@ def open_voting(campaign, actor):
     allowed = {CampaignState.reporting} if campaign.has_report else {CampaignState.draft, CampaignState.reporting}
     if campaign.has_report and campaign.state == CampaignState.reporting and not (campaign.report and campaign.report.body):
         raise Refused("工会主席尚未提交述职报告，不能开始评议。")
+    if not campaign.template.items:
+        raise Refused("测评表没有题目，不能开始评议。")
     _transition(campaign, actor, allowed, CampaignState.open)
     campaign.questionnaire = freeze_copy(campaign.template)
     size = _snapshot_electorate(campaign)

@@ -2,10 +2,22 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from evalapp.campaigns.forms import ActionForm, CampaignForm, ReportForm
-from evalapp.campaigns.models import Campaign, CampaignState, ElectorateScope, SubjectKind
-from evalapp.campaigns.operations import ACTIONS, available_actions, campaigns_for, create_campaign, save_report
+from evalapp.campaigns.models import (
+    Campaign,
+    CampaignState,
+    ElectorateScope,
+    SubjectKind,
+)
+from evalapp.campaigns.operations import (
+    ACTIONS,
+    available_actions,
+    campaigns_for,
+    create_campaign,
+    save_report,
+)
+from evalapp.core.forms import choices
 from evalapp.core.timeutil import from_local
-from evalapp.core.web import get_or_404, perform, require
+from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.results.operations import turnout
 from evalapp.unions.models import Union
@@ -36,18 +48,19 @@ def new(union_id):
     require(current_user.manages(union))
     form = CampaignForm()
     templates = usable_templates(union)
-    form.template_id.choices = [(q.id, f"{q.title}（{len(q.items)} 题）") for q in templates]
+    form.template_id.choices = choices((q.id, f"{q.title}（{len(q.items)} 题）") for q in templates)
+    outcome = None
     if form.validate_on_submit():
         template = next((q for q in templates if q.id == form.template_id.data), None)
         if template is None:
             abort(400)
-        done, campaign = perform(
+        outcome = perform(
             create_campaign, current_user, union, template, form.title.data, SubjectKind(form.subject_kind.data),
             form.subject_name.data, ElectorateScope(form.electorate_scope.data),
             from_local(form.opens_at.data), from_local(form.closes_at.data), success="评议活动已创建。")
-        if done:
-            return redirect(url_for(".show", campaign_id=campaign.id))
-    return render_template("campaigns/new.html", form=form, union=union), 400 if form.is_submitted() else 200
+        if outcome.ok:
+            return redirect(url_for(".show", campaign_id=outcome.value.id))
+    return render_template("campaigns/new.html", form=form, union=union), form_status(form, outcome)
 
 
 @bp.route("/campaigns/<int:campaign_id>")
@@ -79,9 +92,9 @@ def edit_report(campaign_id):
     campaign = visible_campaign(campaign_id)
     require(campaign.is_chaired_by(current_user))
     form = ReportForm(obj=campaign.report) if request.method == "GET" else ReportForm()
+    outcome = None
     if form.validate_on_submit():
-        done, _report = perform(save_report, campaign, current_user, form.body.data, success="述职报告已保存。")
-        if done:
+        outcome = perform(save_report, campaign, current_user, form.body.data, success="述职报告已保存。")
+        if outcome.ok:
             return redirect(url_for(".show", campaign_id=campaign.id))
-    return render_template("campaigns/report_form.html", campaign=campaign, form=form), \
-        400 if form.is_submitted() else 200
+    return render_template("campaigns/report_form.html", campaign=campaign, form=form), form_status(form, outcome)

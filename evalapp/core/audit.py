@@ -48,10 +48,14 @@ class AuditHead(db.Model):
     hash = db.Column(db.String(64), nullable=False)
 
 
-def record(action, obj, actor=None, **details):
-    """Append an entry for `action` on `obj` by `actor` (default: the logged-in account)."""
-    if actor is None and current_user and getattr(current_user, "is_authenticated", False):
-        actor = current_user
+#: Pass as `actor` to fall back on the logged-in account; pass None for no actor (anonymous acts).
+CURRENT_USER = object()
+
+
+def record(action, obj, actor=CURRENT_USER, **details):
+    """Append an entry for `action` on `obj` by `actor` (by default the logged-in account)."""
+    if actor is CURRENT_USER:
+        actor = current_user if current_user and getattr(current_user, "is_authenticated", False) else None
     head = db.session.execute(select(AuditHead).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)

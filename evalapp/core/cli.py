@@ -27,7 +27,7 @@ def logins():
     """Print the demo logins."""
     from evalapp.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
 
-    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, role in DEMO_LOGINS:
         click.echo(f"  {username:<12} {role}")
 

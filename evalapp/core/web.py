@@ -1,7 +1,10 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
+from dataclasses import dataclass
+
 from flask import abort, flash
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
+from werkzeug.routing import IntegerConverter
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -11,6 +14,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app):
+    app.url_map.converters["int"] = BoundedIntConverter
     csrf.init_app(app)
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.filters["percent"] = _format_percent
@@ -42,22 +46,52 @@ def require(allowed):
         abort(404)
 
 
+@dataclass
+class Outcome:
+    """What `perform` did: unpacks as (ok, value); `status` is the refusal's HTTP status."""
+
+    ok: bool
+    value: object = None
+    status: int = 200
+
+    def __iter__(self):
+        return iter((self.ok, self.value))
+
+
 def perform(operation, *args, success=None, **kwargs):
     """Run `operation`; commit and flash `success`, or roll back and flash the refusal.
 
-    Returns (True, the operation's value) or (False, None), so that a view can re-render its form
-    with what the user typed instead of losing it.
+    The view can then re-render its form with what the user typed instead of losing it.
     """
     try:
         value = operation(*args, **kwargs)
     except Refused as refusal:
         db.session.rollback()
         flash(refusal.message, "error")
-        return False, None
+        return Outcome(False, status=refusal.status)
     db.session.commit()
     if success:
         flash(success, "success")
-    return True, value
+    return Outcome(True, value)
+
+
+def form_status(form, outcome=None):
+    """Return the status for re-rendering a form: 200 fresh, 400 invalid, else the refusal's."""
+    if not form.is_submitted():
+        return 200
+    return outcome.status if outcome is not None and not outcome.ok else 400
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` limited to the database's integer range, so a huge guessed id is a plain 404."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def page_number(value, last=10**6):
+    """Return a page number from a query-string value, clamped to 1…last."""
+    return min(max(value or 1, 1), last)
 
 
 def flash_errors(form):

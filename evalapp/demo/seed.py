@@ -11,8 +11,15 @@ from werkzeug.security import generate_password_hash
 from evalapp.accounts.models import Role
 from evalapp.accounts.operations import create_account, grant_role
 from evalapp.campaigns.models import ElectorateScope, SubjectKind
-from evalapp.campaigns.operations import (archive, close_voting, create_campaign, open_voting, publish,
-                                          save_report, start_reporting)
+from evalapp.campaigns.operations import (
+    archive,
+    close_voting,
+    create_campaign,
+    open_voting,
+    publish,
+    save_report,
+    start_reporting,
+)
 from evalapp.core.db import db
 from evalapp.core.timeutil import add_months, local_today, utcnow
 from evalapp.feedback.operations import add_suggestion, respond
@@ -20,7 +27,12 @@ from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.rectification.operations import complete, submit_plan
 from evalapp.unions.models import UnionKind
-from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, add_member, create_union
+from evalapp.unions.operations import (
+    ID_CHECK_CHARS,
+    ID_WEIGHTS,
+    add_member,
+    create_union,
+)
 from evalapp.voting.operations import cast_ballot
 
 DEMO_PASSWORD = "demo2026"
@@ -56,7 +68,8 @@ TREE = [
 
 SURNAMES = "陈李黄张梁林吴何谭关余伍甄邓冯区周赵罗郑许麦杨叶胡朱刘司徒欧阳"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华建国志强丽萍嘉欣俊杰浩然子轩雅婷晓东永健"
-CHAIR_REPORT = """一年来，在上级工会和公司党委的领导下，本届工会委员会围绕“维权、服务、建设”主线，认真履行工会主席职责，现将主要工作报告如下。
+CHAIR_REPORT = """一年来，在上级工会和公司党委的领导下，本届工会委员会围绕“维权、服务、建设”主线，\
+认真履行工会主席职责，现将主要工作报告如下。
 
 一、坚持政治引领。组织会员开展主题学习 12 次，覆盖职工 800 余人次；坚持“工事公办”，重大事项经会员代表大会讨论决定。
 

@@ -2,11 +2,16 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from evalapp.campaigns.views import visible_campaign
-from evalapp.core.web import flash_errors, get_or_404, perform, require
+from evalapp.core.web import flash_errors, form_status, get_or_404, perform, require
 from evalapp.feedback.forms import ResponseForm, SuggestionForm
 from evalapp.feedback.models import Suggestion
-from evalapp.feedback.operations import (OPEN_FOR_SUGGESTIONS, add_suggestion, can_respond, respond,
-                                         suggestions_for)
+from evalapp.feedback.operations import (
+    OPEN_FOR_SUGGESTIONS,
+    add_suggestion,
+    can_respond,
+    respond,
+    suggestions_for,
+)
 
 bp = Blueprint("feedback", __name__)
 
@@ -14,17 +19,17 @@ bp = Blueprint("feedback", __name__)
 @bp.route("/campaigns/<int:campaign_id>/suggestions", methods=["GET", "POST"])
 def index(campaign_id):
     campaign = visible_campaign(campaign_id)
-    form = SuggestionForm()
+    form, outcome = SuggestionForm(), None
     if form.validate_on_submit():
-        done, _suggestion = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,
+        outcome = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,
                                     success="意见建议已提交，主席回应后您会在这里看到。")
-        if done:
+        if outcome.ok:
             return redirect(url_for(".index", campaign_id=campaign.id))
     member = current_user.member
     may_write = (member is not None and campaign.in_electorate(member) and campaign.state in OPEN_FOR_SUGGESTIONS)
     return render_template("feedback/index.html", campaign=campaign, form=form, may_write=may_write,
                            suggestions=suggestions_for(campaign, current_user), response_form=ResponseForm(),
-                           can_respond=lambda s: can_respond(s, current_user)), 400 if form.is_submitted() else 200
+                           can_respond=lambda s: can_respond(s, current_user)), form_status(form, outcome)
 
 
 @bp.route("/suggestions/<int:suggestion_id>/response", methods=["POST"])

@@ -1,6 +1,7 @@
 """Questionnaire templates, their items and options, and the rules that grade a result."""
 import enum
 from decimal import Decimal
+from fractions import Fraction
 
 from evalapp.core.db import db
 
@@ -33,8 +34,8 @@ class Questionnaire(db.Model):
     description = db.Column(db.Text, nullable=False, default="")
     #: A frozen copy made for one campaign when its voting opened; never edited again.
     is_snapshot = db.Column(db.Boolean, nullable=False, default=False)
-    #: Share of the electorate that must vote for a valid result.
-    quorum_ratio = db.Column(db.Numeric(5, 4), nullable=False, default=Decimal("0.6667"))
+    #: Share of the electorate that must vote for a valid result, as an exact fraction ("2/3", "0.8").
+    quorum_ratio = db.Column(db.String(16), nullable=False, default="2/3")
     #: Minimum overall score (0–100) for the grades 优秀, 良好 and 合格.
     grade_excellent = db.Column(db.Numeric(5, 2), nullable=False, default=Decimal("90"))
     grade_good = db.Column(db.Numeric(5, 2), nullable=False, default=Decimal("80"))
@@ -45,6 +46,10 @@ class Questionnaire(db.Model):
     owner_union = db.relationship("Union")
     items = db.relationship("Item", back_populates="questionnaire", order_by="Item.position",
                             cascade="all, delete-orphan")
+
+    @property
+    def quorum_fraction(self):
+        return Fraction(self.quorum_ratio)
 
     def grade_for(self, score):
         """Return the grade label for an overall score on the 0–100 scale."""

@@ -1,25 +1,48 @@
 """Creating questionnaire templates, adding items, and freezing a copy for a campaign."""
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from sqlalchemy import select
 
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.questionnaires.models import DEFAULT_OPTIONS, DIMENSIONS, Item, ItemKind, Option, Questionnaire
+from evalapp.questionnaires.models import (
+    DEFAULT_OPTIONS,
+    DIMENSIONS,
+    Item,
+    ItemKind,
+    Option,
+    Questionnaire,
+)
 from evalapp.unions.models import Union
 
 RULE_FIELDS = ("quorum_ratio", "grade_excellent", "grade_good", "grade_pass", "rectify_below_rate")
 
 
-def _check_rules(rules):
+def parse_quorum(text):
+    """Return the quorum as an exact Fraction from "2/3", "0.8" or "80%"; refuse anything else."""
+    text = str(text).strip().replace("％", "%")
     try:
-        values = {key: Decimal(str(rules[key])) for key in RULE_FIELDS if rules.get(key) is not None}
+        value = Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise Refused("法定参评比例格式不正确，可填 2/3、0.8 或 80%。", 400) from None
+    if not 0 < value <= 1:
+        raise Refused("法定参评比例须大于 0 且不超过 1。", 400)
+    return value
+
+
+def _check_rules(rules):
+    values = {}
+    if rules.get("quorum_ratio") is not None:
+        quorum = parse_quorum(rules["quorum_ratio"])
+        values["quorum_ratio"] = f"{quorum.numerator}/{quorum.denominator}"
+    try:
+        values.update({key: Decimal(str(rules[key])) for key in RULE_FIELDS[1:] if rules.get(key) is not None})
     except InvalidOperation:
         raise Refused("规则数值格式不正确。", 400) from None
-    for key in ("quorum_ratio", "rectify_below_rate"):
-        if key in values and not Decimal(0) < values[key] <= Decimal(1):
-            raise Refused("法定比例和整改阈值须在 0 到 1 之间。", 400)
+    if "rectify_below_rate" in values and not Decimal(0) < values["rectify_below_rate"] <= Decimal(1):
+        raise Refused("整改阈值须在 0 到 1 之间。", 400)
     grades = [values.get(k) for k in ("grade_excellent", "grade_good", "grade_pass")]
     if all(g is not None for g in grades) and not (100 >= grades[0] >= grades[1] >= grades[2] >= 0):
         raise Refused("等次分数线须满足 100 ≥ 优秀 ≥ 良好 ≥ 合格 ≥ 0。", 400)

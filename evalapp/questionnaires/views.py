@@ -2,11 +2,17 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from evalapp.core.db import db
-from evalapp.core.web import get_or_404, perform, require
+from evalapp.core.forms import choices
+from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.questionnaires.forms import ItemForm, QuestionnaireForm
 from evalapp.questionnaires.models import Item, ItemKind, Questionnaire
-from evalapp.questionnaires.operations import (RULE_FIELDS, add_item, create_questionnaire, managed_templates,
-                                               remove_item)
+from evalapp.questionnaires.operations import (
+    RULE_FIELDS,
+    add_item,
+    create_questionnaire,
+    managed_templates,
+    remove_item,
+)
 from evalapp.unions.models import Union
 from evalapp.unions.operations import managed_unions_query
 
@@ -31,28 +37,29 @@ def new():
     form = QuestionnaireForm()
     unions = db.session.scalars(managed_unions_query(current_user).where(Union.kind != "grassroots")
                                 .order_by(Union.path).limit(500)).all()
-    form.owner_union_id.choices = [(u.id, u.name) for u in unions]
+    form.owner_union_id.choices = choices((u.id, u.name) for u in unions)
+    outcome = None
     if form.validate_on_submit():
         owner = get_or_404(Union, form.owner_union_id.data)
-        done, questionnaire = perform(create_questionnaire, owner, form.title.data, form.description.data,
+        outcome = perform(create_questionnaire, owner, form.title.data, form.description.data,
                                       actor=current_user, success="测评表已创建，请添加题目。",
                                       **{key: getattr(form, key).data for key in RULE_FIELDS})
-        if done:
-            return redirect(url_for(".show", questionnaire_id=questionnaire.id))
-    return render_template("questionnaires/new.html", form=form), 400 if form.is_submitted() else 200
+        if outcome.ok:
+            return redirect(url_for(".show", questionnaire_id=outcome.value.id))
+    return render_template("questionnaires/new.html", form=form), form_status(form, outcome)
 
 
 @bp.route("/<int:questionnaire_id>", methods=["GET", "POST"])
 def show(questionnaire_id):
     questionnaire = _managed_template(questionnaire_id)
-    form = ItemForm()
+    form, outcome = ItemForm(), None
     if form.validate_on_submit():
-        done, _item = perform(add_item, questionnaire, ItemKind(form.kind.data), form.prompt.data,
+        outcome = perform(add_item, questionnaire, ItemKind(form.kind.data), form.prompt.data,
                               form.dimension.data or None, form.weight.data, actor=current_user, success="题目已添加。")
-        if done:
+        if outcome.ok:
             return redirect(url_for(".show", questionnaire_id=questionnaire.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("questionnaires/show.html", questionnaire=questionnaire, form=form), status
+    return render_template("questionnaires/show.html", questionnaire=questionnaire, form=form), \
+        form_status(form, outcome)
 
 
 @bp.route("/<int:questionnaire_id>/items/<int:item_id>/delete", methods=["POST"])

@@ -2,7 +2,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from evalapp.core.timeutil import local_today
-from evalapp.core.web import get_or_404, perform, require
+from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.rectification.forms import OutcomeForm, PlanForm
 from evalapp.rectification.models import Rectification
 from evalapp.rectification.operations import complete, submit_plan
@@ -27,14 +27,14 @@ def show(rectification_id):
 def _chair_step(rectification_id, form_class, operation, field, success):
     rectification = _visible(rectification_id)
     require(rectification.campaign.is_chaired_by(current_user))
-    form = form_class()
+    form, outcome = form_class(), None
     if form.validate_on_submit():
-        done, _ = perform(operation, rectification, current_user, getattr(form, field).data, success=success)
-        if done:
+        outcome = perform(operation, rectification, current_user, getattr(form, field).data, success=success)
+        if outcome.ok:
             return redirect(url_for(".show", rectification_id=rectification.id))
     forms = {"plan_form": PlanForm(), "outcome_form": OutcomeForm(), field + "_form": form}
     return render_template("rectification/show.html", rectification=rectification, today=local_today(),
-                           is_chair=True, **forms), 400
+                           is_chair=True, **forms), form_status(form, outcome)
 
 
 @bp.route("/<int:rectification_id>/plan", methods=["POST"])

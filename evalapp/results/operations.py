@@ -53,7 +53,7 @@ def compute_result(campaign):
     counts = tally(campaign)
     voters = turnout(campaign)
     electorate = campaign.electorate_size
-    required = statistics.quorum_required(electorate, float(questionnaire.quorum_ratio))
+    required = statistics.quorum_required(electorate, questionnaire.quorum_fraction)
     result = Result(campaign=campaign, electorate_size=electorate, turnout=voters, quorum_required=required,
                     quorum_met=voters >= required, ballot_digest=ballot_digest(campaign), computed_at=utcnow())
     weighted = []
@@ -77,7 +77,8 @@ def freeze_result(campaign):
     """Compute, store and audit the result of `campaign`; a result is frozen once it exists."""
     if campaign.result is not None:
         raise Refused("该活动的结果已公布，不能重新计算。")
-    result = compute_result(campaign)
+    with db.session.no_autoflush:  # the new Result joins the session only once it is complete
+        result = compute_result(campaign)
     db.session.add(result)
     db.session.flush()
     audit.record("result.frozen", result, turnout=result.turnout, electorate=result.electorate_size,

@@ -1,6 +1,7 @@
 """Pure statistics on tallies; see docs/statistics.md for the formulas."""
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from scipy.stats import norm
 
@@ -66,5 +67,11 @@ def weighted_score(normalised_scores_and_weights):
 
 
 def quorum_required(electorate, ratio):
-    """Return the number of voters needed: the ratio of the electorate, rounded up."""
-    return math.ceil(electorate * ratio - 1e-9)
+    """Return the number of voters needed: the ratio of the electorate, rounded up.
+
+    `ratio` should be exact (a Fraction such as 2/3); floats are turned into the nearest simple
+    fraction so that 2/3 of 30 is 20, not 21.
+    """
+    if not isinstance(ratio, Fraction):
+        ratio = Fraction(ratio).limit_denominator(1000)
+    return math.ceil(electorate * ratio)

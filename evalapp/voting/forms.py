@@ -2,6 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from evalapp.core.forms import choices
+
 
 def ballot_form(questionnaire, formdata=None):
     """Return a form with one required radio group per item of the frozen questionnaire."""
@@ -11,7 +13,7 @@ def ballot_form(questionnaire, formdata=None):
 
     for item in questionnaire.items:
         setattr(BallotForm, field_name(item), RadioField(
-            item.prompt, choices=[(option.id, option.label) for option in item.options], coerce=int,
+            item.prompt, choices=choices((option.id, option.label) for option in item.options), coerce=int,
             validators=[InputRequired("请选择一项。")]))
     return BallotForm() if formdata is None else BallotForm(formdata=formdata)
 

@@ -24,6 +24,7 @@ class Ballot(db.Model):
     #: SHA-256 of the voter's receipt code; the code itself is shown once and never stored.
     receipt_hash = db.Column(db.String(64), nullable=False, unique=True)
 
+    campaign = db.relationship("Campaign")
     answers = db.relationship("Answer", back_populates="ballot", cascade="all, delete-orphan")
 
 

@@ -57,7 +57,7 @@ def _validated_answers(campaign, choices):
         raise Refused("提交的选票包含不属于本次评议的题目。", 400)
     missing = [item.position for item in questionnaire.items if item.id not in choices]
     if missing:
-        raise Refused("请回答所有题目（第 %s 题未作答）。" % "、".join(map(str, missing)), 400)
+        raise Refused("请回答所有题目（第 {} 题未作答）。".format("、".join(map(str, missing))), 400)
     for item_id, option_id in choices.items():
         if option_id not in known_items[item_id]:
             raise Refused("提交的选项无效，请重新填写。", 400)

@@ -4,9 +4,13 @@ from flask_login import current_user
 from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.errors import Refused
-from evalapp.core.web import perform
+from evalapp.core.web import form_status, perform
 from evalapp.voting.forms import ReceiptForm, ballot_form, field_name
-from evalapp.voting.operations import cast_ballot, check_can_vote, find_ballot_by_receipt
+from evalapp.voting.operations import (
+    cast_ballot,
+    check_can_vote,
+    find_ballot_by_receipt,
+)
 
 bp = Blueprint("voting", __name__)
 
@@ -18,15 +22,15 @@ def vote(campaign_id):
         check_can_vote(campaign, current_user)
     except Refused as refusal:
         return render_template("voting/refused.html", campaign=campaign, message=refusal.message), refusal.status
-    form = ballot_form(campaign.questionnaire)
+    form, outcome = ballot_form(campaign.questionnaire), None
     if form.validate_on_submit():
         choices = {item.id: form[field_name(item)].data for item in campaign.questionnaire.items}
-        done, receipt = perform(cast_ballot, campaign, current_user, choices)
-        if done:
-            session["receipt"] = {"campaign_id": campaign.id, "code": receipt}
+        outcome = perform(cast_ballot, campaign, current_user, choices)
+        if outcome.ok:
+            session["receipt"] = {"campaign_id": campaign.id, "code": outcome.value}
             return redirect(url_for(".voted", campaign_id=campaign.id))
     return render_template("voting/vote.html", campaign=campaign, form=form, field_name=field_name), \
-        400 if form.is_submitted() else 200
+        form_status(form, outcome)
 
 
 @bp.route("/campaigns/<int:campaign_id>/voted")

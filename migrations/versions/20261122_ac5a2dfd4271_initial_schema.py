@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e2f0ab63856f
+Revision ID: ac5a2dfd4271
 Revises: 
-Create Date: 2026-11-22 01:58:24.073778
+Create Date: 2026-11-22 02:14:12.570489
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e2f0ab63856f'
+revision = 'ac5a2dfd4271'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -87,7 +87,7 @@ def upgrade():
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('is_snapshot', sa.Boolean(), nullable=False),
-    sa.Column('quorum_ratio', sa.Numeric(precision=5, scale=4), nullable=False),
+    sa.Column('quorum_ratio', sa.String(length=16), nullable=False),
     sa.Column('grade_excellent', sa.Numeric(precision=5, scale=2), nullable=False),
     sa.Column('grade_good', sa.Numeric(precision=5, scale=2), nullable=False),
     sa.Column('grade_pass', sa.Numeric(precision=5, scale=2), nullable=False),

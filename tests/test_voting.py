@@ -1,0 +1,195 @@
+"""Casting secret ballots: once per member, only in the window, only by the electorate."""
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from evalapp.core.db import db
+from evalapp.core.timeutil import utcnow
+from evalapp.voting.models import Answer, Ballot, Participation
+from evalapp.voting.operations import cast_ballot
+from tests.factories import ballot_form, choices_for, make_campaign
+
+
+def count(model, **filters):
+    return db.session.scalar(select(func.count()).select_from(model).filter_by(**filters))
+
+
+def test_a_member_votes_once_and_gets_a_receipt(world, login):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    assert "开始评议" in member.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    response = member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 2, 3]),
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "回执码" in page
+    assert count(Participation, campaign_id=campaign.id) == 1
+    assert count(Ballot, campaign_id=campaign.id) == 1 and count(Answer) == 3
+
+    again = member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5]))
+    assert again.status_code == 409 and "只能投一次" in again.get_data(as_text=True)
+    assert count(Ballot, campaign_id=campaign.id) == 1
+    assert "您已完成本次评议" in member.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+
+
+def test_ballots_carry_no_voter_and_no_time():
+    columns = {column["name"] for column in inspect(db.engine).get_columns("ballots")}
+    assert columns == {"id", "campaign_id", "receipt_hash"}
+    answer_columns = {column["name"] for column in inspect(db.engine).get_columns("answers")}
+    assert answer_columns == {"ballot_id", "item_id", "option_id"}
+    participation_columns = {column["name"] for column in inspect(db.engine).get_columns("participations")}
+    assert participation_columns == {"campaign_id", "member_id"}
+
+
+def test_ballot_ids_are_random_not_ordered_like_votes(world):
+    make_campaign(world, "open", votes=[[1, 1, 1]] * 5)
+    ids = list(db.session.scalars(select(Ballot.id)))
+    assert len(ids) == len(set(ids)) == 5 and all(len(i) == 32 for i in ids)
+    # Five sequential ids would sort in insertion order; random ones almost never all do.
+    assert not all(int(i, 16) < 2 ** 120 for i in ids)
+
+
+def test_an_unanswered_item_is_refused_and_nothing_is_written(world, login):
+    campaign = make_campaign(world, "open")
+    data = ballot_form(campaign, [1, 1, 1])
+    data.pop(next(iter(data)))
+    response = login("m1").post(f"/campaigns/{campaign.id}/vote", data=data)
+    assert response.status_code == 400 and "请选择一项" in response.get_data(as_text=True)
+    assert count(Participation) == 0 and count(Ballot) == 0
+
+
+def test_an_option_of_another_item_is_refused(world, login):
+    campaign = make_campaign(world, "open")
+    items = campaign.questionnaire.items
+    data = ballot_form(campaign, [1, 1, 1])
+    data[f"item_{items[0].id}"] = str(items[1].options[0].id)
+    assert login("m1").post(f"/campaigns/{campaign.id}/vote", data=data).status_code == 400
+    assert count(Participation) == 0 and count(Ballot) == 0
+
+
+def test_a_form_forged_for_another_campaign_is_refused(world, login):
+    first = make_campaign(world, "open")
+    second = make_campaign(world, "open")
+    response = login("m1").post(f"/campaigns/{second.id}/vote", data=ballot_form(first, [1, 1, 1]))
+    assert response.status_code == 400
+    assert count(Participation) == 0 and count(Ballot) == 0
+
+
+def test_the_operation_refuses_items_of_another_campaign(world):
+    from evalapp.core.errors import Refused
+
+    first, second = make_campaign(world, "open"), make_campaign(world, "open")
+    with pytest.raises(Refused):
+        cast_ballot(second, world.members[0], choices_for(first, [1, 1, 1]))
+    db.session.rollback()
+    assert count(Participation) == 0 and count(Ballot) == 0
+
+
+@pytest.mark.parametrize("state", ["draft", "reporting", "closed", "published"])
+def test_no_ballot_outside_the_voting_state(world, login, state):
+    campaign = make_campaign(world, state)
+    client = login("m1")
+    response = client.get(f"/campaigns/{campaign.id}/vote")
+    if state == "draft":
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 409
+        assert "不在投票时间内" in response.get_data(as_text=True) or "已截止" in response.get_data(as_text=True)
+    assert count(Ballot) == 0
+
+
+def test_no_ballot_after_the_closing_time(world, login):
+    campaign = make_campaign(world, "open")
+    campaign.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    response = login("m1").post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
+    assert response.status_code == 409 and "已截止" in response.get_data(as_text=True)
+    assert count(Ballot) == 0
+
+
+def test_members_outside_the_electorate_cannot_vote(world, login):
+    campaign = make_campaign(world, "open")
+    assert login("outsider").post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code == 404
+    chair = login("chair")  # the chair sees the campaign but does not evaluate themselves
+    response = chair.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
+    assert response.status_code == 403 and "不在本次评议的参评名单中" in response.get_data(as_text=True)
+    assert count(Ballot) == 0
+
+
+def test_a_failure_between_participation_and_ballot_leaves_neither(world, monkeypatch):
+    campaign = make_campaign(world, "open")
+    original_flush = db.session.flush
+
+    def failing_flush(*args, **kwargs):
+        original_flush(*args, **kwargs)
+        raise RuntimeError("worker died mid-request")
+
+    monkeypatch.setattr(db.session, "flush", failing_flush)
+    with pytest.raises(RuntimeError):
+        cast_ballot(campaign, world.members[0], choices_for(campaign, [1, 1, 1]))
+    monkeypatch.undo()
+    db.session.rollback()
+    assert count(Participation) == 0 and count(Ballot) == 0 and count(Answer) == 0
+
+
+def test_receipt_shows_only_whether_the_ballot_counted(world, login):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5]))
+    code = member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True).split('class="receipt">')[1][:16]
+    assert "回执码只显示这一次" not in member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True)
+
+    checker = login("m2")
+    assert "已收到" in checker.post("/receipts", data={"code": code}).get_data(as_text=True)
+    make_campaign_state(campaign, world, "published")
+    page = checker.post("/receipts", data={"code": code}).get_data(as_text=True)
+    assert "已计入" in page and "不满意" not in page
+    assert "没有找到" in checker.post("/receipts", data={"code": "0" * 16}).get_data(as_text=True)
+
+
+def make_campaign_state(campaign, world, state):
+    from evalapp.campaigns import operations
+
+    operations.close_voting(campaign, world.county_officer)
+    if state == "published":
+        operations.publish(campaign, world.county_officer)
+    db.session.commit()
+
+
+def _concurrent_casts(app, campaign_id, account_id, attempts):
+    """Cast the same member's ballot from `attempts` threads at once; return the outcomes."""
+    from evalapp.accounts.models import Account
+    from evalapp.campaigns.models import Campaign
+    from evalapp.core.errors import Refused
+
+    barrier, outcomes = threading.Barrier(attempts), []
+
+    def attempt():
+        with app.app_context():
+            campaign, account = db.session.get(Campaign, campaign_id), db.session.get(Account, account_id)
+            choices = choices_for(campaign, [1, 1, 1])
+            barrier.wait(timeout=30)
+            try:
+                cast_ballot(campaign, account, choices)
+                db.session.commit()
+                outcomes.append("ok")
+            except Refused:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_submissions_for_one_member_give_exactly_one_ballot(app, world):
+    campaign = make_campaign(world, "open")
+    attempts = 12  # each attempt holds a pooled connection at the barrier; the pool allows 15
+    outcomes = _concurrent_casts(app, campaign.id, world.members[0].id, attempts)
+    assert sorted(outcomes) == ["ok"] + ["refused"] * (attempts - 1)
+    assert count(Participation, campaign_id=campaign.id) == 1
+    assert count(Ballot, campaign_id=campaign.id) == 1
