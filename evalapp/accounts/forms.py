@@ -1,6 +1,13 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。"), Length(max=200)])
+    new = PasswordField("新密码（至少 8 位）", validators=[DataRequired("请输入新密码。"), Length(max=200)])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码。"),
+                                                       EqualTo("new", "两次输入的新密码不一致。")])
 
 
 class LoginForm(FlaskForm):

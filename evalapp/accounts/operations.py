@@ -46,6 +46,44 @@ def check_password_policy(password):
         raise Refused("密码过于简单，请换一个。", 400)
 
 
+def change_password(account, current, new):
+    if not account.check_password(current or ""):
+        raise Refused("当前密码不正确。", 400)
+    check_password_policy(new)
+    account.set_password(new)
+    db.session.flush()
+    audit.record("account.password_changed", account, actor=account)
+
+
+def find_account(username):
+    return db.session.scalar(select(Account).where(func.lower(Account.username) == (username or "").strip().lower()))
+
+
+def appoint(actor, union, username, role: Role):
+    """Make the account `username` officer or chair of `union`; a union has one chair at a time."""
+    if not actor.manages(union):
+        raise Refused("无权管理该工会的负责人。", 403)
+    account = find_account(username)
+    if account is None or not account.active:
+        raise Refused(f"没有找到登录名为“{(username or '').strip()}”的账号。", 400)
+    if role == Role.chair:
+        if account.member is None or account.member.union_id != union.id or not account.member.active:
+            raise Refused("工会主席须是本工会花名册上的在册会员。", 400)
+        for grant in db.session.scalars(select(RoleGrant).filter_by(union_id=union.id, role=Role.chair)):
+            if grant.account_id != account.id:
+                revoke(actor, grant)
+    return grant_role(account, union, role, actor=actor)
+
+
+def revoke(actor, grant):
+    if not actor.manages(grant.union):
+        raise Refused("无权管理该工会的负责人。", 403)
+    account, union, role = grant.account, grant.union, grant.role
+    db.session.delete(grant)
+    db.session.flush()
+    audit.record("role.revoked", account, actor=actor, union_id=union.id, role=role.value)
+
+
 def grant_role(account, union, role: Role, actor=None):
     """Make `account` chair or officer of `union` (idempotent)."""
     existing = db.session.scalar(select(RoleGrant).filter_by(account_id=account.id, union_id=union.id, role=role))

@@ -3,8 +3,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from evalapp.accounts.forms import LoginForm
-from evalapp.accounts.operations import authenticate
+from evalapp.accounts.forms import LoginForm, PasswordForm
+from evalapp.accounts.operations import authenticate, change_password
+from evalapp.core.web import form_status, perform
 
 bp = Blueprint("accounts", __name__)
 
@@ -33,6 +34,16 @@ def login():
         flash("手机号/登录名或密码不正确。", "error")
     # A failed POST answers 400 so that clients (and tests) can tell it from a fresh form.
     return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():
+    form, outcome = PasswordForm(), None
+    if form.validate_on_submit():
+        outcome = perform(change_password, current_user, form.current.data, form.new.data, success="密码已修改。")
+        if outcome.ok:
+            return redirect(url_for("campaigns.index"))
+    return render_template("accounts/password.html", form=form), form_status(form, outcome)
 
 
 @bp.route("/logout", methods=["POST"])

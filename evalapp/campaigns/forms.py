@@ -18,7 +18,3 @@ class CampaignForm(FlaskForm):
 
 class ReportForm(FlaskForm):
     body = TextAreaField("述职报告正文", validators=[DataRequired("述职报告不能为空。"), Length(max=50_000)])
-
-
-class ActionForm(FlaskForm):
-    """An empty form: the CSRF token for the lifecycle buttons."""

@@ -1,7 +1,7 @@
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from evalapp.campaigns.forms import ActionForm, CampaignForm, ReportForm
+from evalapp.campaigns.forms import CampaignForm, ReportForm
 from evalapp.campaigns.models import (
     Campaign,
     CampaignState,
@@ -15,7 +15,7 @@ from evalapp.campaigns.operations import (
     create_campaign,
     save_report,
 )
-from evalapp.core.forms import choices
+from evalapp.core.forms import ActionForm, choices
 from evalapp.core.timeutil import from_local
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.questionnaires.operations import usable_templates

@@ -17,7 +17,7 @@ def load_if_empty():
     if db.session.scalar(db.select(Union.id).limit(1)) is not None:
         click.echo("database already holds data; demo not loaded", err=True)
         return
-    click.echo("loading demo data (about a minute the first time)…", err=True)
+    click.echo("loading demo data…", err=True)
     load_demo()
     click.echo("demo data loaded", err=True)
 

@@ -1,5 +1,10 @@
 """Small helpers shared by the domain forms."""
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+
+
+class ActionForm(FlaskForm):
+    """An empty form: the CSRF token behind a button that changes state."""
 
 
 def choices(pairs):

@@ -1,6 +1,19 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
+
+from evalapp.accounts.models import Role
+from evalapp.core.forms import choices
+
+
+class ChildUnionForm(FlaskForm):
+    name = StringField("工会名称", validators=[DataRequired("请输入工会名称。"), Length(max=200)])
+    kind = SelectField("类型")
+
+
+class AppointForm(FlaskForm):
+    role = SelectField("职务", choices=choices((role.value, role.label) for role in Role))
+    username = StringField("账号登录名（会员为手机号）", validators=[DataRequired("请输入登录名。"), Length(max=64)])
 
 
 class MemberForm(FlaskForm):

@@ -21,6 +21,8 @@ def create_union(name, kind: UnionKind, parent=None, actor=None):
     name = name.strip()
     if not name:
         raise Refused("工会名称不能为空。", 400)
+    if actor is not None and parent is not None and not actor.manages(parent):
+        raise Refused("无权在该工会下设立下属工会。", 403)
     if parent is None and kind != UnionKind.city:
         raise Refused("只有市总工会可以没有上级工会。", 400)
     if parent is not None and kind not in CHILD_KINDS[parent.kind]:

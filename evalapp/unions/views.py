@@ -1,12 +1,15 @@
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from evalapp.accounts.models import Role, RoleGrant
+from evalapp.accounts.operations import appoint, revoke
 from evalapp.core.db import db
+from evalapp.core.forms import ActionForm, choices
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
-from evalapp.unions.forms import MemberForm
-from evalapp.unions.models import Member, Union
-from evalapp.unions.operations import enrol_member, visible_roots
+from evalapp.unions.forms import AppointForm, ChildUnionForm, MemberForm
+from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind
+from evalapp.unions.operations import create_union, enrol_member, visible_roots
 
 bp = Blueprint("unions", __name__, url_prefix="/unions")
 PAGE_SIZE = 50
@@ -33,25 +36,73 @@ def index():
     return render_template("unions/index.html", roots=roots)
 
 
-@bp.route("/<int:union_id>")
-def show(union_id):
+def _managed_union(union_id):
     union = get_or_404(Union, union_id)
     require(current_user.manages(union))
-    members = _roster_page(union, page_number(request.args.get("page", 1, type=int)))
-    return render_template("unions/show.html", union=union, members=members, child_counts=_child_counts(union),
-                           form=MemberForm())
+    return union
+
+
+def _render_show(union, status=200, page=1, **forms):
+    """Render the union page; `forms` replaces a fresh form with the one the user just posted."""
+    child_form = forms.get("child_form") or ChildUnionForm()
+    child_form.kind.choices = choices((kind.value, kind.label) for kind in CHILD_KINDS[union.kind])
+    grants = db.session.scalars(select(RoleGrant).where(RoleGrant.union_id == union.id).order_by(RoleGrant.role)).all()
+    return render_template(
+        "unions/show.html", union=union, members=_roster_page(union, page), child_counts=_child_counts(union),
+        grants=grants, form=forms.get("member_form") or MemberForm(), child_form=child_form,
+        appoint_form=forms.get("appoint_form") or AppointForm(), action_form=ActionForm()), status
+
+
+@bp.route("/<int:union_id>")
+def show(union_id):
+    union = _managed_union(union_id)
+    return _render_show(union, page=page_number(request.args.get("page", 1, type=int)))
 
 
 @bp.route("/<int:union_id>/members", methods=["POST"])
 def add_member_view(union_id):
-    union = get_or_404(Union, union_id)
-    require(current_user.manages(union))
+    union = _managed_union(union_id)
     form, outcome = MemberForm(), None
     if form.validate_on_submit():
         outcome = perform(enrol_member, union, form.name.data, form.phone.data, form.id_number.data,
-                                actor=current_user, with_account=form.create_account.data,
+                          actor=current_user, with_account=form.create_account.data,
                           password=form.initial_password.data, success=f"已将 {form.name.data} 加入花名册。")
         if outcome.ok:
             return redirect(url_for(".show", union_id=union.id))
-    return render_template("unions/show.html", union=union, members=_roster_page(union, 1),
-                           child_counts=_child_counts(union), form=form), form_status(form, outcome)
+    return _render_show(union, form_status(form, outcome), member_form=form)
+
+
+@bp.route("/<int:union_id>/children", methods=["POST"])
+def add_child(union_id):
+    union = _managed_union(union_id)
+    form, outcome = ChildUnionForm(), None
+    form.kind.choices = choices((kind.value, kind.label) for kind in CHILD_KINDS[union.kind])
+    if form.validate_on_submit():
+        outcome = perform(create_union, form.name.data, UnionKind(form.kind.data), union, actor=current_user,
+                          success=f"已设立“{form.name.data}”。")
+        if outcome.ok:
+            return redirect(url_for(".show", union_id=outcome.value.id))
+    return _render_show(union, form_status(form, outcome), child_form=form)
+
+
+@bp.route("/<int:union_id>/roles", methods=["POST"])
+def appoint_view(union_id):
+    union = _managed_union(union_id)
+    form, outcome = AppointForm(), None
+    if form.validate_on_submit():
+        outcome = perform(appoint, current_user, union, form.username.data, Role(form.role.data),
+                          success=f"已任命 {form.username.data} 为{Role(form.role.data).label}。")
+        if outcome.ok:
+            return redirect(url_for(".show", union_id=union.id))
+    return _render_show(union, form_status(form, outcome), appoint_form=form)
+
+
+@bp.route("/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
+def revoke_view(union_id, grant_id):
+    union = _managed_union(union_id)
+    grant = get_or_404(RoleGrant, grant_id)
+    require(grant.union_id == union.id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    perform(revoke, current_user, grant, success="已撤销该职务。")
+    return redirect(url_for(".show", union_id=union.id))
