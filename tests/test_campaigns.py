@@ -141,3 +141,18 @@ def test_window_is_entered_in_beijing_time_and_stored_in_utc(world, login):
     campaign = db.session.scalar(db.select(Campaign))
     assert campaign.opens_at.isoformat() == "2026-12-01T01:00:00"
     assert campaign.closes_at.isoformat() == "2026-12-08T10:00:00"
+
+
+def test_a_second_click_on_a_stale_page_changes_the_state_only_once(world):
+    from sqlalchemy import text
+
+    from evalapp.campaigns.operations import open_voting
+    from evalapp.core.errors import Refused
+
+    campaign = make_campaign(world, "reporting")
+    with db.engine.begin() as connection:  # another officer's request opened it meanwhile
+        connection.execute(text("UPDATE campaigns SET state = 'open' WHERE id = :id"), {"id": campaign.id})
+    with pytest.raises(Refused, match="不能转为"):
+        open_voting(campaign, world.county_officer)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(ElectorateEntry)) == 0

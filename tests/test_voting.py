@@ -193,3 +193,23 @@ def test_concurrent_submissions_for_one_member_give_exactly_one_ballot(app, worl
     assert sorted(outcomes) == ["ok"] + ["refused"] * (attempts - 1)
     assert count(Participation, campaign_id=campaign.id) == 1
     assert count(Ballot, campaign_id=campaign.id) == 1
+
+
+def _behind_the_sessions_back(sql, **params):
+    """Change the database from another connection, as a concurrent request would."""
+    from sqlalchemy import text
+
+    with db.engine.begin() as connection:
+        connection.execute(text(sql), params)
+
+
+def test_a_ballot_is_refused_when_voting_closed_after_the_page_was_loaded(world):
+    from evalapp.core.errors import Refused
+
+    campaign = make_campaign(world, "open")
+    choices = choices_for(campaign, [1, 1, 1])
+    _behind_the_sessions_back("UPDATE campaigns SET state = 'closed' WHERE id = :id", id=campaign.id)
+    with pytest.raises(Refused, match="截止"):
+        cast_ballot(campaign, world.members[0], choices)
+    db.session.rollback()
+    assert count(Participation) == 0 and count(Ballot) == 0

@@ -1,5 +1,5 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.campaigns.models import (
@@ -45,11 +45,21 @@ def create_campaign(actor, union, template, title, subject_kind: SubjectKind, su
 
 
 def _transition(campaign, actor, allowed_from, target):
+    """Move `campaign` to `target` only if its state in the database is still one of `allowed_from`.
+
+    The compare-and-set UPDATE makes a double-clicked button or two officers acting at once change
+    the state exactly once; on PostgreSQL it also waits for ballots being cast (they hold a share
+    lock on the campaign row), so nothing is accepted after voting closes.
+    """
     if not campaign.can_manage(actor):
         raise Refused("无权管理该评议活动。", 403)
-    if campaign.state not in allowed_from:
-        raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
     before = campaign.state
+    changed = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed_from)).values(state=target)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        db.session.refresh(campaign)
+        raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
     campaign.state = target
     db.session.flush()
     audit.record("campaign.state_changed", campaign, actor=actor, before=before.value, after=target.value)

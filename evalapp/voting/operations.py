@@ -5,7 +5,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from evalapp.campaigns.models import CampaignState
+from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
@@ -32,8 +32,18 @@ def check_can_vote(campaign, account):
     return member
 
 
+def _lock_campaign_state(campaign):
+    """Return the campaign's state as stored now, holding a share lock on its row (PostgreSQL).
+
+    Closing takes a conflicting lock, so a ballot is either counted before voting closes or refused.
+    """
+    return db.session.scalar(select(Campaign.state).where(Campaign.id == campaign.id).with_for_update(read=True))
+
+
 def cast_ballot(campaign, account, choices):
     """Record `choices` ({item id: option id}, one per item) and return the voter's receipt code."""
+    if _lock_campaign_state(campaign) != CampaignState.open:
+        db.session.refresh(campaign)
     member = check_can_vote(campaign, account)
     answers = _validated_answers(campaign, choices)
     receipt = secrets.token_hex(8)
@@ -47,6 +57,10 @@ def cast_ballot(campaign, account, choices):
         # A concurrent request by the same member won the race; the primary key refused this one.
         db.session.rollback()
         raise Refused(ALREADY_VOTED) from None
+    # SQLite takes no row locks: look again now that this transaction holds the write lock.
+    if _lock_campaign_state(campaign) != CampaignState.open:
+        db.session.rollback()
+        raise Refused("本次评议已截止投票。")
     return receipt
 
 
