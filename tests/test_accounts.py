@@ -177,3 +177,16 @@ def test_logout_without_csrf_token_is_refused(world, csrf_app):
     assert client.post("/login", data={"username": "m1", "password": PASSWORD, "csrf_token": token}).status_code == 302
     assert client.post("/logout").status_code == 400
     assert client.get("/").status_code == 200
+
+
+def test_nul_bytes_are_refused_cleanly(world, client, login):
+    response = client.post("/login", data={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 400
+    officer = login("county_officer")
+    response = officer.post(f"/unions/{world.union_a.id}/campaigns/new", data={
+        "title": "评议\x00", "subject_kind": "chair", "electorate_scope": "union", "template_id": world.form.id})
+    assert response.status_code == 400
+
+
+def test_pages_of_a_logged_in_user_are_never_cached(world, login):
+    assert login("m1").get("/").headers["Cache-Control"] == "no-store"

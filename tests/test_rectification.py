@@ -15,8 +15,8 @@ OUTCOME = "已召开座谈会两次，经费收支已在厂务公开栏公布。
 
 @pytest.fixture
 def rectification(world):
-    """An item opened by a published result: 4 of 5 voted 不满意 on item 1 (0% < 80%)."""
-    campaign = make_campaign(world, "published", votes=[[3, 1, 1]] * 4)
+    """An item opened by a published result: all 5 voted 不满意 on item 1 (0% < 80%)."""
+    campaign = make_campaign(world, "published", votes=[[3, 1, 1]] * 5)
     items = list(db.session.scalars(select(Rectification).where(Rectification.campaign_id == campaign.id)))
     assert len(items) == 1 and items[0].item.position == 1
     return items[0]

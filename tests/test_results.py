@@ -328,3 +328,23 @@ def test_overdue_rectification_is_flagged_on_the_result_page(world, login):
     rectification.due_date = datetime.now(SHANGHAI).date() - timedelta(days=1)
     db.session.commit()
     assert "已逾期" in member.get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+
+
+def test_fewer_than_five_voters_get_no_breakdown_anywhere(world, login):
+    """Four of five voted: the quorum is met, but per-item counts would show how people voted."""
+    campaign = make_campaign(world, "published", votes=[[3, 1, 1], [3, 1, 1], [3, 2, 1], [3, 1, 1]])
+    page = login("m1").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "为保护投票秘密，不公布分项结果" in page
+    assert "不满意 4" not in page and "作答" not in page
+    rectification = campaign.rectifications[0]
+    assert "满意率低于 80% 的要求" in rectification.problem and "%，" not in rectification.problem
+
+    import subprocess
+    import tempfile
+
+    pdf = login("county_officer").get(f"/campaigns/{campaign.id}/result.pdf").data
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(pdf)
+        handle.flush()
+        text = subprocess.run(["pdftotext", handle.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert "为保护投票秘密，不公布分项结果" in text and "不满意 4" not in text

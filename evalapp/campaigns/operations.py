@@ -97,6 +97,8 @@ def open_voting(campaign, actor):
         raise Refused("工会主席尚未提交述职报告，不能开始评议。")
     if not campaign.template.items:
         raise Refused("测评表没有题目，不能开始评议。")
+    if campaign.closes_at is not None and campaign.closes_at <= utcnow():
+        raise Refused("投票截止时间已过，不能开始评议。")
     _transition(campaign, actor, allowed, CampaignState.open)
     campaign.questionnaire = freeze_copy(campaign.template)
     size = _snapshot_electorate(campaign)

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from evalapp.campaigns.forms import CampaignForm, ReportForm
@@ -16,7 +16,7 @@ from evalapp.campaigns.operations import (
     save_report,
 )
 from evalapp.core.forms import ActionForm, choices
-from evalapp.core.timeutil import from_local
+from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.results.operations import turnout
@@ -37,8 +37,9 @@ def visible_campaign(campaign_id):
 def index():
     campaigns = campaigns_for(current_user)
     member = current_user.member
-    to_vote = [c for c in campaigns if c.state == CampaignState.open and member is not None
-               and c.in_electorate(member) and not has_voted(c, member)]
+    now = utcnow()
+    to_vote = [c for c in campaigns if c.state == CampaignState.open and (c.closes_at is None or c.closes_at > now)
+               and member is not None and c.in_electorate(member) and not has_voted(c, member)]
     return render_template("campaigns/index.html", campaigns=campaigns, to_vote=to_vote)
 
 
@@ -91,6 +92,9 @@ def act(campaign_id, action):
 def edit_report(campaign_id):
     campaign = visible_campaign(campaign_id)
     require(campaign.is_chaired_by(current_user))
+    if request.method == "GET" and campaign.state not in (CampaignState.draft, CampaignState.reporting):
+        flash("评议已开始，述职报告已锁定，不能再修改。", "error")
+        return redirect(url_for(".show", campaign_id=campaign.id))
     form = ReportForm(obj=campaign.report) if request.method == "GET" else ReportForm()
     outcome = None
     if form.validate_on_submit():

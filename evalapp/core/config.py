@@ -19,6 +19,8 @@ def load(app, test_config=None):
         SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "evalapp.sqlite"),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
+        # Without Flask-Babel, this makes Flask-WTF use each form's Meta.locales (see core.forms.Form).
+        WTF_I18N_ENABLED=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -1,7 +1,8 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
 from dataclasses import dataclass
 
-from flask import abort, flash
+from flask import abort, flash, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
@@ -20,8 +21,17 @@ def init_app(app):
     app.jinja_env.filters["percent"] = _format_percent
     app.jinja_env.filters["paragraphs"] = _paragraphs
 
+    @app.before_request
+    def _refuse_nul_bytes():
+        # PostgreSQL cannot store NUL in text; no legitimate form or link carries one.
+        if any("\x00" in value for value in request.values.values()) or "\x00" in request.path:
+            abort(400)
+
     @app.after_request
     def _security_headers(response):
+        if current_user.is_authenticated:
+            # Shared office PCs: never let the back button show someone's ballot or receipt again.
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

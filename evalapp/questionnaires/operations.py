@@ -1,4 +1,6 @@
 """Creating questionnaire templates, adding items, and freezing a copy for a campaign."""
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -17,18 +19,22 @@ from evalapp.questionnaires.models import (
 )
 from evalapp.unions.models import Union
 
+#: A fraction of small whole numbers, a decimal with up to four places, or a percentage.
+QUORUM_PATTERN = re.compile(r"[0-9]{1,3}/[0-9]{1,3}|[01](\.[0-9]{1,4})?|[0-9]{1,3}(\.[0-9]{1,2})?%")
 RULE_FIELDS = ("quorum_ratio", "grade_excellent", "grade_good", "grade_pass", "rectify_below_rate")
 
 
 def parse_quorum(text):
     """Return the quorum as an exact Fraction from "2/3", "0.8" or "80%"; refuse anything else."""
-    text = str(text).strip().replace("％", "%")
+    text = unicodedata.normalize("NFKC", str(text)).strip()
+    if not QUORUM_PATTERN.fullmatch(text):
+        raise Refused("法定参评比例格式不正确，可填 2/3、0.8 或 80%。", 400)
     try:
         value = Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
     except (ValueError, ZeroDivisionError):
         raise Refused("法定参评比例格式不正确，可填 2/3、0.8 或 80%。", 400) from None
-    if not 0 < value <= 1:
-        raise Refused("法定参评比例须大于 0 且不超过 1。", 400)
+    if not Fraction(1, 100) <= value <= 1:
+        raise Refused("法定参评比例须在 1% 到 100% 之间。", 400)
     return value
 
 

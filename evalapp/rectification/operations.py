@@ -4,6 +4,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import add_months, local_today, utcnow
 from evalapp.rectification.models import Rectification, RectificationState
+from evalapp.results.statistics import MIN_GROUP_SIZE
 
 MAX_TEXT_LENGTH = 10_000
 
@@ -17,8 +18,8 @@ def open_rectifications(campaign, result):
     opened = []
     for row in result.items:
         if row.rate is not None and row.rate < threshold:
-            problem = (f"“{row.item.prompt}”满意率为 {row.rate * 100:.1f}%，"
-                       f"低于 {threshold * 100:.0f}% 的要求，须制定整改方案。")
+            figure = f"满意率为 {row.rate * 100:.1f}%，" if row.answered >= MIN_GROUP_SIZE else "满意率"
+            problem = f"“{row.item.prompt}”{figure}低于 {threshold * 100:.0f}% 的要求，须制定整改方案。"
             rectification = Rectification(campaign=campaign, item=row.item, problem=problem, due_date=due)
             db.session.add(rectification)
             opened.append(rectification)

@@ -1,5 +1,6 @@
 """Plain data for the result page and the result PDF (templates get no ORM objects to walk)."""
 from evalapp.core.timeutil import local_today
+from evalapp.results.statistics import MIN_GROUP_SIZE
 
 
 def result_context(campaign):
@@ -13,6 +14,10 @@ def result_context(campaign):
                       "weight": float(row.item.weight), "answered": row.answered, "satisfied": row.satisfied,
                       "rate": row.rate, "rate_low": row.rate_low, "rate_high": row.rate_high,
                       "mean": row.mean_score, "score": row.normalised_score, "options": options})
+    # Without quorum the result is void; with very few voters, per-item figures would expose them.
+    breakdown_shown = result.quorum_met and result.turnout >= MIN_GROUP_SIZE
+    if not breakdown_shown:
+        items = []
     today = local_today()
     rectifications = [{"id": r.id, "problem": r.problem, "due_date": r.due_date, "state": r.state.label,
                        "plan": r.plan, "outcome": r.outcome, "overdue": r.is_overdue(today)}
@@ -23,7 +28,8 @@ def result_context(campaign):
             "electorate": result.electorate_size, "turnout": result.turnout,
             "turnout_rate": result.turnout / result.electorate_size if result.electorate_size else None,
             "quorum_required": result.quorum_required, "quorum_met": result.quorum_met,
-            "overall_score": result.overall_score, "grade": result.grade, "digest": result.ballot_digest,
+            "overall_score": result.overall_score if result.quorum_met else None, "grade": result.grade,
+            "breakdown_shown": breakdown_shown, "min_group": MIN_GROUP_SIZE, "digest": result.ballot_digest,
             "computed_at": result.computed_at, "published_at": campaign.published_at,
         },
         "items": items,

@@ -5,6 +5,9 @@ from fractions import Fraction
 
 from scipy.stats import norm
 
+#: No breakdown is published for fewer voters than this: it would show how individuals voted.
+MIN_GROUP_SIZE = 5
+
 
 def finite_population_factor(sample, population):
     """Return sqrt((N - n) / (N - 1)); 0 when everyone answered, 1 when N is unknown."""

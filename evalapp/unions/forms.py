@@ -1,22 +1,21 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from evalapp.accounts.models import Role
-from evalapp.core.forms import choices
+from evalapp.core.forms import Form, choices
 
 
-class ChildUnionForm(FlaskForm):
+class ChildUnionForm(Form):
     name = StringField("工会名称", validators=[DataRequired("请输入工会名称。"), Length(max=200)])
     kind = SelectField("类型")
 
 
-class AppointForm(FlaskForm):
+class AppointForm(Form):
     role = SelectField("职务", choices=choices((role.value, role.label) for role in Role))
     username = StringField("账号登录名（会员为手机号）", validators=[DataRequired("请输入登录名。"), Length(max=64)])
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=100)])
     phone = StringField("手机号", validators=[Optional(), Length(max=20)])
     id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])

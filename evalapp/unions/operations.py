@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind
 
-PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
@@ -37,9 +38,14 @@ def create_union(name, kind: UnionKind, parent=None, actor=None):
     return union
 
 
+def normalise_text(value):
+    """Return `value` in NFKC form without spaces, so that full-width digits (１３８…) count as ASCII."""
+    return unicodedata.normalize("NFKC", value or "").replace(" ", "").strip()
+
+
 def valid_id_number(number):
     """Return whether `number` is an 18-character national ID with a correct GB 11643 check digit."""
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         return False
     total = sum(int(digit) * weight for digit, weight in zip(number[:17], ID_WEIGHTS))
     return ID_CHECK_CHARS[total % 11] == number[17]
@@ -55,12 +61,12 @@ def add_member(union, name, phone=None, id_number=None, actor=None, account=None
     name = (name or "").strip()
     if not name:
         raise Refused("姓名不能为空。", 400)
-    phone = (phone or "").strip() or None
+    phone = normalise_text(phone) or None
     if phone is not None and not PHONE_PATTERN.match(phone):
         raise Refused(f"手机号“{phone}”格式不正确（应为 11 位手机号）。", 400)
     id_hash = last4 = None
     if id_number:
-        id_number = id_number.strip().upper()
+        id_number = normalise_text(id_number).upper()
         if not valid_id_number(id_number):
             raise Refused("身份证号码格式或校验位不正确。", 400)
         id_hash, last4 = hash_id_number(id_number), id_number[-4:]

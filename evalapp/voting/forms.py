@@ -1,14 +1,13 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from evalapp.core.forms import choices
+from evalapp.core.forms import Form, choices
 
 
 def ballot_form(questionnaire, formdata=None):
     """Return a form with one required radio group per item of the frozen questionnaire."""
 
-    class BallotForm(FlaskForm):
+    class BallotForm(Form):
         pass
 
     for item in questionnaire.items:
@@ -22,5 +21,5 @@ def field_name(item):
     return f"item_{item.id}"
 
 
-class ReceiptForm(FlaskForm):
+class ReceiptForm(Form):
     code = StringField("回执码", validators=[DataRequired("请输入回执码。"), Length(max=64)])
