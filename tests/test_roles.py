@@ -104,3 +104,17 @@ def test_members_change_their_own_password(world, login):
 def app_client_login(client, username, password):
     client.post("/logout")
     return client.post("/login", data={"username": username, "password": password})
+
+
+def test_a_member_enrolled_with_an_officers_password_must_choose_their_own_first(world, login, client):
+    officer = login("county_officer")
+    officer.post(f"/unions/{world.union_a.id}/members", data={
+        "name": "新会员", "phone": "13800138000", "create_account": "y", "initial_password": "initial-2026"})
+    client.post("/login", data={"username": "13800138000", "password": "initial-2026"})
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
+    same = client.post("/account/password", data={"current": "initial-2026", "new": "initial-2026",
+                                                   "confirm": "initial-2026"})
+    assert same.status_code == 400 and "不能与当前密码相同" in same.get_data(as_text=True)
+    client.post("/account/password", data={"current": "initial-2026", "new": "my-own-2026", "confirm": "my-own-2026"})
+    assert client.get("/").status_code == 200

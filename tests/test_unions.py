@@ -183,6 +183,8 @@ def test_member_added_with_an_account_can_log_in(world, login):
     assert not account.is_staff
 
     client = login("13800138000", "kapok-tree-27")
+    assert client.get("/").headers["Location"].endswith("/account/password")  # first, their own password
+    client.post("/account/password", data={"current": "kapok-tree-27", "new": "banyan-2026", "confirm": "banyan-2026"})
     home = client.get("/")
     assert home.status_code == 200
     assert "李新" in home.get_data(as_text=True)

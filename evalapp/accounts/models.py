@@ -27,6 +27,9 @@ class Account(UserMixin, db.Model):
     password_hash = db.Column(db.String(256), nullable=False)
     is_admin = db.Column(db.Boolean, nullable=False, default=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
+    #: Set when someone else chose the password (an officer enrolling a member): the holder must
+    #: choose their own before doing anything, so the officer cannot act, or vote, in their name.
+    must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
 

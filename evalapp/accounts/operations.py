@@ -20,14 +20,16 @@ def authenticate(username, password):
     return account
 
 
-def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None):
+def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None,
+                   must_change_password=False):
     """Create an account; pass `password_hash` to reuse a hash computed once (bulk loads)."""
     username = username.strip()
     if not username:
         raise Refused("登录名不能为空。", 400)
     if db.session.scalar(select(Account.id).where(func.lower(Account.username) == username.lower())):
         raise Refused(f"登录名“{username}”已被使用。", 400)
-    account = Account(username=username, display_name=display_name.strip() or username, is_admin=is_admin)
+    account = Account(username=username, display_name=display_name.strip() or username, is_admin=is_admin,
+                      must_change_password=must_change_password)
     if password_hash is not None:
         account.password_hash = password_hash
     else:
@@ -50,7 +52,10 @@ def change_password(account, current, new):
     if not account.check_password(current or ""):
         raise Refused("当前密码不正确。", 400)
     check_password_policy(new)
+    if new == current:
+        raise Refused("新密码不能与当前密码相同。", 400)
     account.set_password(new)
+    account.must_change_password = False
     db.session.flush()
     audit.record("account.password_changed", account, actor=account)
 

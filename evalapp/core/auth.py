@@ -1,5 +1,5 @@
 """Flask-Login wiring: every page needs a login except those marked public."""
-from flask import redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
 from evalapp.core.db import db
@@ -11,6 +11,8 @@ login_manager.session_protection = "strong"
 
 #: Endpoints that anonymous visitors may reach.
 PUBLIC_ENDPOINTS = {"accounts.login", "static"}
+#: Endpoints open to an account that must first choose its own password.
+PASSWORD_CHANGE_ENDPOINTS = {"accounts.password", "accounts.logout", "static"}
 
 
 @login_manager.user_loader
@@ -30,4 +32,7 @@ def init_app(app):
             return None
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            flash("您的初始密码由工作人员设置，请先设置您自己的密码。", "info")
+            return redirect(url_for("accounts.password"))
         return None

@@ -129,7 +129,7 @@ def load_demo(rng=None):
     demo.published(grassroots["大泽镇五金机械厂工会"], "2025年度工会主席述职评议", weak_item=2,
                    backdate_days=75, archive_after=True)
     demo.published(grassroots["江门市新会区柑之源陈皮有限公司工会"], "2026年度工会主席述职评议",
-                   share_voted=0.5)
+                   share_voted=0.5, backdate_days=5)
     demo.survey(grassroots["新会区新业态行业工会"].parent, survey_form)
     db.session.commit()
 
@@ -211,7 +211,7 @@ class _Campaigns:
     def opened(self, union, title, share_voted=0.8, skip=(), weak_item=None):
         campaign = self.reporting(union, title)
         open_voting(campaign, self.officer)
-        campaign.opens_at = utcnow() - timedelta(days=1)
+        campaign.opens_at = campaign.opened_at
         voters = [m for m in union.members if campaign.in_electorate(m) and m.account.username not in skip]
         for member in voters[: round(len(voters) * share_voted)]:
             cast_ballot(campaign, member.account, self._choices(campaign, weak_item))
@@ -220,6 +220,7 @@ class _Campaigns:
     def closed(self, union, title, **kwargs):
         campaign = self.opened(union, title, **{"share_voted": 0.85, **kwargs})
         close_voting(campaign, self.officer)
+        campaign.closes_at = campaign.closed_at
         return campaign
 
     def published(self, union, title, weak_item=None, backdate_days=0, with_plan=False, archive_after=False,
@@ -246,6 +247,7 @@ class _Campaigns:
     def survey(self, county, form):
         campaign = self.draft(county, "2026年职工预算需求调查", form, SubjectKind.none, ElectorateScope.subtree)
         open_voting(campaign, self.officer)
+        campaign.opens_at = campaign.opened_at
         return campaign
 
     def _choices(self, campaign, weak_item):
@@ -265,6 +267,11 @@ def _backdate(campaign, days):
         if getattr(campaign, field) is not None:
             setattr(campaign, field, getattr(campaign, field) - shift)
     campaign.result.computed_at -= shift
+    campaign.report.updated_at -= shift
+    for suggestion in campaign.suggestions:
+        suggestion.created_at -= shift
+        if suggestion.responded_at is not None:
+            suggestion.responded_at -= shift
     due = add_months(local_today(campaign.published_at), campaign.rectification_months)
     for rectification in campaign.rectifications:
         rectification.due_date = due

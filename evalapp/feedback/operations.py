@@ -41,7 +41,7 @@ def can_respond(suggestion, account):
 
 def respond(suggestion, account, text):
     if not can_respond(suggestion, account):
-        raise Refused("只有被评议的工会主席可以回应该意见建议。", 403)
+        raise Refused("您无权回应该意见建议。", 403)
     text = (text or "").strip()
     if not text:
         raise Refused("回应内容不能为空。", 400)

@@ -22,7 +22,7 @@ def index(campaign_id):
     form, outcome = SuggestionForm(), None
     if form.validate_on_submit():
         outcome = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,
-                                    success="意见建议已提交，主席回应后您会在这里看到。")
+                                    success="意见建议已提交，收到回应后您会在这里看到。")
         if outcome.ok:
             return redirect(url_for(".index", campaign_id=campaign.id))
     member = current_user.member

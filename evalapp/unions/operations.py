@@ -114,5 +114,5 @@ def enrol_member(union, name, phone, id_number, actor, with_account=False, passw
     if with_account:
         if not phone:
             raise Refused("开通账号需要填写手机号（作为登录名）。", 400)
-        account = create_account(phone, name, password, actor=actor)
+        account = create_account(phone, name, password, actor=actor, must_change_password=True)
     return add_member(union, name, phone, id_number, actor=actor, account=account)
