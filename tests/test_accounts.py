@@ -190,3 +190,12 @@ def test_nul_bytes_are_refused_cleanly(world, client, login):
 
 def test_pages_of_a_logged_in_user_are_never_cached(world, login):
     assert login("m1").get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_login_names_match_whatever_the_case_or_width(world, client):
+    from tests.factories import PASSWORD
+
+    assert client.post("/login", data={"username": " COUNTY_Officer ", "password": PASSWORD}).status_code == 302
+    client.post("/logout")
+    response = client.post("/login", data={"username": "ｍ１", "password": PASSWORD})  # full-width, as IMEs type it
+    assert response.status_code == 302

@@ -1,7 +1,8 @@
 """Account creation, authentication and role grants."""
 import logging
+import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.core import audit
@@ -12,9 +13,17 @@ logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 8
 
 
+def normalise_username(username):
+    """Return the stored form of a login name: NFKC (full-width digits become ASCII), trimmed, lower case.
+
+    Storing it this way lets logins use the unique index instead of scanning for lower(username).
+    """
+    return unicodedata.normalize("NFKC", username or "").strip().lower()
+
+
 def authenticate(username, password):
     """Return the active account with these credentials, or None."""
-    account = db.session.scalar(select(Account).where(func.lower(Account.username) == username.strip().lower()))
+    account = find_account(username)
     if account is None or not account.active or not account.check_password(password):
         return None
     return account
@@ -23,10 +32,10 @@ def authenticate(username, password):
 def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None,
                    must_change_password=False):
     """Create an account; pass `password_hash` to reuse a hash computed once (bulk loads)."""
-    username = username.strip()
+    username = normalise_username(username)
     if not username:
         raise Refused("登录名不能为空。", 400)
-    if db.session.scalar(select(Account.id).where(func.lower(Account.username) == username.lower())):
+    if find_account(username) is not None:
         raise Refused(f"登录名“{username}”已被使用。", 400)
     account = Account(username=username, display_name=display_name.strip() or username, is_admin=is_admin,
                       must_change_password=must_change_password)
@@ -61,7 +70,7 @@ def change_password(account, current, new):
 
 
 def find_account(username):
-    return db.session.scalar(select(Account).where(func.lower(Account.username) == (username or "").strip().lower()))
+    return db.session.scalar(select(Account).where(Account.username == normalise_username(username)))
 
 
 def appoint(actor, union, username, role: Role):

@@ -1,5 +1,6 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.campaigns.models import (
@@ -60,8 +61,7 @@ def _transition(campaign, actor, allowed_from, target):
     if changed != 1:
         db.session.refresh(campaign)
         raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
-    campaign.state = target
-    db.session.flush()
+    set_committed_value(campaign, "state", target)  # the UPDATE above already wrote it
     audit.record("campaign.state_changed", campaign, actor=actor, before=before.value, after=target.value)
 
 
