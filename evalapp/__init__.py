@@ -31,9 +31,10 @@ def create_app(test_config=None):
 
     config.load(app, test_config)
 
-    from evalapp.core import auth, cli, db, errors, web
+    from evalapp.core import auth, cli, db, errors, limits, web
 
     db.init_app(app)
+    limits.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     errors.init_app(app)

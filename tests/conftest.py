@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from evalapp import create_app
 from evalapp.core.config import normalise_database_url
 from evalapp.core.db import db
+from evalapp.core.limits import limiter
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("EVALAPP_TEST_POSTGRES") else [])
 TEST_PASSWORD = "correct-horse-9"
@@ -76,8 +77,9 @@ def app(request, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def app_context(app):
-    """Every test body runs in an app context, and leaves an empty database behind."""
+    """Every test body runs in an app context, with fresh rate limits, and leaves an empty database."""
     with app.app_context():
+        limiter.reset()
         yield
         db.session.rollback()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]

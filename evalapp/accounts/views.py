@@ -5,6 +5,7 @@ from flask_login import current_user, login_user, logout_user
 
 from evalapp.accounts.forms import LoginForm, PasswordForm
 from evalapp.accounts.operations import authenticate, change_password
+from evalapp.core.limits import LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_FAILURES, failed_login, limiter, login_name_key
 from evalapp.core.web import form_status, perform
 
 bp = Blueprint("accounts", __name__)
@@ -22,6 +23,9 @@ def _safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_ATTEMPTS_PER_ADDRESS, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
+@limiter.limit(LOGIN_FAILURES, key_func=login_name_key, methods=["POST"], deduct_when=failed_login,
+               error_message="该账号登录失败次数过多，已暂时锁定，请 15 分钟后再试。")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("campaigns.index"))

@@ -29,12 +29,16 @@ def load(app, test_config=None):
         #: Key for the keyed hash of national ID numbers (falls back to the secret key).
         ID_HASH_KEY=None,
         DISPLAY_TIMEZONE="Asia/Shanghai",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         if os.environ.get("DATABASE_URL"):
             app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+        if os.environ.get("REDIS_URL"):
+            app.config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
         if os.environ.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     else:

@@ -22,6 +22,10 @@ def init_app(app):
     for status in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(status, _page_for(status))
 
+    @app.errorhandler(429)
+    def too_many(error):
+        return render_template("errors/refused.html", message=error.description), 429
+
 
 def _page_for(status):
     def handler(_error):

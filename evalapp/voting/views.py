@@ -4,6 +4,7 @@ from flask_login import current_user
 from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.errors import Refused
+from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
 from evalapp.core.web import form_status, perform
 from evalapp.voting.forms import ReceiptForm, ballot_form, field_name
 from evalapp.voting.operations import (
@@ -16,6 +17,7 @@ bp = Blueprint("voting", __name__)
 
 
 @bp.route("/campaigns/<int:campaign_id>/vote", methods=["GET", "POST"])
+@limiter.limit(BALLOT_SUBMISSIONS, key_func=account_key, methods=["POST"], error_message="提交过于频繁，请稍后再试。")
 def vote(campaign_id):
     campaign = visible_campaign(campaign_id)
     try:

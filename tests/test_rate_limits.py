@@ -1,0 +1,65 @@
+"""Login lock-out and ballot-submission limits, in memory and in Redis."""
+import secrets
+
+from tests.factories import PASSWORD, ballot_form, make_campaign
+
+
+def fail_logins(client, username, times):
+    return [client.post("/login", data={"username": username, "password": "wrong"}).status_code for _ in range(times)]
+
+
+def test_five_failed_logins_lock_the_name_out_even_with_the_right_password(world, client):
+    assert fail_logins(client, "m1", 5) == [400] * 5
+    response = client.post("/login", data={"username": "m1", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "已暂时锁定" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still logged out
+
+
+def test_lock_out_is_per_login_name(world, client):
+    fail_logins(client, "m1", 5)
+    assert client.post("/login", data={"username": "m2", "password": PASSWORD}).status_code == 302
+
+
+def test_successful_logins_do_not_count_as_failures(world, client):
+    for _ in range(6):
+        assert client.post("/login", data={"username": "m1", "password": PASSWORD}).status_code == 302
+        client.post("/logout")
+
+
+def test_ballot_submissions_are_limited_per_account(world, login):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    statuses = [member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code
+                for _ in range(11)]
+    assert statuses[0] == 302 and set(statuses[1:10]) == {409} and statuses[10] == 429
+
+
+REDIS_PROBE = """
+import json, sys
+from evalapp import create_app
+from evalapp.core.limits import limiter
+app = create_app(json.loads(sys.argv[1]))
+client = app.test_client()
+try:
+    print(json.dumps([client.post("/login", data={"username": "nobody", "password": "x"}).status_code
+                      for _ in range(6)]))
+finally:
+    with app.app_context():
+        limiter.reset()
+"""
+
+
+def test_lock_out_works_with_redis_storage(app):
+    """Run in a process of its own: the limiter is bound to one storage per process."""
+    import json
+    import subprocess
+    import sys
+
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+              "RATELIMIT_KEY_PREFIX": f"evalapp-test-{secrets.token_hex(4)}"}
+    run = subprocess.run([sys.executable, "-c", REDIS_PROBE, json.dumps(config)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [400] * 5 + [429]
