@@ -1,4 +1,6 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
+import logging
+
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,6 +21,7 @@ from evalapp.questionnaires.operations import freeze_copy, usable_templates
 from evalapp.unions.models import Member, Union
 
 MAX_REPORT_LENGTH = 50_000
+logger = logging.getLogger(__name__)
 
 
 def create_campaign(actor, union, template, title, subject_kind: SubjectKind, subject_name="",
@@ -52,7 +55,7 @@ def _transition(campaign, actor, allowed_from, target):
     the state exactly once; on PostgreSQL it also waits for ballots being cast (they hold a share
     lock on the campaign row), so nothing is accepted after voting closes.
     """
-    if not campaign.can_manage(actor):
+    if actor is not None and not campaign.can_manage(actor):  # None: the schedule acting by itself
         raise Refused("无权管理该评议活动。", 403)
     before = campaign.state
     changed = db.session.execute(
@@ -91,25 +94,41 @@ def save_report(campaign, actor, body):
 
 
 def open_voting(campaign, actor):
-    """Freeze the questionnaire, snapshot the electorate and start accepting ballots."""
-    allowed = {CampaignState.reporting} if campaign.has_report else {CampaignState.draft, CampaignState.reporting}
-    if campaign.has_report and campaign.state == CampaignState.reporting and not (campaign.report and campaign.report.body):
+    """Freeze the questionnaire, snapshot the electorate and start accepting ballots.
+
+    Every refusal comes before the first write, so a refused opening (by an officer or by the
+    schedule) leaves nothing behind.
+    """
+    allowed = _openable_states(campaign)
+    reported = campaign.report is not None and bool(campaign.report.body)
+    if campaign.has_report and campaign.state == CampaignState.reporting and not reported:
         raise Refused("工会主席尚未提交述职报告，不能开始评议。")
     if not campaign.template.items:
         raise Refused("测评表没有题目，不能开始评议。")
     if campaign.closes_at is not None and campaign.closes_at <= utcnow():
         raise Refused("投票截止时间已过，不能开始评议。")
+    electorate = _electorate_query(campaign)
+    if not db.session.scalar(select(func.count()).select_from(electorate.subquery())):
+        raise Refused("该活动的参评范围内没有在册会员，不能开始评议。")
     _transition(campaign, actor, allowed, CampaignState.open)
     campaign.questionnaire = freeze_copy(campaign.template)
-    size = _snapshot_electorate(campaign)
-    if size == 0:
-        raise Refused("该活动的参评范围内没有在册会员，不能开始评议。")
-    campaign.electorate_size = size
+    rows = select(db.literal(campaign.id), electorate.subquery().c.id)
+    db.session.execute(insert(ElectorateEntry).from_select(["campaign_id", "member_id"], rows))
+    campaign.electorate_size = db.session.scalar(
+        select(func.count()).select_from(ElectorateEntry).filter_by(campaign_id=campaign.id))
     campaign.opened_at = utcnow()
     db.session.flush()
 
 
-def _snapshot_electorate(campaign):
+def _openable_states(campaign):
+    """A chair must have reported first; a survey or an organisation's evaluation may open from draft."""
+    if campaign.has_report:
+        return (CampaignState.reporting,)
+    return (CampaignState.draft, CampaignState.reporting)
+
+
+def _electorate_query(campaign):
+    """Return a select of the ids of the members who may vote if voting opens now."""
     members = select(Member.id).join(Union).where(Member.active.is_(True))
     if campaign.electorate_scope == ElectorateScope.subtree:
         members = members.where(Union.subtree_filter(campaign.union))
@@ -119,9 +138,7 @@ def _snapshot_electorate(campaign):
         # The chair does not evaluate themselves.
         chairs = select(RoleGrant.account_id).where(RoleGrant.union_id == campaign.union_id, RoleGrant.role == Role.chair)
         members = members.where(Member.account_id.is_(None) | Member.account_id.not_in(chairs))
-    rows = select(db.literal(campaign.id), members.subquery().c.id)
-    db.session.execute(insert(ElectorateEntry).from_select(["campaign_id", "member_id"], rows))
-    return db.session.scalar(select(func.count()).select_from(ElectorateEntry).filter_by(campaign_id=campaign.id))
+    return members
 
 
 def close_voting(campaign, actor):
@@ -139,6 +156,37 @@ def publish(campaign, actor):
     result = freeze_result(campaign)
     open_rectifications(campaign, result)
     return result
+
+
+def apply_schedule(campaign, now=None):
+    """Open or close `campaign` if its planned time has come; return "opened", "closed" or None."""
+    now = now or utcnow()
+    if campaign.state == CampaignState.open and campaign.closes_at is not None and campaign.closes_at <= now:
+        close_voting(campaign, None)
+        return "closed"
+    if campaign.opens_at is not None and campaign.opens_at <= now and campaign.state in _openable_states(campaign):
+        try:
+            open_voting(campaign, None)
+        except Refused as refusal:  # nothing was written; the officers see the campaign still waiting
+            logger.warning("scheduled opening of campaign %s refused: %s", campaign.id, refusal.message)
+            return None
+        return "opened"
+    return None
+
+
+def run_schedule(now=None):
+    """Apply the schedule to every campaign whose opening or closing time has come; commit each."""
+    now = now or utcnow()
+    due = select(Campaign.id).where(or_(
+        (Campaign.state == CampaignState.open) & (Campaign.closes_at <= now),
+        Campaign.state.in_((CampaignState.draft, CampaignState.reporting)) & (Campaign.opens_at <= now)))
+    done = {"opened": 0, "closed": 0}
+    for campaign_id in db.session.scalars(due).all():
+        action = apply_schedule(db.session.get(Campaign, campaign_id), now)
+        db.session.commit()
+        if action:
+            done[action] += 1
+    return done
 
 
 def archive(campaign, actor):

@@ -10,11 +10,13 @@ from evalapp.campaigns.models import (
 )
 from evalapp.campaigns.operations import (
     ACTIONS,
+    apply_schedule,
     available_actions,
     campaigns_for,
     create_campaign,
     save_report,
 )
+from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
 from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, perform, require
@@ -27,8 +29,13 @@ bp = Blueprint("campaigns", __name__)
 
 
 def visible_campaign(campaign_id):
-    """Return the campaign if the current account may see it; 404 otherwise."""
+    """Return the campaign if the current account may see it; 404 otherwise.
+
+    The schedule is applied first, so that voting opens and closes on time even without cron.
+    """
     campaign = get_or_404(Campaign, campaign_id)
+    if apply_schedule(campaign):
+        db.session.commit()
     require(campaign.can_view(current_user))
     return campaign
 
@@ -36,6 +43,8 @@ def visible_campaign(campaign_id):
 @bp.route("/")
 def index():
     campaigns = campaigns_for(current_user)
+    if [campaign for campaign in campaigns if apply_schedule(campaign)]:
+        db.session.commit()
     member = current_user.member
     now = utcnow()
     to_vote = [c for c in campaigns if c.state == CampaignState.open and (c.closes_at is None or c.closes_at > now)

@@ -6,6 +6,16 @@ from evalapp.core.db import db
 
 demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="The audit log.")
+campaigns_cli = AppGroup("campaigns", help="Campaigns.")
+
+
+@campaigns_cli.command("tick")
+def tick():
+    """Open and close the campaigns whose planned time has come (run it every minute from cron)."""
+    from evalapp.campaigns.operations import run_schedule
+
+    done = run_schedule()
+    click.echo(f"opened {done['opened']}, closed {done['closed']}")
 
 
 @demo_cli.command("load-if-empty")
@@ -48,3 +58,4 @@ def verify():
 def init_app(app):
     app.cli.add_command(demo_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(campaigns_cli)
