@@ -7,6 +7,30 @@ from evalapp.core.db import db
 demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="The audit log.")
 campaigns_cli = AppGroup("campaigns", help="Campaigns.")
+results_cli = AppGroup("results", help="Published results.")
+
+
+@results_cli.command("verify")
+@click.argument("campaign_id", type=int)
+@click.option("--export", "export_file", type=click.File(encoding="utf-8"), help="A ballots.csv export to check too.")
+def verify_result(campaign_id, export_file):
+    """Recompute a published result's ballot digest from the database (and an export); exit 1 on mismatch."""
+    from evalapp.campaigns.models import Campaign
+    from evalapp.results.exports import digest_of_export
+    from evalapp.results.operations import ballot_digest
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.result is None:
+        raise click.ClickException(f"campaign {campaign_id} has no published result")
+    published = campaign.result.ballot_digest
+    checks = {"database": ballot_digest(campaign)}
+    if export_file is not None:
+        checks["export"] = digest_of_export(export_file.read())
+    click.echo(f"published digest  {published}")
+    for source, digest in checks.items():
+        click.echo(f"from the {source:<8} {digest}  {'matches' if digest == published else 'DIFFERS'}")
+    if any(digest != published for digest in checks.values()):
+        raise SystemExit(1)
 
 
 @campaigns_cli.command("tick")
@@ -59,3 +83,4 @@ def init_app(app):
     app.cli.add_command(demo_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(campaigns_cli)
+    app.cli.add_command(results_cli)

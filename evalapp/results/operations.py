@@ -29,12 +29,12 @@ def turnout(campaign):
     return db.session.scalar(select(func.count()).select_from(Participation).filter_by(campaign_id=campaign.id))
 
 
-def ballot_digest(campaign):
-    """Return SHA-256 over one line per ballot ("<id>:<item>=<option>,…"), ballots in id order."""
+def digest_of_sorted_answers(rows):
+    """Return SHA-256 over one line per ballot, "<ballot id>:<item>=<option>,…\\n".
+
+    `rows` are (ballot id, item id, option id) sorted by ballot id, then item id.
+    """
     digest = hashlib.sha256()
-    rows = db.session.execute(
-        select(Ballot.id, Answer.item_id, Answer.option_id).join(Answer)
-        .where(Ballot.campaign_id == campaign.id).order_by(Ballot.id, Answer.item_id))
     current, parts = None, []
     for ballot_id, item_id, option_id in rows:
         if ballot_id != current:
@@ -45,6 +45,13 @@ def ballot_digest(campaign):
     if current is not None:
         digest.update(f"{current}:{','.join(parts)}\n".encode())
     return digest.hexdigest()
+
+
+def ballot_digest(campaign):
+    """Return the digest of the campaign's ballots as stored in the database."""
+    return digest_of_sorted_answers(db.session.execute(
+        select(Ballot.id, Answer.item_id, Answer.option_id).join(Answer)
+        .where(Ballot.campaign_id == campaign.id).order_by(Ballot.id, Answer.item_id)))
 
 
 def compute_result(campaign):
