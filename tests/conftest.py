@@ -61,6 +61,8 @@ def app(request, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Room for the 50 concurrent ballots of the double-vote test, each holding a connection.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 55, "max_overflow": 5},
     })
     app.test_client_class = IsolatedClient
     app.backend = request.param
