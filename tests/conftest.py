@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from evalapp import create_app
+from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS
 from evalapp.core.config import normalise_database_url
 from evalapp.core.db import db
 from evalapp.core.limits import limiter
@@ -88,8 +89,13 @@ def app_context(app):
         if app.backend == "postgresql":
             db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         else:
+            # The audit table refuses DELETE; lift its triggers for the clean-up, as only an owner could.
+            for statement in DROP_APPEND_ONLY_TRIGGERS["sqlite"]:
+                db.session.execute(sa.text(statement))
             for table in tables:
                 db.session.execute(sa.text(f"DELETE FROM {table}"))
+            for statement in APPEND_ONLY_TRIGGERS["sqlite"]:
+                db.session.execute(sa.text(statement))
         db.session.commit()
 
 

@@ -1,7 +1,7 @@
 """The audit log is hash-chained and the verify command finds tampering."""
 from sqlalchemy import select, text
 
-from evalapp.core.audit import AuditEntry
+from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS, AuditEntry
 from evalapp.core.db import db
 from tests.factories import make_campaign
 
@@ -21,11 +21,29 @@ def test_verify_command_accepts_an_intact_chain_and_names_a_tampered_entry(app, 
     assert result.exit_code == 0 and "intact" in result.output
 
     target = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.created"))
+    # A database owner lifts the append-only triggers and rewrites history; the chain tells.
+    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(text(statement))
     db.session.execute(text("UPDATE audit_entries SET details = :d WHERE id = :i"),
                        {"d": '{"title": "forged"}', "i": target.id})
     db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and f"entry {target.seq}" in result.output
+    for statement in APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+def test_the_database_refuses_to_change_or_delete_audit_entries(world):
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+
+    entry_id = db.session.scalar(select(AuditEntry.id).limit(1))
+    for statement in ("UPDATE audit_entries SET action = 'x' WHERE id = :i", "DELETE FROM audit_entries WHERE id = :i"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(statement), {"i": entry_id})
+        db.session.rollback()
+    assert db.session.get(AuditEntry, entry_id).action != "x"
 
 
 def test_votes_are_not_audited(world):

@@ -12,6 +12,27 @@ from evalapp.core.timeutil import utcnow
 logger = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
+#: Triggers that make the database itself refuse to change or delete audit entries. A database
+#: superuser can still drop them; the hash chain is what then shows the change (`flask audit verify`).
+APPEND_ONLY_TRIGGERS = {
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+        "CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries "
+        "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ],
+}
+DROP_APPEND_ONLY_TRIGGERS = {
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries"],
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_entries_no_update", "DROP TRIGGER IF EXISTS audit_entries_no_delete"],
+}
+
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
