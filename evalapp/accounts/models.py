@@ -80,3 +80,22 @@ class RoleGrant(db.Model):
 
     account = db.relationship("Account", back_populates="grants")
     union = db.relationship("Union")
+
+
+class Invitation(db.Model):
+    """A one-time code with which a member activates their account and chooses their password.
+
+    One row per member: issuing a new code replaces the old one. Only a hash of the code is kept.
+    """
+
+    __tablename__ = "invitations"
+
+    id = db.Column(db.Integer, primary_key=True)
+    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False, unique=True)
+    code_hash = db.Column(db.String(64), nullable=False, unique=True)
+    issued_at = db.Column(db.DateTime, nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    issued_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    used_at = db.Column(db.DateTime, nullable=True)
+
+    member = db.relationship("Member")

@@ -3,9 +3,17 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from evalapp.accounts.forms import LoginForm, PasswordForm
+from evalapp.accounts.forms import ActivateForm, LoginForm, PasswordForm
+from evalapp.accounts.invitations import activate
 from evalapp.accounts.operations import authenticate, change_password
-from evalapp.core.limits import LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_FAILURES, failed_login, limiter, login_name_key
+from evalapp.core.limits import (
+    ACTIVATIONS_PER_ADDRESS,
+    LOGIN_ATTEMPTS_PER_ADDRESS,
+    LOGIN_FAILURES,
+    failed_login,
+    limiter,
+    login_name_key,
+)
 from evalapp.core.web import form_status, perform
 
 bp = Blueprint("accounts", __name__)
@@ -38,6 +46,20 @@ def login():
         flash("手机号/登录名或密码不正确。", "error")
     # A failed POST answers 400 so that clients (and tests) can tell it from a fresh form.
     return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(ACTIVATIONS_PER_ADDRESS, methods=["POST"], error_message="尝试过于频繁，请稍后再试。")
+def activate_view():
+    """A member's first login: phone number, the code from the printed sheet, their own password."""
+    form, outcome = ActivateForm(), None
+    if form.validate_on_submit():
+        outcome = perform(activate, form.phone.data, form.code.data, form.password.data,
+                          success="账号已激活，欢迎使用。")
+        if outcome.ok:
+            login_user(outcome.value)
+            return redirect(url_for("campaigns.index"))
+    return render_template("accounts/activate.html", form=form), form_status(form, outcome)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from evalapp.campaigns.forms import CampaignForm, ReportForm
 from evalapp.campaigns.models import (
@@ -18,6 +19,7 @@ from evalapp.campaigns.operations import (
 )
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
+from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.questionnaires.operations import usable_templates
@@ -95,6 +97,15 @@ def act(campaign_id, action):
     operation, label = ACTIONS[action]
     perform(operation, campaign, current_user, success=f"已完成：{label}。")
     return redirect(url_for(".show", campaign_id=campaign.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/poster")
+def poster(campaign_id):
+    """A printable poster with the campaign's QR code, for notice boards and canteens."""
+    campaign = visible_campaign(campaign_id)
+    require(campaign.can_manage(current_user))
+    url = url_for(".show", campaign_id=campaign.id, _external=True)
+    return render_template("campaigns/poster.html", campaign=campaign, url=url, qr=Markup(qr_svg(url)))
 
 
 @bp.route("/campaigns/<int:campaign_id>/report", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ login_manager.login_message = "请先登录。"
 login_manager.session_protection = "strong"
 
 #: Endpoints that anonymous visitors may reach.
-PUBLIC_ENDPOINTS = {"accounts.login", "static"}
+PUBLIC_ENDPOINTS = {"accounts.login", "accounts.activate_view", "static"}
 #: Endpoints open to an account that must first choose its own password.
 PASSWORD_CHANGE_ENDPOINTS = {"accounts.password", "accounts.logout", "static"}
 

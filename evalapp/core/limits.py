@@ -10,6 +10,8 @@ limiter = Limiter(get_remote_address)
 LOGIN_FAILURES = "5 per 15 minutes"
 #: All login attempts allowed from one address, failed or not.
 LOGIN_ATTEMPTS_PER_ADDRESS = "30 per minute"
+#: Activation attempts per address: codes are short, guessing must be slow.
+ACTIVATIONS_PER_ADDRESS = "10 per minute"
 #: Ballot submissions allowed per account (a real voter needs one).
 BALLOT_SUBMISSIONS = "10 per minute"
 

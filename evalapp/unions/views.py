@@ -2,6 +2,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from evalapp.accounts.invitations import issue_invitations, mask_phone
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.accounts.operations import appoint, revoke
 from evalapp.core.db import db
@@ -95,6 +96,26 @@ def appoint_view(union_id):
         if outcome.ok:
             return redirect(url_for(".show", union_id=union.id))
     return _render_show(union, form_status(form, outcome), appoint_form=form)
+
+
+@bp.route("/<int:union_id>/invitations", methods=["POST"])
+def invitations(union_id):
+    """Issue codes to every member of the union (or to one, to reset a forgotten password) and print them."""
+    union = _managed_union(union_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    member_id = request.form.get("member_id", type=int)
+    members = None
+    if member_id is not None:
+        member = get_or_404(Member, member_id)
+        require(member.union_id == union.id)
+        members = [member]
+    outcome = perform(issue_invitations, union, current_user, members)
+    if not outcome.ok:
+        return redirect(url_for(".show", union_id=union.id))
+    sheet = [{"name": member.name, "phone": mask_phone(member.phone), "code": code} for member, code in outcome.value]
+    return render_template("unions/invitations.html", union=union, sheet=sheet,
+                           activate_url=url_for("accounts.activate_view", _external=True))
 
 
 @bp.route("/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
