@@ -111,3 +111,8 @@ def test_the_campaign_poster_carries_a_qr_code_of_the_campaign_page(world, login
 
     assert response.status_code == 200 and qr_svg(f"http://localhost/campaigns/{campaign.id}") in page
     assert login("m1").get(f"/campaigns/{campaign.id}/poster").status_code == 404
+
+
+def test_a_union_without_members_gets_a_message_not_an_empty_sheet(world, login):
+    response = login("county_officer").post(f"/unions/{world.town.id}/invitations", follow_redirects=True)
+    assert "没有登记了手机号的在册会员" in response.get_data(as_text=True)

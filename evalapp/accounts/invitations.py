@@ -45,6 +45,8 @@ def issue_invitations(union, actor, members=None):
             Member.union_id == union.id, Member.active.is_(True), Member.phone.is_not(None)).order_by(Member.id)).all()
     elif any(member.union_id != union.id or not member.phone for member in members):
         raise Refused("只能为本工会登记了手机号的会员发放激活码。", 400)
+    if not members:
+        raise Refused("本工会没有登记了手机号的在册会员，无需打印激活单。", 400)
     now, issued = utcnow(), []
     existing = {inv.member_id: inv for inv in db.session.scalars(
         select(Invitation).where(Invitation.member_id.in_([m.id for m in members])))}
