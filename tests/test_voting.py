@@ -213,3 +213,11 @@ def test_a_ballot_is_refused_when_voting_closed_after_the_page_was_loaded(world)
         cast_ballot(campaign, world.members[0], choices)
     db.session.rollback()
     assert count(Participation) == 0 and count(Ballot) == 0
+
+
+def test_members_who_leave_after_opening_stay_in_the_electorate(world, login):
+    campaign = make_campaign(world, "open")
+    world.members[0].member.active = False  # left the union after voting opened
+    db.session.commit()
+    response = login("m1").post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
+    assert response.status_code == 302 and count(Ballot, campaign_id=campaign.id) == 1
