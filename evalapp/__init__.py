@@ -9,6 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_PACKAGES = (
     "accounts",
     "unions",
+    "rosters",
     "questionnaires",
     "campaigns",
     "voting",

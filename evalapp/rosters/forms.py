@@ -1,0 +1,13 @@
+"""Forms of the roster import pages."""
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField
+
+from evalapp.core.forms import Form
+
+
+class UploadForm(Form):
+    roster = FileField("花名册文件（CSV 或 Excel .xlsx）", validators=[FileRequired("请选择要导入的文件。")])
+
+
+class ApplyForm(Form):
+    skip_errors = BooleanField("跳过有错误的行，只导入其余各行")

@@ -1,0 +1,200 @@
+"""Starting, applying and abandoning roster imports, and running them as background jobs.
+
+An import's life: uploaded → previewing → previewed → applying → applied, or failed / abandoned.
+Rows with errors block the apply unless the officer explicitly chooses to skip them; people named
+on skipped rows are still counted as present, so nobody is made inactive because of a typo.
+"""
+import logging
+from datetime import timedelta
+from pathlib import PurePath
+
+from sqlalchemy import select, update
+
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.timeutil import utcnow
+from evalapp.rosters import importer, uploads
+from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.parsing import detect_format, open_roster
+from evalapp.rosters.progress import Progress
+from evalapp.unions.models import UnionKind
+
+logger = logging.getLogger(__name__)
+#: A running job without progress for this long is shown as stalled and may be abandoned.
+STALLED_AFTER = timedelta(minutes=10)
+#: Files of imports left unfinished this long are deleted.
+KEEP_UNFINISHED = timedelta(hours=24)
+FAILED = "导入失败，花名册没有任何改变。请稍后重试；若仍失败，请联系管理员。"
+
+
+def can_manage(account, job):
+    """Return whether `account` may see and run `job` (it manages the job's scope union)."""
+    return account.manages(job.union)
+
+
+def is_stalled(job, now=None):
+    return job.state.running and job.updated_at < (now or utcnow()) - STALLED_AFTER
+
+
+def start_import(union, actor, stream, filename):
+    """Store an uploaded file for `union`'s subtree after checking its format and header; return the job."""
+    if not actor.manages(union):
+        raise Refused("无权导入该工会的花名册。", 403)
+    stored = uploads.save(stream)
+    try:
+        file_format = check_file(uploads.path_of(stored), union)
+    except BaseException:
+        uploads.delete(stored)
+        raise
+    abandon_forgotten()
+    job = ImportJob(union=union, created_by=actor, filename=_display_name(filename), stored_name=stored,
+                    file_format=file_format, state=ImportState.uploaded)
+    db.session.add(job)
+    db.session.flush()
+    logger.info("roster import %s uploaded for union %s by %s", job.id, union.id, actor.id)
+    return job
+
+
+def start_local_import(union, path):
+    """Create a job for a file on the server (the command line); the file stays where it is."""
+    job = ImportJob(union=union, filename=_display_name(str(path)), file_format=check_file(path, union),
+                    state=ImportState.uploaded)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def check_file(path, union):
+    """Return the file's format; refuse an unreadable file or one without the required columns."""
+    file_format = detect_format(path)
+    with open_roster(path, file_format, union_required=union.kind != UnionKind.grassroots):
+        pass
+    return file_format
+
+
+def request_apply(job, actor, skip_errors=False):
+    """Queue the previewed `job` for applying; the caller commits, then runs `run_apply`."""
+    if not can_manage(actor, job):
+        raise Refused("无权导入该工会的花名册。", 403)
+    counts = job.counts
+    if job.state != ImportState.previewed:
+        raise Refused("只有检查完毕、等待确认的导入才能执行。")
+    if counts.get("errors") and not skip_errors:
+        raise Refused(f"文件中有 {counts['errors']} 行有错误。请修改后重新上传，或选择跳过有错误的行。", 400)
+    if counts.get("rows", 0) - counts.get("errors", 0) <= 0:
+        raise Refused("文件中没有可以导入的行。", 400)
+    _queue_apply(job, actor.id, skip_errors)
+    logger.info("roster import %s queued for applying by %s", job.id, actor.id)
+    return job
+
+
+def queue_local_apply(job, skip_errors=False):
+    """Queue a previewed command-line import for applying (the server's operator needs no account)."""
+    if job.state != ImportState.previewed:
+        raise Refused("只有检查完毕、等待确认的导入才能执行。")
+    _queue_apply(job, None, skip_errors)
+    return job
+
+
+def _queue_apply(job, actor_id, skip_errors):
+    moved = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job.id, ImportJob.state == ImportState.previewed)
+        .values(state=ImportState.applying, skip_errors=bool(skip_errors), applied_by_id=actor_id, processed_rows=0,
+                updated_at=utcnow(), message=None)).rowcount
+    if moved != 1:
+        raise Refused("该导入已经开始执行或已结束。")
+    db.session.refresh(job)
+
+
+def abandon(job, actor):
+    """Abandon an import that is waiting (or stalled) and delete its file."""
+    if not can_manage(actor, job):
+        raise Refused("无权管理该导入。", 403)
+    if job.state.finished:
+        raise Refused("该导入已经结束。")
+    if job.state.running and not is_stalled(job):
+        raise Refused("导入正在进行，请等待完成。")
+    _close(job, ImportState.abandoned, "已放弃，上传的文件已删除。")
+    logger.info("roster import %s abandoned by %s", job.id, actor.id)
+    return job
+
+
+def abandon_forgotten(now=None):
+    """Abandon imports left unfinished for a day and delete their files; return how many."""
+    cutoff = (now or utcnow()) - KEEP_UNFINISHED
+    running = [state for state in ImportState if not state.finished]
+    forgotten = db.session.scalars(
+        select(ImportJob).where(ImportJob.state.in_(running), ImportJob.updated_at < cutoff)).all()
+    for job in forgotten:
+        _close(job, ImportState.abandoned, "超过 24 小时未完成，已自动放弃，上传的文件已删除。")
+    return len(forgotten)
+
+
+def run_preview(job_id, path=None, echo=None):
+    """Background job: check the file of `job_id` and store the report (keeps the file for the apply)."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.state != ImportState.uploaded:
+        logger.warning("roster import %s: nothing to preview", job_id)
+        return
+    job.state, job.updated_at = ImportState.previewing, utcnow()
+    scope, file_format = importer.Scope.of(job.union), job.file_format
+    path = path or uploads.path_of(job.stored_name)
+    db.session.commit()
+    try:
+        report = importer.preview(scope, path, file_format, Progress(job_id, echo))
+    except Exception as error:
+        _fail(job_id, error)
+        return
+    job = db.session.get(ImportJob, job_id)
+    job.state, job.report, job.updated_at = ImportState.previewed, importer.report_json(report), utcnow()
+    job.processed_rows = job.total_rows = report["counts"]["rows"]
+    db.session.commit()
+
+
+def run_apply(job_id, path=None, echo=None):
+    """Background job: apply `job_id`'s file; on any failure nothing is written and the job says why."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.state != ImportState.applying:
+        logger.warning("roster import %s: nothing to apply", job_id)
+        return
+    scope, file_format, skip, stored = importer.Scope.of(job.union), job.file_format, job.skip_errors, job.stored_name
+    actor = job.applied_by
+    path = path or uploads.path_of(stored)
+    try:
+        importer.apply(job_id, scope, path, file_format, Progress(job_id, echo), actor=actor, skip_errors=skip)
+    except importer.StaleErrors as stale:
+        db.session.rollback()
+        job = db.session.get(ImportJob, job_id)
+        job.state, job.report, job.updated_at = ImportState.previewed, importer.report_json(stale.report), utcnow()
+        job.message = "检查之后花名册有了变化，出现了新的错误，没有导入任何数据。请查看新的检查结果后再确认。"
+        db.session.commit()
+        return
+    except Exception as error:
+        _fail(job_id, error)
+        return
+    uploads.delete(stored)
+
+
+def _fail(job_id, error):
+    """Record the failure on the job (after rolling its transaction back) and delete its file."""
+    db.session.rollback()
+    if isinstance(error, Refused):
+        message = error.message
+        logger.info("roster import %s refused: %s", job_id, message)
+    else:
+        message = FAILED
+        logger.error("roster import %s failed", job_id, exc_info=error)
+    job = db.session.get(ImportJob, job_id)
+    _close(job, ImportState.failed, message)
+    db.session.commit()
+
+
+def _close(job, state, message):
+    uploads.delete(job.stored_name)
+    job.state, job.message, job.stored_name = state, message, None
+    job.finished_at = job.updated_at = utcnow()
+
+
+def _display_name(filename):
+    """Return the file's own name (no folders), shortened for display."""
+    return PurePath((filename or "").replace("\\", "/")).name[:200] or "花名册"

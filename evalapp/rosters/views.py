@@ -1,0 +1,120 @@
+"""Roster import pages: upload for a union's subtree, the job page with its report, apply, abandon."""
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from evalapp.core.db import db
+from evalapp.core.forms import ActionForm
+from evalapp.core.jobs import run_in_background
+from evalapp.core.web import form_status, get_or_404, perform, require
+from evalapp.rosters import uploads
+from evalapp.rosters.cli import register_commands
+from evalapp.rosters.forms import ApplyForm, UploadForm
+from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.operations import abandon, can_manage, is_stalled, request_apply, run_apply, run_preview, start_import
+from evalapp.rosters.parsing import COLUMNS
+from evalapp.unions.models import Union, UnionKind
+
+bp = Blueprint("rosters", __name__, url_prefix="/rosters")
+register_commands(bp.cli)
+#: A city's roster as CSV is about 50 MB; the application's general limit is far lower.
+UPLOAD_MAX_BYTES = 256 * 1024 * 1024
+RECENT_JOBS = 10
+
+
+@bp.url_value_preprocessor
+def _prepare_upload(endpoint, values):
+    # Runs before the application's before_request handlers, which read the form (CSRF, NUL check):
+    # the roster upload gets its own size limit and is spooled straight into the upload folder,
+    # but only for someone who may import into that union (others keep the general, small limit).
+    if endpoint == "rosters.upload" and request.method == "POST" and _may_import(values.get("union_id")):
+        request.max_content_length = current_app.config.get("ROSTER_MAX_UPLOAD_BYTES", UPLOAD_MAX_BYTES)
+        request._get_file_stream = uploads.stream_factory
+
+
+def _may_import(union_id):
+    union = db.session.get(Union, union_id) if union_id is not None else None
+    return union is not None and current_user.is_authenticated and current_user.manages(union)
+
+
+@bp.teardown_request
+def _discard_spooled_uploads(_error):
+    uploads.discard_unclaimed()
+
+
+def _managed_union(union_id):
+    union = get_or_404(Union, union_id)
+    require(current_user.manages(union))
+    return union
+
+
+def _managed_job(job_id):
+    job = get_or_404(ImportJob, job_id)
+    require(can_manage(current_user, job))
+    return job
+
+
+@bp.route("/unions/<int:union_id>/import", methods=["GET", "POST"])
+def upload(union_id):
+    union = _managed_union(union_id)
+    form, outcome = UploadForm(), None
+    if form.validate_on_submit():
+        roster = form.roster.data
+        outcome = perform(start_import, union, current_user, roster.stream, roster.filename,
+                          success="文件已上传。")
+        if outcome.ok:
+            job_id = outcome.value.id
+            uploads.claim(outcome.value.stored_name)
+            run_in_background(current_app._get_current_object(), run_preview, job_id)
+            return redirect(url_for(".job", job_id=job_id))
+    jobs = db.session.scalars(select(ImportJob).where(ImportJob.union_id == union.id)
+                              .order_by(ImportJob.id.desc()).limit(RECENT_JOBS)).all()
+    return render_template("rosters/upload.html", union=union, form=form, jobs=jobs, columns=COLUMNS,
+                           grassroots=union.kind == UnionKind.grassroots), form_status(form, outcome)
+
+
+@bp.route("/jobs/<int:job_id>")
+def job(job_id):
+    return _render_job(_managed_job(job_id))
+
+
+def _render_job(job, status=200, apply_form=None):
+    stalled = is_stalled(job)
+    # The page refreshes itself while the job runs (a meta refresh in the page, and the header).
+    headers = {"Refresh": "2"} if job.state.running and not stalled else {}
+    page = render_template("rosters/job.html", job=job, report=job.report_data, counts=job.counts, stalled=stalled,
+                           apply_form=apply_form or ApplyForm(), action_form=ActionForm(), states=ImportState)
+    return page, status, headers
+
+
+@bp.route("/jobs/<int:job_id>/apply", methods=["POST"])
+def apply_view(job_id):
+    job = _managed_job(job_id)
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    outcome = perform(request_apply, job, current_user, form.skip_errors.data)
+    if not outcome.ok:
+        return _render_job(job, outcome.status, form)
+    run_in_background(current_app._get_current_object(), run_apply, job_id)
+    return redirect(url_for(".job", job_id=job_id))
+
+
+@bp.route("/jobs/<int:job_id>/abandon", methods=["POST"])
+def abandon_view(job_id):
+    job = _managed_job(job_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = perform(abandon, job, current_user, success="已放弃本次导入，上传的文件已删除。")
+    if not outcome.ok:
+        return _render_job(job, outcome.status)
+    return redirect(url_for(".upload", union_id=job.union_id))
+
+
+@bp.route("/template.csv")
+def template():
+    """An empty roster with the expected header (UTF-8 with BOM, so that Excel shows the Chinese)."""
+    require(current_user.is_staff)
+    body = "\ufeff" + ",".join(COLUMNS) + "\r\n"
+    return Response(body.encode(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=roster-template.csv"})
