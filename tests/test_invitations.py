@@ -116,3 +116,40 @@ def test_the_campaign_poster_carries_a_qr_code_of_the_campaign_page(world, login
 def test_a_union_without_members_gets_a_message_not_an_empty_sheet(world, login):
     response = login("county_officer").post(f"/unions/{world.town.id}/invitations", follow_redirects=True)
     assert "没有登记了手机号的在册会员" in response.get_data(as_text=True)
+
+
+def test_an_officer_cannot_take_over_an_administrators_or_a_superiors_account(world, login):
+    from evalapp.accounts.models import Role
+    from evalapp.accounts.operations import grant_role
+
+    world.admin.member = add_member(world.union_a, "管理员本人", "13900139010")
+    world.members[1].member.phone = "13900139011"
+    grant_role(world.members[1], world.other_county, Role.officer)  # officer elsewhere, member here
+    db.session.commit()
+    officer = login("county_officer")
+    for member in (world.admin.member, world.members[1].member):
+        response = officer.post(f"/unions/{world.union_a.id}/invitations", data={"member_id": member.id},
+                                follow_redirects=True)
+        assert "须由上级工会或系统管理员重置" in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0
+    assert login("admin").post(f"/unions/{world.union_a.id}/invitations",
+                               data={"member_id": world.members[1].member.id}).status_code == 200
+
+
+def test_the_union_sheet_leaves_out_members_who_already_activated(world, login, client):
+    enrol(world, "孙新", "13900139012")
+    officer = login("county_officer")
+    code = CODE.findall(print_sheet(officer, world.union_a))[0]
+    assert activate(client, "13900139012", code).status_code == 302
+    enrol(world, "周新", "13900139013")
+    sheet = print_sheet(officer, world.union_a)
+    assert "周新" in sheet and "孙新" not in sheet
+
+
+def test_a_switched_off_account_is_not_revived_by_a_code(world, login, client):
+    member = world.members[2].member
+    member.phone, world.members[2].active = "13900139014", False
+    db.session.commit()
+    response = login("county_officer").post(f"/unions/{world.union_a.id}/invitations", data={"member_id": member.id},
+                                            follow_redirects=True)
+    assert "已停用" in response.get_data(as_text=True)

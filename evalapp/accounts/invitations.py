@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from evalapp.accounts.models import Invitation
 from evalapp.accounts.operations import check_password_policy, create_account, find_account, normalise_username
@@ -33,18 +34,33 @@ def _new_code():
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def issue_invitations(union, actor, members=None):
-    """Give each member (default: the union's active members with a phone) a new code.
+def may_reset(actor, account):
+    """An officer may reset only accounts they fully oversee: never an administrator's, and never
+    one that holds a role in a union outside the officer's subtree (that would be a takeover)."""
+    if account is None or actor.is_admin:
+        return True
+    if account.is_admin or not account.active:
+        return False
+    return all(actor.manages(grant.union) for grant in account.grants)
 
-    Returns [(member, code)]: the codes exist only in this return value, for the printed sheet.
+
+def issue_invitations(union, actor, members=None):
+    """Give members of `union` a new code; return [(member, code)] for the printed sheet.
+
+    By default the sheet covers the active members with a phone who have not activated an account
+    yet; pass `members` to reset particular members' passwords. The codes exist only in the return
+    value.
     """
     if not actor.manages(union):
         raise Refused("无权为该工会会员发放激活码。", 403)
     if members is None:
-        members = db.session.scalars(select(Member).where(
-            Member.union_id == union.id, Member.active.is_(True), Member.phone.is_not(None)).order_by(Member.id)).all()
-    elif any(member.union_id != union.id or not member.phone for member in members):
-        raise Refused("只能为本工会登记了手机号的会员发放激活码。", 400)
+        members = [member for member in db.session.scalars(select(Member).where(
+            Member.union_id == union.id, Member.active.is_(True), Member.phone.is_not(None)).order_by(Member.id))
+            if member.account is None or member.account.must_change_password]
+    elif any(member.union_id != union.id or not member.phone or not member.active for member in members):
+        raise Refused("只能为本工会登记了手机号的在册会员发放激活码。", 400)
+    if any(not may_reset(actor, member.account) for member in members):
+        raise Refused("该会员的账号兼任其他职务或已停用，须由上级工会或系统管理员重置。", 403)
     if not members:
         raise Refused("本工会没有登记了手机号的在册会员，无需打印激活单。", 400)
     now, issued = utcnow(), []
@@ -58,7 +74,7 @@ def issue_invitations(union, actor, members=None):
         db.session.add(invitation)
         issued.append((member, code))
     db.session.flush()
-    audit.record("invitations.issued", union, actor=actor, count=len(issued))
+    audit.record("invitations.issued", union, actor=actor, member_ids=[member.id for member, _code in issued])
     return issued
 
 
@@ -77,11 +93,16 @@ def activate(phone, code, password):
     if account is None:
         if find_account(member.phone) is not None:
             raise Refused("该手机号已被其他账号使用，请联系工会工作人员。", 400)
-        account = create_account(normalise_username(member.phone), member.name, password, actor=None)
+        try:
+            account = create_account(normalise_username(member.phone), member.name, password, actor=None)
+        except IntegrityError:  # the same code submitted twice at once: the other request won
+            db.session.rollback()
+            raise Refused("该激活码已使用过。", 400) from None
         member.account = account
+    elif not account.active:
+        raise Refused("该账号已停用，请联系工会工作人员。", 400)
     else:
         account.set_password(password)
-        account.active = True
     account.must_change_password = False
     invitation.used_at = utcnow()
     db.session.flush()
