@@ -87,16 +87,16 @@ def app_context(app):
         yield
         db.session.rollback()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+        # The audit tables refuse deletion; lift their triggers for the clean-up, as only an owner could.
+        for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+            db.session.execute(sa.text(statement))
         if app.backend == "postgresql":
             db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         else:
-            # The audit table refuses DELETE; lift its triggers for the clean-up, as only an owner could.
-            for statement in DROP_APPEND_ONLY_TRIGGERS["sqlite"]:
-                db.session.execute(sa.text(statement))
             for table in tables:
                 db.session.execute(sa.text(f"DELETE FROM {table}"))
-            for statement in APPEND_ONLY_TRIGGERS["sqlite"]:
-                db.session.execute(sa.text(statement))
+        for statement in APPEND_ONLY_TRIGGERS[app.backend]:
+            db.session.execute(sa.text(statement))
         db.session.commit()
 
 

@@ -50,3 +50,54 @@ def test_votes_are_not_audited(world):
     make_campaign(world, "open", votes=[[1, 1, 1], [2, 2, 2]])
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert not any("ballot" in action or "vote" in action for action in actions)
+
+
+def _lift_triggers(app):
+    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(text(statement))
+
+
+def test_the_chain_tip_cannot_be_deleted_and_truncation_is_refused(app, world):
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+
+    statements = ["DELETE FROM audit_head"]
+    if app.backend == "postgresql":
+        statements += ["TRUNCATE audit_entries", "TRUNCATE audit_head"]
+    for statement in statements:
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+
+
+def test_removing_the_tip_and_entries_is_detected(app, world):
+    make_campaign(world, "draft")
+    last = db.session.scalar(select(db.func.max(AuditEntry.seq)))
+    _lift_triggers(app)
+    db.session.execute(text("DELETE FROM audit_head"))
+    db.session.execute(text("DELETE FROM audit_entries WHERE seq = :s"), {"s": last})
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "broken" in result.output
+
+
+def test_a_rewritten_history_with_recomputed_plain_hashes_is_detected(app, world):
+    """Someone with write access to the database but not the key rewrites an entry and re-chains."""
+    import hashlib
+    import json
+
+    make_campaign(world, "draft")
+    _lift_triggers(app)
+    db.session.execute(text("UPDATE audit_entries SET details = :d WHERE seq = 1"), {"d": '{"forged": true}'})
+    prev = "0" * 64
+    for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all():
+        payload = json.dumps([entry.seq, entry.at.isoformat(), entry.actor_id, entry.action, entry.object_type,
+                              entry.object_id, entry.details, prev], ensure_ascii=False, separators=(",", ":"))
+        new_hash = hashlib.sha256(payload.encode()).hexdigest()
+        db.session.execute(text("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE id = :i"),
+                           {"p": prev, "h": new_hash, "i": entry.id})
+        prev = new_hash
+    db.session.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "entry 1" in result.output

@@ -1,8 +1,10 @@
 """The append-only, hash-chained audit log of state changes."""
 import hashlib
+import hmac
 import json
 import logging
 
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,17 +22,26 @@ APPEND_ONLY_TRIGGERS = {
         "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
         "CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries "
         "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+        "CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
+        "CREATE TRIGGER audit_head_kept BEFORE DELETE OR TRUNCATE ON audit_head "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
     ],
     "sqlite": [
         "CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         "CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER audit_head_kept BEFORE DELETE ON audit_head "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
     ],
 }
 DROP_APPEND_ONLY_TRIGGERS = {
-    "postgresql": ["DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries"],
-    "sqlite": ["DROP TRIGGER IF EXISTS audit_entries_no_update", "DROP TRIGGER IF EXISTS audit_entries_no_delete"],
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries",
+                   "DROP TRIGGER IF EXISTS audit_entries_no_truncate ON audit_entries",
+                   "DROP TRIGGER IF EXISTS audit_head_kept ON audit_head"],
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_entries_no_update", "DROP TRIGGER IF EXISTS audit_entries_no_delete",
+               "DROP TRIGGER IF EXISTS audit_head_kept"],
 }
 
 
@@ -51,12 +62,18 @@ class AuditEntry(db.Model):
     hash = db.Column(db.String(64), nullable=False)
 
     def compute_hash(self):
+        """HMAC-SHA256 of the entry and its predecessor's hash, keyed outside the database.
+
+        With a plain hash, whoever can write to the database could rewrite history and recompute
+        the chain; the key (AUDIT_KEY, else the instance's secret key) is not in the database.
+        """
         payload = json.dumps(
             [self.seq, self.at.isoformat(), self.actor_id, self.action, self.object_type,
              self.object_id, self.details, self.prev_hash],
             ensure_ascii=False, separators=(",", ":"),
         )
-        return hashlib.sha256(payload.encode()).hexdigest()
+        key = (current_app.config.get("AUDIT_KEY") or current_app.config["SECRET_KEY"]).encode()
+        return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
 class AuditHead(db.Model):
@@ -103,6 +120,8 @@ def verify_chain():
             return entry.seq
         expected_prev, expected_seq = entry.hash, expected_seq + 1
     head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+    if head is None:  # entries without a recorded tip: the tip (and maybe more) was removed
+        return None if expected_seq == 1 else expected_seq - 1
+    if head.seq != expected_seq - 1 or head.hash != expected_prev:
         return expected_seq
     return None

@@ -19,18 +19,27 @@ CREATE = {
         "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
         "CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries "
         "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+        "CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
+        "CREATE TRIGGER audit_head_kept BEFORE DELETE OR TRUNCATE ON audit_head "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
     ],
     "sqlite": [
         "CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         "CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER audit_head_kept BEFORE DELETE ON audit_head "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
     ],
 }
 DROP = {
     "postgresql": ["DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries",
+                   "DROP TRIGGER IF EXISTS audit_entries_no_truncate ON audit_entries",
+                   "DROP TRIGGER IF EXISTS audit_head_kept ON audit_head",
                    "DROP FUNCTION IF EXISTS audit_entries_append_only()"],
-    "sqlite": ["DROP TRIGGER IF EXISTS audit_entries_no_update", "DROP TRIGGER IF EXISTS audit_entries_no_delete"],
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_entries_no_update", "DROP TRIGGER IF EXISTS audit_entries_no_delete",
+               "DROP TRIGGER IF EXISTS audit_head_kept"],
 }
 
 
