@@ -69,11 +69,12 @@ def logins():
 @audit_cli.command("verify")
 def verify():
     """Verify the audit hash chain; exit 1 naming the first broken entry."""
-    from evalapp.core.audit import verify_chain
+    from evalapp.core.audit import AuditHead, verify_chain
 
     broken = verify_chain()
     if broken is None:
-        click.echo("audit chain intact")
+        head = db.session.get(AuditHead, 1)
+        click.echo(f"audit chain intact: {head.seq if head else 0} entries, tip {head.hash if head else '-'}")
     else:
         click.echo(f"audit chain broken at entry {broken}", err=True)
         raise SystemExit(1)
