@@ -41,6 +41,14 @@ def create_app(test_config=None):
     errors.init_app(app)
     cli.init_app(app)
 
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        # Behind a reverse proxy: take the client's address, scheme and host from its headers, so that
+        # rate limits count real visitors and QR codes and activation links point at the public site.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     from importlib import import_module
 
     for name in DOMAIN_PACKAGES:

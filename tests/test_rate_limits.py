@@ -63,3 +63,47 @@ def test_lock_out_works_with_redis_storage(app):
                          timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [400] * 5 + [429]
+
+
+def test_parallel_guesses_cannot_slip_past_the_lock_out(app, world):
+    import threading
+
+    statuses, barrier = [], threading.Barrier(12)
+
+    def guess():
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        statuses.append(client.post("/login", data={"username": "m1", "password": "wrong"}).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(400) == 5 and statuses.count(429) == 7
+
+
+def test_guessing_from_many_addresses_is_limited_per_name(world, client):
+    statuses = [client.post("/login", data={"username": "m1", "password": "wrong"},
+                            environ_base={"REMOTE_ADDR": f"10.0.{n // 250}.{n % 250}"}).status_code for n in range(21)]
+    assert statuses[:20] == [400] * 20 and statuses[20] == 429
+
+
+def test_a_post_without_a_valid_form_does_not_count_against_the_name(world, app, client):
+    from evalapp.core.limits import LOGIN_TRIES_PER_NAME, limiter
+
+    client.post("/login", data={"username": "m1"})  # no password: the form is invalid, nothing counted
+    assert limiter.limiter.get_window_stats(LOGIN_TRIES_PER_NAME, "login", "m1").remaining == 20
+
+
+def test_behind_a_proxy_links_and_addresses_come_from_the_forwarded_headers(app, world):
+    from evalapp import create_app
+    from tests.factories import make_campaign
+
+    campaign = make_campaign(world, "open")
+    proxied = create_app({**app.config, "PROXY_HOPS": 1})
+    client = proxied.test_client()
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "pingyi.example"}
+    client.post("/login", data={"username": "county_officer", "password": PASSWORD}, headers=headers)
+    page = client.get(f"/campaigns/{campaign.id}/poster", headers=headers).get_data(as_text=True)
+    assert f"https://pingyi.example/campaigns/{campaign.id}" in page

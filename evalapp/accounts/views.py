@@ -5,18 +5,18 @@ from flask_login import current_user, login_user, logout_user
 
 from evalapp.accounts.forms import ActivateForm, LoginForm, PasswordForm
 from evalapp.accounts.invitations import activate
-from evalapp.accounts.operations import authenticate, change_password
+from evalapp.accounts.operations import authenticate, change_password, normalise_username
 from evalapp.core.limits import (
     ACTIVATIONS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
-    LOGIN_FAILURES,
-    failed_login,
+    count_login_attempt,
+    forget_login_attempts,
     limiter,
-    login_name_key,
 )
 from evalapp.core.web import form_status, perform
 
 bp = Blueprint("accounts", __name__)
+LOCKED_OUT = "该账号登录尝试次数过多，已暂时锁定，请稍后再试（最长 1 小时）。成功登录后计数清零。"
 
 
 def _safe_next(target):
@@ -32,15 +32,17 @@ def _safe_next(target):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_ATTEMPTS_PER_ADDRESS, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
-@limiter.limit(LOGIN_FAILURES, key_func=login_name_key, methods=["POST"], deduct_when=failed_login,
-               error_message="该账号登录失败次数过多，已暂时锁定，请 15 分钟后再试。")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("campaigns.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        account = authenticate(form.username.data, form.password.data)
+        name = normalise_username(form.username.data)
+        if not count_login_attempt(name):
+            return render_template("errors/refused.html", message=LOCKED_OUT), 429
+        account = authenticate(name, form.password.data)
         if account is not None:
+            forget_login_attempts(name)
             login_user(account, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         flash("手机号/登录名或密码不正确。", "error")

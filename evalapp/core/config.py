@@ -39,6 +39,8 @@ def load(app, test_config=None):
             app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
         if os.environ.get("REDIS_URL"):
             app.config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
+        if os.environ.get("PROXY_HOPS"):
+            app.config["PROXY_HOPS"] = int(os.environ["PROXY_HOPS"])
         if os.environ.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     else:

@@ -1,13 +1,15 @@
 """Rate limits (Flask-Limiter): in memory by default, in Redis when REDIS_URL is configured."""
-from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse
 
 limiter = Limiter(get_remote_address)
 
-#: Failed logins allowed per login name before it is locked out for the rest of the window.
-LOGIN_FAILURES = "5 per 15 minutes"
+#: Login attempts for one name from one address, then that address is locked out of that name.
+LOGIN_TRIES_PER_NAME_AND_ADDRESS = parse("5 per 15 minutes")
+#: Login attempts for one name from anywhere: stops guessing spread over many addresses.
+LOGIN_TRIES_PER_NAME = parse("20 per hour")
 #: All login attempts allowed from one address, failed or not.
 LOGIN_ATTEMPTS_PER_ADDRESS = "30 per minute"
 #: Activation attempts per address: codes are short, guessing must be slow.
@@ -16,19 +18,25 @@ ACTIVATIONS_PER_ADDRESS = "10 per minute"
 BALLOT_SUBMISSIONS = "10 per minute"
 
 
-def login_name_key():
-    from evalapp.accounts.operations import normalise_username
+def count_login_attempt(name):
+    """Count an attempt for login name `name` before its password is checked; False when locked out.
 
-    return "login:" + normalise_username(request.form.get("username", ""))
+    Counting first (an atomic increment in the storage) means parallel guesses cannot slip past
+    the limit; a successful login clears the count (`forget_login_attempts`).
+    """
+    address = get_remote_address()
+    within_address = limiter.limiter.hit(LOGIN_TRIES_PER_NAME_AND_ADDRESS, "login", name, address)
+    within_name = limiter.limiter.hit(LOGIN_TRIES_PER_NAME, "login", name)
+    return within_address and within_name
+
+
+def forget_login_attempts(name):
+    limiter.limiter.clear(LOGIN_TRIES_PER_NAME_AND_ADDRESS, "login", name, get_remote_address())
+    limiter.limiter.clear(LOGIN_TRIES_PER_NAME, "login", name)
 
 
 def account_key():
     return f"account:{current_user.get_id()}"
-
-
-def failed_login(response):
-    """Only failed logins count against a login name (a failed login answers 400)."""
-    return response.status_code == 400
 
 
 def init_app(app):
