@@ -124,3 +124,9 @@ def test_no_page_or_export_ties_a_ballot_to_its_voter(login):
         assert sorted(exported_order) == sorted(cast_order)
         assert exported_order != cast_order  # 30 ballots: equal by chance with probability 1/30!
     assert sorted(cast_order) != cast_order  # random ids are not ordered like the votes
+
+
+def test_no_ballot_export_for_fewer_than_five_voters(world, login):
+    campaign = make_campaign(world, "published", votes=FULL[:4])
+    response = login("county_officer").get(f"/campaigns/{campaign.id}/ballots.csv")
+    assert response.status_code == 403 and "为保护投票秘密" in response.get_data(as_text=True)

@@ -73,3 +73,18 @@ def test_without_cron_members_find_an_announced_survey_open_on_time(world, login
     assert "去评议" in login("m1").get("/").get_data(as_text=True)
     db.session.refresh(campaign)
     assert campaign.state == CampaignState.open
+
+
+def test_the_schedule_closing_a_campaign_an_officer_just_closed_is_harmless(app, world):
+    from sqlalchemy import text
+
+    from evalapp.campaigns.operations import apply_schedule
+
+    campaign = schedule(make_campaign(world, "open"), closes_in=timedelta(seconds=-1))
+    with db.engine.begin() as connection:  # the officer's request closed it meanwhile
+        connection.execute(text("UPDATE campaigns SET state = 'closed' WHERE id = :id"), {"id": campaign.id})
+    assert apply_schedule(campaign) is None
+    db.session.rollback()
+    other = schedule(make_campaign(world, "open"), closes_in=timedelta(seconds=-1))
+    assert "opened 0, closed 1" in tick(app)  # only the other one was still open
+    assert other.state == CampaignState.closed

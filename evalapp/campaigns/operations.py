@@ -162,7 +162,10 @@ def apply_schedule(campaign, now=None):
     """Open or close `campaign` if its planned time has come; return "opened", "closed" or None."""
     now = now or utcnow()
     if campaign.state == CampaignState.open and campaign.closes_at is not None and campaign.closes_at <= now:
-        close_voting(campaign, None)
+        try:
+            close_voting(campaign, None)
+        except Refused:  # an officer or another request closed it a moment ago: nothing to do
+            return None
         return "closed"
     if campaign.opens_at is not None and campaign.opens_at <= now and campaign.state in _openable_states(campaign):
         try:
@@ -182,8 +185,13 @@ def run_schedule(now=None):
         Campaign.state.in_((CampaignState.draft, CampaignState.reporting)) & (Campaign.opens_at <= now)))
     done = {"opened": 0, "closed": 0}
     for campaign_id in db.session.scalars(due).all():
-        action = apply_schedule(db.session.get(Campaign, campaign_id), now)
-        db.session.commit()
+        try:
+            action = apply_schedule(db.session.get(Campaign, campaign_id), now)
+            db.session.commit()
+        except Exception:  # one campaign's trouble must not stop the others opening or closing
+            db.session.rollback()
+            logger.exception("schedule failed for campaign %s", campaign_id)
+            continue
         if action:
             done[action] += 1
     return done

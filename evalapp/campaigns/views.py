@@ -36,9 +36,9 @@ def visible_campaign(campaign_id):
     The schedule is applied first, so that voting opens and closes on time even without cron.
     """
     campaign = get_or_404(Campaign, campaign_id)
+    require(campaign.can_view(current_user))
     if apply_schedule(campaign):
         db.session.commit()
-    require(campaign.can_view(current_user))
     return campaign
 
 
