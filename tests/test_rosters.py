@@ -257,7 +257,7 @@ def test_apply_adds_updates_moves_reactivates_and_deactivates(world, town_c, log
     others, audits = members_snapshot(), audit_count()
     client = login("county_officer")
     job = job_of(upload(client, world.county, csv_file(rows)))
-    assert job.counts == {"rows": 6, "new": 1, "updated": 1, "moved": 2, "transferred_in": 1, "reactivated": 1,
+    assert job.counts == {"rows": 6, "unusable_ids": 0, "new": 1, "updated": 1, "moved": 2, "transferred_in": 1, "reactivated": 1,
                           "unchanged": 1, "deactivated": 1, "without_id": 6, "active_before": 10, "errors": 0}
     assert {row[0] for row in members_snapshot()} == {row[0] for row in others}
     preview = client.get(f"/rosters/jobs/{job.id}").get_data(as_text=True)
@@ -535,3 +535,31 @@ def test_only_officers_of_the_union_get_the_large_upload_limit(world, login, app
     response = login("county_officer").post(f"/rosters/unions/{world.union_a.id}/import", data=data,
                                             content_type="multipart/form-data")
     assert response.status_code == 302
+
+
+def test_a_typo_in_an_id_number_marks_nobody_as_left(world, town_c):
+    """The real 李四 is on the roster; the file has his ID with a wrong check digit."""
+    lisi = person(world.union_a, "李四", make_id(1), "13800138001")
+    other = person(world.union_a, "真的离开了", make_id(3), "13800138003")
+    rows = [["李四", "13800138001", wrong_check_digit(make_id(1)), "甲公司工会"],
+            ["新人", "13800138002", make_id(2), "丙公司工会"]]
+    job = run_import(world.county, world.county_officer, csv_file(rows), apply=False)
+    assert job.counts["unusable_ids"] == 1 and job.counts["deactivated"] == 0
+    assert job.counts["deactivation_withheld"] >= 2  # 李四 and the one who really left (and the world's members)
+    operations.request_apply(job, world.county_officer, skip_errors=True)
+    db.session.commit()
+    operations.run_apply(job.id)
+    db.session.expire_all()
+    assert db.session.get(ImportJob, job.id).state == ImportState.applied
+    assert db.session.get(Member, lisi.id).active and db.session.get(Member, other.id).active
+    assert by_id_number(make_id(2)).union_id == town_c.id
+
+
+def test_id_numbers_that_excel_stored_as_numbers_are_refused(world, town_c):
+    # Find an ID whose float-mangled form still passes the check digit: the dangerous case.
+    number = next(n for n in (make_id(serial) for serial in range(1000)) if n[-1] != "X"
+                  and valid_id_number(str(int(float(n)))) and str(int(float(n))) != n)
+    rows = [["数字身份证", "13800138001", float(number), "丙公司工会"]]  # as Excel stores a typed number
+    job = run_import(world.county, world.county_officer, xlsx_file(rows), apply=False, filename="roster.xlsx")
+    assert job.counts["errors"] == 1 and job.counts["new"] == 0
+    assert "身份证号码格式或校验位不正确" in str(job.report_data["errors"])

@@ -129,7 +129,7 @@ def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=Fa
     written = {
         "updated": connection.execute(APPLY_UPDATES).rowcount,
         "new": connection.execute(APPLY_INSERTS).rowcount,
-        "deactivated": connection.execute(APPLY_DEACTIVATIONS, params).rowcount,
+        "deactivated": connection.execute(APPLY_DEACTIVATIONS, params).rowcount if not counts["unusable_ids"] else 0,
     }
     expected = {"updated": counts["moved"] + counts["reactivated"] + counts["updated"], "new": counts["new"],
                 "deactivated": counts["deactivated"]}
@@ -214,6 +214,12 @@ def _compare(connection, scope, errors, rows):
     counts["without_id"] = int(absent["without_id"] or 0)
     counts["active_before"] = int(absent["active"] or 0)
     counts["rows"], counts["errors"] = rows, error_rows
+    # A row whose ID number is unusable cannot be matched to anyone; it may be a person who is still
+    # there, so nobody is marked as having left until those rows are corrected.
+    staged = connection.execute(text("SELECT COUNT(*) FROM roster_stage")).scalar()
+    counts["unusable_ids"] = rows - int(staged)
+    if counts["unusable_ids"]:
+        counts["deactivation_withheld"], counts["deactivated"] = counts["deactivated"], 0
     order = {column: position for position, column in enumerate(COLUMNS)}
     entries.sort(key=lambda entry: (entry[0], order[entry[1]]))
     shown = entries[:ERROR_LIMIT]

@@ -185,6 +185,10 @@ def _text(value):
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, int | float) and abs(value) >= 10**15:
+        # An 18-digit ID number stored as a number keeps only ~15 significant digits: the rest is
+        # noise that can even pass the check digit. Make it fail every check instead.
+        return f"数字{int(value)}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
