@@ -1,6 +1,7 @@
 """Login lock-out and ballot-submission limits, in memory and in Redis."""
 import secrets
 
+from evalapp.core.db import db
 from tests.factories import PASSWORD, ballot_form, make_campaign
 
 
@@ -102,8 +103,12 @@ def test_behind_a_proxy_links_and_addresses_come_from_the_forwarded_headers(app,
 
     campaign = make_campaign(world, "open")
     proxied = create_app({**app.config, "PROXY_HOPS": 1})
-    client = proxied.test_client()
-    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "pingyi.example"}
-    client.post("/login", data={"username": "county_officer", "password": PASSWORD}, headers=headers)
-    page = client.get(f"/campaigns/{campaign.id}/poster", headers=headers).get_data(as_text=True)
-    assert f"https://pingyi.example/campaigns/{campaign.id}" in page
+    try:
+        client = proxied.test_client()
+        headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "pingyi.example"}
+        client.post("/login", data={"username": "county_officer", "password": PASSWORD}, headers=headers)
+        page = client.get(f"/campaigns/{campaign.id}/poster", headers=headers).get_data(as_text=True)
+        assert f"https://pingyi.example/campaigns/{campaign.id}" in page
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()  # its own engine: close its connections, or they linger until garbage collection

@@ -563,3 +563,19 @@ def test_id_numbers_that_excel_stored_as_numbers_are_refused(world, town_c):
     job = run_import(world.county, world.county_officer, xlsx_file(rows), apply=False, filename="roster.xlsx")
     assert job.counts["errors"] == 1 and job.counts["new"] == 0
     assert "身份证号码格式或校验位不正确" in str(job.report_data["errors"])
+
+
+def test_applying_is_refused_when_the_rosters_changed_since_the_approved_preview(world, town_c):
+    rows = [["留下的人", "13800138001", make_id(1), "丙公司工会"]]
+    person(town_c, "留下的人", make_id(1), "13800138001")
+    job = run_import(town_c, world.county_officer, csv_file(rows, header=HEADER[:3] + ["工会"]), apply=False)
+    assert job.counts["deactivated"] == 0
+    person(town_c, "后来调入的人", make_id(2), "13800138002")  # another import moved someone in meanwhile
+    before = members_snapshot()
+    operations.request_apply(job, world.county_officer)
+    db.session.commit()
+    operations.run_apply(job.id)
+    db.session.expire_all()
+    job = db.session.get(ImportJob, job.id)
+    assert job.state == ImportState.previewed and "与您确认时不同" in job.message
+    assert job.counts["deactivated"] == 1 and members_snapshot() == before

@@ -81,11 +81,15 @@ APPLY_DEACTIVATIONS = text("""
 
 
 class StaleErrors(Exception):
-    """Applying found errors the preview had not shown (the rosters changed in between)."""
+    """Applying found errors, or changes, that the approved preview had not shown."""
 
-    def __init__(self, report):
-        super().__init__("new errors since the preview")
-        self.report = report
+    def __init__(self, report, changed=False):
+        super().__init__("the rosters changed since the preview")
+        self.report, self.changed = report, changed
+
+
+#: The counts an officer approves in the preview; applying anything else needs a new look.
+APPROVED_COUNTS = ("new", "moved", "transferred_in", "reactivated", "updated", "deactivated")
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def preview(scope, path, file_format, progress):
     return report
 
 
-def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=False):
+def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=False, approved=None):
     """Import the file into the scope's rosters and record the job as applied, in one transaction.
 
     Raises StaleErrors (nothing written) when rows have errors and `skip_errors` is false.
@@ -125,6 +129,12 @@ def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=Fa
         staging.drop(connection)
         db.session.rollback()
         raise StaleErrors(report)
+    if approved is not None and any(counts.get(key, 0) != approved.get(key, 0) for key in APPROVED_COUNTS):
+        # Someone changed the rosters since the preview (another import, say): what would be written
+        # is no longer what the officer approved.
+        staging.drop(connection)
+        db.session.rollback()
+        raise StaleErrors(report, changed=True)
     params = scope.params
     written = {
         "updated": connection.execute(APPLY_UPDATES).rowcount,

@@ -158,15 +158,17 @@ def run_apply(job_id, path=None, echo=None):
         logger.warning("roster import %s: nothing to apply", job_id)
         return
     scope, file_format, skip, stored = importer.Scope.of(job.union), job.file_format, job.skip_errors, job.stored_name
-    actor = job.applied_by
+    actor, approved = job.applied_by, job.counts
     path = path or uploads.path_of(stored)
     try:
-        importer.apply(job_id, scope, path, file_format, Progress(job_id, echo), actor=actor, skip_errors=skip)
+        importer.apply(job_id, scope, path, file_format, Progress(job_id, echo), actor=actor, skip_errors=skip,
+                       approved=approved)
     except importer.StaleErrors as stale:
         db.session.rollback()
         job = db.session.get(ImportJob, job_id)
         job.state, job.report, job.updated_at = ImportState.previewed, importer.report_json(stale.report), utcnow()
-        job.message = "检查之后花名册有了变化，出现了新的错误，没有导入任何数据。请查看新的检查结果后再确认。"
+        job.message = ("检查之后花名册有了变化，导入结果将与您确认时不同，" if stale.changed
+                       else "检查之后花名册有了变化，出现了新的错误，") + "没有导入任何数据。请查看新的检查结果后再确认。"
         db.session.commit()
         return
     except Exception as error:
