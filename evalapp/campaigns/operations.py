@@ -177,6 +177,11 @@ def apply_schedule(campaign, now=None):
     return None
 
 
+def apply_schedules(campaigns, now=None):
+    """Apply the schedule to each of `campaigns`; return how many changed state."""
+    return sum(1 for campaign in campaigns if apply_schedule(campaign, now))
+
+
 def run_schedule(now=None):
     """Apply the schedule to every campaign whose opening or closing time has come; commit each."""
     now = now or utcnow()
@@ -234,7 +239,7 @@ def campaigns_for(account):
     member = account.member
     if member is not None:
         snapshot = select(ElectorateEntry.campaign_id).where(ElectorateEntry.member_id == member.id)
-        ancestors = [int(part) for part in member.union.path.strip("/").split("/")]
+        ancestors = member.union.lineage_ids
         not_yet_open = (Campaign.electorate_size.is_(None) & (Campaign.state == CampaignState.reporting)
                         & ((Campaign.union_id == member.union_id)
                            | ((Campaign.electorate_scope == ElectorateScope.subtree)

@@ -12,6 +12,7 @@ from evalapp.campaigns.models import (
 from evalapp.campaigns.operations import (
     ACTIONS,
     apply_schedule,
+    apply_schedules,
     available_actions,
     campaigns_for,
     create_campaign,
@@ -45,7 +46,7 @@ def visible_campaign(campaign_id):
 @bp.route("/")
 def index():
     campaigns = campaigns_for(current_user)
-    if [campaign for campaign in campaigns if apply_schedule(campaign)]:
+    if apply_schedules(campaigns):
         db.session.commit()
     member = current_user.member
     now = utcnow()

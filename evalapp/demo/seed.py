@@ -28,10 +28,9 @@ from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.rectification.operations import complete, submit_plan
 from evalapp.unions.models import UnionKind
 from evalapp.unions.operations import (
-    ID_CHECK_CHARS,
-    ID_WEIGHTS,
     add_member,
     create_union,
+    id_check_char,
 )
 from evalapp.voting.operations import cast_ballot
 
@@ -152,7 +151,7 @@ class _People:
     def _id_number(self, region):
         birth = f"{self.rng.randint(1965, 2003)}{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}"
         body = f"{region}{birth}{self.rng.randrange(1000):03d}"
-        return body + ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+        return body + id_check_char(body)
 
     def add(self, union, region, username=None, name=None):
         name, phone = name or self._name(), self._phone()

@@ -12,12 +12,26 @@ MAX_LENGTH = 2000
 OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
 
 
-def add_suggestion(campaign, account, body, named=False):
+def _check_may_suggest(campaign, account):
     member = account.member
     if member is None or not campaign.in_electorate(member):
         raise Refused("只有参评会员可以提出意见建议。", 403)
     if campaign.state not in OPEN_FOR_SUGGESTIONS:
         raise Refused("评议开始后才能提出意见建议。")
+    return member
+
+
+def may_suggest(campaign, account):
+    """Return whether `account` may write a suggestion now (the form is shown only then)."""
+    try:
+        _check_may_suggest(campaign, account)
+    except Refused:
+        return False
+    return True
+
+
+def add_suggestion(campaign, account, body, named=False):
+    member = _check_may_suggest(campaign, account)
     body = (body or "").strip()
     if not body:
         raise Refused("意见建议内容不能为空。", 400)

@@ -6,9 +6,9 @@ from evalapp.core.web import flash_errors, form_status, get_or_404, perform, req
 from evalapp.feedback.forms import ResponseForm, SuggestionForm
 from evalapp.feedback.models import Suggestion
 from evalapp.feedback.operations import (
-    OPEN_FOR_SUGGESTIONS,
     add_suggestion,
     can_respond,
+    may_suggest,
     respond,
     suggestions_for,
 )
@@ -25,9 +25,8 @@ def index(campaign_id):
                                     success="意见建议已提交，收到回应后您会在这里看到。")
         if outcome.ok:
             return redirect(url_for(".index", campaign_id=campaign.id))
-    member = current_user.member
-    may_write = (member is not None and campaign.in_electorate(member) and campaign.state in OPEN_FOR_SUGGESTIONS)
-    return render_template("feedback/index.html", campaign=campaign, form=form, may_write=may_write,
+    return render_template("feedback/index.html", campaign=campaign, form=form,
+                           may_write=may_suggest(campaign, current_user),
                            suggestions=suggestions_for(campaign, current_user), response_form=ResponseForm(),
                            can_respond=lambda s: can_respond(s, current_user)), form_status(form, outcome)
 

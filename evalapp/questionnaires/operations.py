@@ -124,7 +124,7 @@ def freeze_copy(template):
 
 def usable_templates(union):
     """Return the templates owned by `union` or any union above it."""
-    ancestor_ids = [int(part) for part in union.path.strip("/").split("/")]
+    ancestor_ids = union.lineage_ids
     return list(db.session.scalars(
         select(Questionnaire).join(Union, Questionnaire.owner_union_id == Union.id)
         .where(Questionnaire.is_snapshot.is_(False), Questionnaire.owner_union_id.in_(ancestor_ids))

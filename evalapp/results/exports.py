@@ -6,8 +6,10 @@ import secrets
 from sqlalchemy import select
 
 from evalapp.core.db import db
+from evalapp.core.errors import Refused
 from evalapp.questionnaires.models import Item, Option
 from evalapp.results.operations import digest_of_sorted_answers
+from evalapp.results.statistics import MIN_GROUP_SIZE
 from evalapp.voting.models import Answer, Ballot
 
 HEADER = ["ballot_id", "item_id", "item", "option_id", "option"]
@@ -23,6 +25,9 @@ def spreadsheet_safe(value):
 
 def ballots_csv(campaign):
     """Return the campaign's ballots as CSV text (UTF-8 with BOM for Excel), ballots shuffled."""
+    if campaign.result.turnout < MIN_GROUP_SIZE:
+        # Individual ballots of two or three voters would undo the small-group protection.
+        raise Refused(f"参评人数少于 {MIN_GROUP_SIZE} 人，为保护投票秘密，不提供选票导出。", 403)
     rows = db.session.execute(
         select(Answer.ballot_id, Item.id, Item.prompt, Option.id, Option.label)
         .join(Ballot, Answer.ballot_id == Ballot.id).join(Item, Answer.item_id == Item.id)

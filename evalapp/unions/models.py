@@ -48,9 +48,14 @@ class Union(db.Model):
         return self.path.startswith(other.path)
 
     @property
+    def lineage_ids(self):
+        """Return the ids from the root down to this union itself, read off the materialised path."""
+        return [int(part) for part in self.path.strip("/").split("/")]
+
+    @property
     def ancestors(self):
         """Return the unions from the root down to this union's parent."""
-        ids = [int(part) for part in self.path.strip("/").split("/")[:-1]]
+        ids = self.lineage_ids[:-1]
         found = {u.id: u for u in db.session.scalars(db.select(Union).where(Union.id.in_(ids)))}
         return [found[i] for i in ids]
 

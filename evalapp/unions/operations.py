@@ -47,8 +47,12 @@ def valid_id_number(number):
     """Return whether `number` is an 18-character national ID with a correct GB 11643 check digit."""
     if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(number[:17], ID_WEIGHTS))
-    return ID_CHECK_CHARS[total % 11] == number[17]
+    return id_check_char(number[:17]) == number[17]
+
+
+def id_check_char(first17):
+    """Return the GB 11643 check character for the first 17 digits of a national ID number."""
+    return ID_CHECK_CHARS[sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS)) % 11]
 
 
 def hash_id_number(number):

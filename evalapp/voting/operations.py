@@ -82,6 +82,13 @@ def receipt_digest(code):
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
 
 
-def find_ballot_by_receipt(code):
-    """Return the ballot whose receipt is `code`, or None; callers show only whether it counted."""
-    return db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_digest(code)))
+def receipt_status(code):
+    """Return ("unknown" | "received" | "counted", campaign or None) for a receipt code.
+
+    Only whether the ballot is in a published result, never what it says.
+    """
+    ballot = db.session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_digest(code)))
+    if ballot is None:
+        return "unknown", None
+    published = ballot.campaign.state in (CampaignState.published, CampaignState.archived)
+    return ("counted" if published else "received"), ballot.campaign

@@ -1,7 +1,6 @@
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.errors import Refused
 from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
@@ -10,7 +9,7 @@ from evalapp.voting.forms import ReceiptForm, ballot_form, field_name
 from evalapp.voting.operations import (
     cast_ballot,
     check_can_vote,
-    find_ballot_by_receipt,
+    receipt_status,
 )
 
 bp = Blueprint("voting", __name__)
@@ -46,15 +45,5 @@ def voted(campaign_id):
 @bp.route("/receipts", methods=["GET", "POST"])
 def check_receipt():
     form = ReceiptForm()
-    status = None
-    if form.validate_on_submit():
-        ballot = find_ballot_by_receipt(form.code.data)
-        if ballot is None:
-            status = "unknown"
-        elif ballot.campaign.state in (CampaignState.published, CampaignState.archived):
-            status = "counted"
-        else:
-            status = "received"
-        campaign = ballot.campaign if ballot else None
-        return render_template("voting/receipt.html", form=form, status=status, campaign=campaign)
-    return render_template("voting/receipt.html", form=form, status=status, campaign=None)
+    status, campaign = receipt_status(form.code.data) if form.validate_on_submit() else (None, None)
+    return render_template("voting/receipt.html", form=form, status=status, campaign=campaign)
