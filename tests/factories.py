@@ -26,7 +26,7 @@ def make_account(username, name=None, *, member_of=None, chair_of=None, officer_
     return account
 
 
-def make_questionnaire(owner, kinds=(ItemKind.satisfaction3, ItemKind.satisfaction3, ItemKind.scale5), **rules):
+def make_questionnaire(owner, kinds=(ItemKind.satisfaction3, ItemKind.satisfaction3, ItemKind.scale), **rules):
     questionnaire = create_questionnaire(owner, "测评表", **rules)
     for position, kind in enumerate(kinds, start=1):
         add_item(questionnaire, kind, f"第{position}题", weight=position)

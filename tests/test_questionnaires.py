@@ -30,7 +30,7 @@ def _created_id(response):
 
 def _add(client, questionnaire_id, prompt="坚持正确政治方向", kind="satisfaction3", dimension="德", weight="1"):
     return client.post(f"/questionnaires/{questionnaire_id}",
-                       data={"prompt": prompt, "kind": kind, "dimension": dimension, "weight": weight})
+                       data={"prompt": prompt, "kind": kind, "dimension": dimension, "weight": weight, "required": "y"})
 
 
 def _items(questionnaire_id):
@@ -73,14 +73,14 @@ def test_officer_creates_a_template_and_adds_a_satisfaction_item(world, login):
     assert "2026年主席测评表" in listing
 
 
-def test_scale5_items_get_five_scored_options(world, login):
+def test_scale_items_default_to_five_scored_options(world, login):
     client = login("county_officer")
     questionnaire_id = _created_id(_create(client, world.county))
-    assert _add(client, questionnaire_id, prompt="总体评分", kind="scale5", dimension="").status_code == 302
+    assert _add(client, questionnaire_id, prompt="总体评分", kind="scale", dimension="").status_code == 302
     [item] = _items(questionnaire_id)
     assert item.dimension is None
-    assert [(o.label, float(o.score)) for o in item.options] == [("5分", 5), ("4分", 4), ("3分", 3), ("2分", 2),
-                                                                  ("1分", 1)]
+    assert [(o.label, float(o.score), o.counts_satisfied) for o in item.options] == [
+        ("5分", 5, True), ("4分", 4, True), ("3分", 3, False), ("2分", 2, False), ("1分", 1, False)]
 
 
 def test_items_are_numbered_in_the_order_added(world, login):

@@ -1,5 +1,6 @@
 """Questionnaire templates, their items and options, and the rules that grade a result."""
 import enum
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -8,18 +9,38 @@ from evalapp.core.db import db
 
 class ItemKind(enum.StrEnum):
     satisfaction3 = "satisfaction3"
-    scale5 = "scale5"
+    scale = "scale"
+    single = "single"
+    multiple = "multiple"
+    text = "text"
 
     @property
     def label(self):
-        return {"satisfaction3": "三级满意度（满意/基本满意/不满意）", "scale5": "五分制（1–5分）"}[self.value]
+        return {"satisfaction3": "三级满意度（满意/基本满意/不满意）", "scale": "量表打分（n 分制）",
+                "single": "单选题", "multiple": "多选题", "text": "填空/意见题"}[self.value]
+
+    @property
+    def has_options(self):
+        return self != ItemKind.text
+
+    @property
+    def always_scored(self):
+        """Satisfaction and scale items always count towards the score; single choice only if given scores."""
+        return self in (ItemKind.satisfaction3, ItemKind.scale)
 
 
-#: Default options per item kind: (label, score, counts as satisfied).
-DEFAULT_OPTIONS = {
-    ItemKind.satisfaction3: [("满意", 100, True), ("基本满意", 60, True), ("不满意", 0, False)],
-    ItemKind.scale5: [("5分", 5, True), ("4分", 4, True), ("3分", 3, False), ("2分", 2, False), ("1分", 1, False)],
-}
+SATISFACTION_OPTIONS = [("满意", 100, True), ("基本满意", 60, True), ("不满意", 0, False)]
+MIN_SCALE_POINTS, MAX_SCALE_POINTS = 2, 10
+
+
+def scale_options(points):
+    """Return (label, score, counts as satisfied) for an n-point scale, best first.
+
+    The top 30% of the scale counts as satisfied (4 and 5 of 5, 7 to 10 of 10), matching the
+    usual reading of a five-point satisfaction scale.
+    """
+    lowest_satisfied = math.ceil(0.7 * points)
+    return [(f"{score}分", score, score >= lowest_satisfied) for score in range(points, 0, -1)]
 
 #: The five classic dimensions of a cadre evaluation.
 DIMENSIONS = ["德", "能", "勤", "绩", "廉"]
@@ -69,6 +90,12 @@ class Item(db.Model):
     prompt = db.Column(db.String(500), nullable=False)
     dimension = db.Column(db.String(16), nullable=True)
     weight = db.Column(db.Numeric(6, 2), nullable=False, default=Decimal("1"))
+    #: A member may leave an optional item unanswered.
+    required = db.Column(db.Boolean, nullable=False, default=True)
+    #: Whether the item's option scores count towards the overall score and its satisfaction rate.
+    scored = db.Column(db.Boolean, nullable=False, default=True)
+    #: Most options a member may tick on a multiple-choice item; None: no limit.
+    max_choices = db.Column(db.Integer, nullable=True)
 
     questionnaire = db.relationship("Questionnaire", back_populates="items")
     options = db.relationship("Option", back_populates="item", order_by="Option.position",

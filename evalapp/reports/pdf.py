@@ -24,5 +24,5 @@ def _refuse_fetch(url, *args, **kwargs):
 
 def result_pdf(campaign):
     """Return the result report of a published campaign as PDF bytes."""
-    html = render_template("reports/result_pdf.html", generated_at=utcnow(), **result_context(campaign))
+    html = render_template("reports/result_pdf.html", generated_at=utcnow(), **result_context(campaign, include_texts=True))
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())

@@ -1,7 +1,7 @@
 """Tallying ballots in the database and freezing the result at publication."""
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, union_all
 
 from evalapp.core import audit
 from evalapp.core.db import db
@@ -9,7 +9,7 @@ from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.results import statistics
 from evalapp.results.models import Result, ResultItem
-from evalapp.voting.models import Answer, Ballot, Participation
+from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
 
 
 def tally(campaign):
@@ -25,23 +25,42 @@ def tally(campaign):
     return counts
 
 
+def answered_counts(campaign):
+    """Return {item id: number of ballots that answered it}, counting a multiple-choice ballot once."""
+    option_rows = db.session.execute(
+        select(Answer.item_id, func.count(func.distinct(Answer.ballot_id)))
+        .join(Ballot, Answer.ballot_id == Ballot.id)
+        .where(Ballot.campaign_id == campaign.id).group_by(Answer.item_id))
+    text_rows = db.session.execute(
+        select(TextAnswer.item_id, func.count())
+        .join(Ballot, TextAnswer.ballot_id == Ballot.id)
+        .where(Ballot.campaign_id == campaign.id).group_by(TextAnswer.item_id))
+    return dict(option_rows.all()) | dict(text_rows.all())
+
+
 def turnout(campaign):
     return db.session.scalar(select(func.count()).select_from(Participation).filter_by(campaign_id=campaign.id))
 
 
-def digest_of_sorted_answers(rows):
-    """Return SHA-256 over one line per ballot, "<ballot id>:<item>=<option>,…\\n".
+def text_fingerprint(body):
+    """Return how a free-text answer enters the digest: "t:" and the SHA-256 of its UTF-8 text."""
+    return "t:" + hashlib.sha256(body.encode()).hexdigest()
 
-    `rows` are (ballot id, item id, option id) sorted by ballot id, then item id.
+
+def digest_of_sorted_answers(rows):
+    """Return SHA-256 over one line per ballot, "<ballot id>:<item>=<value>,…\n".
+
+    `rows` are (ballot id, item id, value) sorted by ballot id, then item id, then option id; the
+    value is an option id, or `text_fingerprint(text)` for a free-text answer.
     """
     digest = hashlib.sha256()
     current, parts = None, []
-    for ballot_id, item_id, option_id in rows:
+    for ballot_id, item_id, value in rows:
         if ballot_id != current:
             if current is not None:
                 digest.update(f"{current}:{','.join(parts)}\n".encode())
             current, parts = ballot_id, []
-        parts.append(f"{item_id}={option_id}")
+        parts.append(f"{item_id}={value}")
     if current is not None:
         digest.update(f"{current}:{','.join(parts)}\n".encode())
     return digest.hexdigest()
@@ -49,15 +68,24 @@ def digest_of_sorted_answers(rows):
 
 def ballot_digest(campaign):
     """Return the digest of the campaign's ballots as stored in the database."""
-    return digest_of_sorted_answers(db.session.execute(
-        select(Ballot.id, Answer.item_id, Answer.option_id).join(Answer)
-        .where(Ballot.campaign_id == campaign.id).order_by(Ballot.id, Answer.item_id)))
+    options = (select(Ballot.id.label("ballot_id"), Answer.item_id.label("item_id"),
+                      Answer.option_id.label("option_id"), null().label("body"))
+               .join(Answer).where(Ballot.campaign_id == campaign.id))
+    texts = (select(Ballot.id, TextAnswer.item_id, null(), TextAnswer.body)
+             .join(TextAnswer).where(Ballot.campaign_id == campaign.id))
+    listing = union_all(options, texts).subquery()
+    # An item holds either options or a text, never both, so ordering by option id cannot mix them.
+    rows = db.session.execute(select(listing).order_by(listing.c.ballot_id, listing.c.item_id, listing.c.option_id))
+    return digest_of_sorted_answers(
+        (ballot_id, item_id, option_id if body is None else text_fingerprint(body))
+        for ballot_id, item_id, option_id, body in rows)
 
 
 def compute_result(campaign):
     """Return an unsaved Result for a closed campaign, computed from its ballots."""
     questionnaire = campaign.questionnaire
     counts = tally(campaign)
+    answered = answered_counts(campaign)
     voters = turnout(campaign)
     electorate = campaign.electorate_size
     required = statistics.quorum_required(electorate, questionnaire.quorum_fraction)
@@ -66,18 +94,28 @@ def compute_result(campaign):
     weighted = []
     for item in questionnaire.items:
         item_counts = counts.get(item.id, {})
-        options = [(o.id, float(o.score), o.counts_satisfied) for o in item.options]
-        stats = statistics.item_statistics(item_counts, options, electorate)
+        if item.scored:
+            options = [(o.id, float(o.score), o.counts_satisfied) for o in item.options]
+            stats = statistics.item_statistics(item_counts, options, electorate)
+            weighted.append((stats.normalised_score, float(item.weight)))
+        else:  # choices without scores and free text: counts only
+            stats = statistics.ItemStats(answered.get(item.id, 0), 0, None, None, None, None, None)
         result.items.append(ResultItem(
             item=item, position=item.position, answered=stats.answered, satisfied=stats.satisfied,
             rate=stats.rate, rate_low=stats.rate_low, rate_high=stats.rate_high, mean_score=stats.mean_score,
             normalised_score=stats.normalised_score,
             option_counts={str(option_id): count for option_id, count in sorted(item_counts.items())}))
-        weighted.append((stats.normalised_score, float(item.weight)))
     result.overall_score = statistics.weighted_score(weighted)
     if result.quorum_met and result.overall_score is not None:
         result.grade = questionnaire.grade_for(result.overall_score)
     return result
+
+
+def text_answers(campaign, item):
+    """Return the free-text answers to `item`, sorted by text so that no storage order shows."""
+    return list(db.session.scalars(
+        select(TextAnswer.body).join(Ballot, TextAnswer.ballot_id == Ballot.id)
+        .where(Ballot.campaign_id == campaign.id, TextAnswer.item_id == item.id).order_by(TextAnswer.body)))
 
 
 def freeze_result(campaign):

@@ -1,9 +1,13 @@
 """Plain data for the result page and the result PDF (templates get no ORM objects to walk)."""
 from evalapp.core.timeutil import local_today
+from evalapp.questionnaires.models import DIMENSIONS, ItemKind
 from evalapp.results.statistics import MIN_GROUP_SIZE
 
 
-def result_context(campaign):
+def result_context(campaign, include_texts=False):
+    """Return the template context; free-text answers only for those who run the campaign (`include_texts`)."""
+    from evalapp.results.operations import text_answers
+
     result = campaign.result
     items = []
     for row in result.items:
@@ -13,11 +17,15 @@ def result_context(campaign):
         items.append({"position": row.position, "prompt": row.item.prompt, "dimension": row.item.dimension,
                       "weight": float(row.item.weight), "answered": row.answered, "satisfied": row.satisfied,
                       "rate": row.rate, "rate_low": row.rate_low, "rate_high": row.rate_high,
-                      "mean": row.mean_score, "score": row.normalised_score, "options": options})
+                      "mean": row.mean_score, "score": row.normalised_score, "options": options,
+                      "kind": row.item.kind.value, "kind_label": row.item.kind.label, "scored": row.item.scored,
+                      "texts": text_answers(campaign, row.item) if include_texts and row.item.kind == ItemKind.text
+                      else None})
     # Without quorum the result is void; with very few voters, per-item figures would expose them.
     breakdown_shown = result.quorum_met and result.turnout >= MIN_GROUP_SIZE
     if not breakdown_shown:
         items = []
+    dimensions = dimension_scores(items)
     today = local_today()
     rectifications = [{"id": r.id, "problem": r.problem, "due_date": r.due_date, "state": r.state.label,
                        "plan": r.plan, "outcome": r.outcome, "overdue": r.is_overdue(today)}
@@ -33,5 +41,16 @@ def result_context(campaign):
             "computed_at": result.computed_at, "published_at": campaign.published_at,
         },
         "items": items,
+        "dimensions": dimensions,
         "rectifications": rectifications,
     }
+
+
+def dimension_scores(items):
+    """Return [{"name", "score"}] per dimension (德能勤绩廉 order): the weighted mean of its scored items."""
+    totals = {}
+    for item in items:
+        if item["dimension"] and item["scored"] and item["score"] is not None:
+            score_sum, weight_sum = totals.get(item["dimension"], (0.0, 0.0))
+            totals[item["dimension"]] = (score_sum + item["score"] * item["weight"], weight_sum + item["weight"])
+    return [{"name": name, "score": totals[name][0] / totals[name][1]} for name in DIMENSIONS if name in totals]

@@ -29,6 +29,6 @@ def ballots_export(campaign_id):
 @bp.route("/campaigns/<int:campaign_id>/result")
 def show(campaign_id):
     campaign = published_campaign(campaign_id)
-    return render_template("results/show.html", **result_context(campaign),
-                           can_download=campaign.can_manage(current_user) or campaign.is_chaired_by(current_user),
-                           can_export=campaign.can_manage(current_user))
+    runs_it = campaign.can_manage(current_user) or campaign.is_chaired_by(current_user)
+    return render_template("results/show.html", **result_context(campaign, include_texts=runs_it),
+                           can_download=runs_it, can_export=campaign.can_manage(current_user))

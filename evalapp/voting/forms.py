@@ -1,24 +1,71 @@
-from wtforms import RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from evalapp.core.forms import Form, choices
+from evalapp.questionnaires.models import ItemKind
+
+#: Longest free-text answer, in characters.
+MAX_TEXT_ANSWER = 1000
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class AtLeastOne:
+    """A required multiple-choice item needs at least one ticked option."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            raise StopValidation("请至少选择一项。")
+
+
+class AtMost:
+    def __init__(self, most):
+        self.most = most
+
+    def __call__(self, form, field):
+        if field.data and len(field.data) > self.most:
+            raise StopValidation(f"最多选择 {self.most} 项。")
 
 
 def ballot_form(questionnaire, formdata=None):
-    """Return a form with one required radio group per item of the frozen questionnaire."""
+    """Return a form with one field per item of the frozen questionnaire, as its kind asks."""
 
     class BallotForm(Form):
         pass
 
     for item in questionnaire.items:
-        setattr(BallotForm, field_name(item), RadioField(
-            item.prompt, choices=choices((option.id, option.label) for option in item.options), coerce=int,
-            validators=[InputRequired("请选择一项。")]))
+        setattr(BallotForm, field_name(item), _field_for(item))
     return BallotForm() if formdata is None else BallotForm(formdata=formdata)
+
+
+def _field_for(item):
+    option_choices = choices((option.id, option.label) for option in item.options)
+    if item.kind == ItemKind.text:
+        validators = [DataRequired("请填写。")] if item.required else [Optional()]
+        return TextAreaField(item.prompt, validators=validators + [Length(max=MAX_TEXT_ANSWER,
+                                                                          message=f"不能超过 {MAX_TEXT_ANSWER} 字。")])
+    if item.kind == ItemKind.multiple:
+        validators = [AtLeastOne()] if item.required else []
+        if item.max_choices:
+            validators.append(AtMost(item.max_choices))
+        return CheckboxesField(item.prompt, choices=option_choices, coerce=int, validators=validators)
+    if item.required:
+        return RadioField(item.prompt, choices=option_choices, coerce=int, validators=[InputRequired("请选择一项。")])
+    # An optional item left blank is no answer; the operation checks any option that is sent.
+    return RadioField(item.prompt, choices=option_choices, coerce=int, validate_choice=False, validators=[Optional()])
 
 
 def field_name(item):
     return f"item_{item.id}"
+
+
+def submitted_choices(form, questionnaire):
+    """Return {item id: option id | [option ids] | text | None} from a validated ballot form."""
+    return {item.id: form[field_name(item)].data for item in questionnaire.items}
 
 
 class ReceiptForm(Form):

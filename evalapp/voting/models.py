@@ -26,13 +26,28 @@ class Ballot(db.Model):
 
     campaign = db.relationship("Campaign")
     answers = db.relationship("Answer", back_populates="ballot", cascade="all, delete-orphan")
+    text_answers = db.relationship("TextAnswer", back_populates="ballot", cascade="all, delete-orphan")
 
 
 class Answer(db.Model):
+    """One chosen option; a multiple-choice item has one row per ticked option."""
+
     __tablename__ = "answers"
 
     ballot_id = db.Column(db.String(32), db.ForeignKey("ballots.id"), primary_key=True)
     item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True)
-    option_id = db.Column(db.Integer, db.ForeignKey("options.id"), nullable=False, index=True)
+    option_id = db.Column(db.Integer, db.ForeignKey("options.id"), primary_key=True, index=True)
 
     ballot = db.relationship("Ballot", back_populates="answers")
+
+
+class TextAnswer(db.Model):
+    """What a member wrote in a free-text item (only stored when not empty)."""
+
+    __tablename__ = "text_answers"
+
+    ballot_id = db.Column(db.String(32), db.ForeignKey("ballots.id"), primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True, index=True)
+    body = db.Column(db.Text, nullable=False)
+
+    ballot = db.relationship("Ballot", back_populates="text_answers")

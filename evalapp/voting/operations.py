@@ -1,6 +1,7 @@
 """Casting a secret ballot: participation and ballot in one transaction, once per member."""
 import hashlib
 import secrets
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -9,7 +10,9 @@ from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
-from evalapp.voting.models import Answer, Ballot, Participation
+from evalapp.questionnaires.models import ItemKind
+from evalapp.voting.forms import MAX_TEXT_ANSWER
+from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
 
 ALREADY_VOTED = "您已在本次评议中投过票，每人只能投一次。"
 
@@ -41,15 +44,20 @@ def _lock_campaign_state(campaign):
 
 
 def cast_ballot(campaign, account, choices):
-    """Record `choices` ({item id: option id}, one per item) and return the voter's receipt code."""
+    """Record `choices` and return the voter's receipt code.
+
+    `choices` maps item id to an option id (satisfaction, scale, single choice), a list of option ids
+    (multiple choice) or a text (free text); None or empty means unanswered, allowed for optional items.
+    """
     if _lock_campaign_state(campaign) != CampaignState.open:
         db.session.refresh(campaign)
     member = check_can_vote(campaign, account)
-    answers = _validated_answers(campaign, choices)
+    answers, texts = _validated_answers(campaign, choices)
     receipt = secrets.token_hex(8)
     db.session.add(Participation(campaign_id=campaign.id, member_id=member.id))
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
-                    answers=[Answer(item_id=item_id, option_id=option_id) for item_id, option_id in answers])
+                    answers=[Answer(item_id=item_id, option_id=option_id) for item_id, option_id in answers],
+                    text_answers=[TextAnswer(item_id=item_id, body=body) for item_id, body in texts])
     db.session.add(ballot)
     try:
         db.session.flush()
@@ -65,17 +73,44 @@ def cast_ballot(campaign, account, choices):
 
 
 def _validated_answers(campaign, choices):
-    questionnaire = campaign.questionnaire
-    known_items = {item.id: {option.id for option in item.options} for item in questionnaire.items}
-    if set(choices) - set(known_items):
+    """Return ([(item id, option id)], [(item id, text)]) sorted, or refuse the whole ballot."""
+    items = {item.id: item for item in campaign.questionnaire.items}
+    if set(choices) - set(items):
         raise Refused("提交的选票包含不属于本次评议的题目。", 400)
-    missing = [item.position for item in questionnaire.items if item.id not in choices]
+    answers, texts, missing = [], [], []
+    for item_id, item in items.items():
+        value = choices.get(item_id)
+        if item.kind == ItemKind.text:
+            text = unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else ""
+            if len(text) > MAX_TEXT_ANSWER:
+                raise Refused(f"第 {item.position} 题的回答不能超过 {MAX_TEXT_ANSWER} 字。", 400)
+            if text:
+                texts.append((item_id, text))
+            elif item.required:
+                missing.append(item.position)
+            continue
+        chosen = _chosen_options(item, value)
+        if not chosen and item.required:
+            missing.append(item.position)
+        answers.extend((item_id, option_id) for option_id in chosen)
     if missing:
-        raise Refused("请回答所有题目（第 {} 题未作答）。".format("、".join(map(str, missing))), 400)
-    for item_id, option_id in choices.items():
-        if option_id not in known_items[item_id]:
-            raise Refused("提交的选项无效，请重新填写。", 400)
-    return sorted(choices.items())
+        raise Refused("请回答所有必答题（第 {} 题未作答）。".format("、".join(map(str, sorted(missing)))), 400)
+    return sorted(answers), sorted(texts)
+
+
+def _chosen_options(item, value):
+    """Return the option ids chosen for an option item, refusing ids that are not its options."""
+    if value is None or value == "" or value == []:
+        return []
+    many = isinstance(value, (list, tuple, set))
+    if many != (item.kind == ItemKind.multiple):
+        raise Refused("提交的选项无效，请重新填写。", 400)
+    chosen = set(value) if many else {value}
+    if len(chosen) != (len(value) if many else 1) or not chosen <= {option.id for option in item.options}:
+        raise Refused("提交的选项无效，请重新填写。", 400)
+    if item.max_choices and len(chosen) > item.max_choices:
+        raise Refused(f"第 {item.position} 题最多选择 {item.max_choices} 项。", 400)
+    return sorted(chosen)
 
 
 def receipt_digest(code):

@@ -5,7 +5,7 @@ from evalapp.campaigns.views import visible_campaign
 from evalapp.core.errors import Refused
 from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
 from evalapp.core.web import form_status, perform
-from evalapp.voting.forms import ReceiptForm, ballot_form, field_name
+from evalapp.voting.forms import ReceiptForm, ballot_form, field_name, submitted_choices
 from evalapp.voting.operations import (
     cast_ballot,
     check_can_vote,
@@ -25,8 +25,7 @@ def vote(campaign_id):
         return render_template("voting/refused.html", campaign=campaign, message=refusal.message), refusal.status
     form, outcome = ballot_form(campaign.questionnaire), None
     if form.validate_on_submit():
-        choices = {item.id: form[field_name(item)].data for item in campaign.questionnaire.items}
-        outcome = perform(cast_ballot, campaign, current_user, choices)
+        outcome = perform(cast_ballot, campaign, current_user, submitted_choices(form, campaign.questionnaire))
         if outcome.ok:
             session["receipt"] = {"campaign_id": campaign.id, "code": outcome.value}
             return redirect(url_for(".voted", campaign_id=campaign.id))
