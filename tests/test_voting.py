@@ -37,7 +37,9 @@ def test_ballots_carry_no_voter_and_no_time():
     columns = {column["name"] for column in inspect(db.engine).get_columns("ballots")}
     assert columns == {"id", "campaign_id", "receipt_hash"}
     answer_columns = {column["name"] for column in inspect(db.engine).get_columns("answers")}
-    assert answer_columns == {"ballot_id", "item_id", "option_id"}
+    assert answer_columns == {"ballot_id", "item_id", "option_id", "campaign_id"}
+    text_columns = {column["name"] for column in inspect(db.engine).get_columns("text_answers")}
+    assert text_columns == {"ballot_id", "item_id", "body"}
     participation_columns = {column["name"] for column in inspect(db.engine).get_columns("participations")}
     assert participation_columns == {"campaign_id", "member_id"}
 

@@ -7,6 +7,7 @@ from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
+from evalapp.questionnaires.models import ItemKind
 from evalapp.results import statistics
 from evalapp.results.models import Result, ResultItem
 from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
@@ -16,8 +17,7 @@ def tally(campaign):
     """Return {item id: {option id: count}}, aggregated by the database."""
     rows = db.session.execute(
         select(Answer.item_id, Answer.option_id, func.count())
-        .join(Ballot, Answer.ballot_id == Ballot.id)
-        .where(Ballot.campaign_id == campaign.id)
+        .where(Answer.campaign_id == campaign.id)
         .group_by(Answer.item_id, Answer.option_id))
     counts = {}
     for item_id, option_id, count in rows:
@@ -26,16 +26,23 @@ def tally(campaign):
 
 
 def answered_counts(campaign):
-    """Return {item id: number of ballots that answered it}, counting a multiple-choice ballot once."""
-    option_rows = db.session.execute(
-        select(Answer.item_id, func.count(func.distinct(Answer.ballot_id)))
-        .join(Ballot, Answer.ballot_id == Ballot.id)
-        .where(Ballot.campaign_id == campaign.id).group_by(Answer.item_id))
-    text_rows = db.session.execute(
-        select(TextAnswer.item_id, func.count())
-        .join(Ballot, TextAnswer.ballot_id == Ballot.id)
-        .where(Ballot.campaign_id == campaign.id).group_by(TextAnswer.item_id))
-    return dict(option_rows.all()) | dict(text_rows.all())
+    """Return {item id: ballots that answered it} for multiple-choice and free-text items.
+
+    (For every other item each ballot has at most one answer, so the tally's sum is the count.)
+    """
+    questionnaire = campaign.questionnaire
+    multiple = [item.id for item in questionnaire.items if item.kind == ItemKind.multiple]
+    text = [item.id for item in questionnaire.items if item.kind == ItemKind.text]
+    counts = {}
+    if multiple:
+        counts.update(db.session.execute(
+            select(Answer.item_id, func.count(func.distinct(Answer.ballot_id)))
+            .where(Answer.campaign_id == campaign.id, Answer.item_id.in_(multiple)).group_by(Answer.item_id)).all())
+    if text:
+        counts.update(db.session.execute(
+            select(TextAnswer.item_id, func.count()).where(TextAnswer.item_id.in_(text))
+            .group_by(TextAnswer.item_id)).all())
+    return counts
 
 
 def turnout(campaign):
@@ -99,7 +106,7 @@ def compute_result(campaign):
             stats = statistics.item_statistics(item_counts, options, electorate)
             weighted.append((stats.normalised_score, float(item.weight)))
         else:  # choices without scores and free text: counts only
-            stats = statistics.ItemStats(answered.get(item.id, 0), 0, None, None, None, None, None)
+            stats = statistics.ItemStats(answered.get(item.id, sum(item_counts.values())), 0, None, None, None, None, None)
         result.items.append(ResultItem(
             item=item, position=item.position, answered=stats.answered, satisfied=stats.satisfied,
             rate=stats.rate, rate_low=stats.rate_low, rate_high=stats.rate_high, mean_score=stats.mean_score,

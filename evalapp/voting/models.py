@@ -33,10 +33,13 @@ class Answer(db.Model):
     """One chosen option; a multiple-choice item has one row per ticked option."""
 
     __tablename__ = "answers"
+    #: A tally is one index-only GROUP BY over this index, without joining the ballots.
+    __table_args__ = (db.Index("ix_answers_tally", "campaign_id", "item_id", "option_id"),)
 
     ballot_id = db.Column(db.String(32), db.ForeignKey("ballots.id"), primary_key=True)
     item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True)
     option_id = db.Column(db.Integer, db.ForeignKey("options.id"), primary_key=True, index=True)
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False)
 
     ballot = db.relationship("Ballot", back_populates="answers")
 

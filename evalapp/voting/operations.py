@@ -56,7 +56,8 @@ def cast_ballot(campaign, account, choices):
     receipt = secrets.token_hex(8)
     db.session.add(Participation(campaign_id=campaign.id, member_id=member.id))
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
-                    answers=[Answer(item_id=item_id, option_id=option_id) for item_id, option_id in answers],
+                    answers=[Answer(campaign_id=campaign.id, item_id=item_id, option_id=option_id)
+                             for item_id, option_id in answers],
                     text_answers=[TextAnswer(item_id=item_id, body=body) for item_id, body in texts])
     db.session.add(ballot)
     try:

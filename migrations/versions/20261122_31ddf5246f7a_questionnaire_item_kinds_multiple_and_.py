@@ -2,6 +2,7 @@
 
 Items gain required/scored/max_choices; "scale5" becomes the n-point "scale"; an answer's primary key
 includes the option, so a multiple-choice item keeps one row per ticked option; free text gets its table.
+Answers carry their campaign, so a tally is one index-only GROUP BY without joining the ballots.
 
 Revision ID: 31ddf5246f7a
 Revises: f54127141d86
@@ -39,6 +40,12 @@ def upgrade():
     op.execute("UPDATE items SET kind = 'scale' WHERE kind = 'scale5'")
 
     with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
+    op.execute("UPDATE answers SET campaign_id = (SELECT campaign_id FROM ballots WHERE ballots.id = answers.ballot_id)")
+    with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.alter_column('campaign_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(batch_op.f('fk_answers_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'])
+        batch_op.create_index('ix_answers_tally', ['campaign_id', 'item_id', 'option_id'], unique=False)
         batch_op.drop_constraint('pk_answers', type_='primary')
         batch_op.create_primary_key('pk_answers', ['ballot_id', 'item_id', 'option_id'])
     # ### end Alembic commands ###
@@ -49,6 +56,9 @@ def downgrade():
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.drop_constraint('pk_answers', type_='primary')
         batch_op.create_primary_key('pk_answers', ['ballot_id', 'item_id'])
+        batch_op.drop_index('ix_answers_tally')
+        batch_op.drop_constraint(batch_op.f('fk_answers_campaign_id_campaigns'), type_='foreignkey')
+        batch_op.drop_column('campaign_id')
     op.execute("UPDATE items SET kind = 'scale5' WHERE kind = 'scale'")
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_column('max_choices')
