@@ -334,6 +334,9 @@ def test_the_result_counts_each_kind_correctly(published):
     assert rows[0].normalised_score == pytest.approx(72.0)
     assert rows[1].normalised_score == pytest.approx(100 * 4.6 / 6)
     assert rows[2].normalised_score == pytest.approx(70.0)
+    # All five of the electorate voted, so the t interval of each mean is the mean itself.
+    assert (rows[1].mean_score, rows[1].mean_low, rows[1].mean_high) == (
+        pytest.approx(5.6), pytest.approx(5.6), pytest.approx(5.6))
     assert rows[3].rate is None and rows[4].rate is None and rows[3].normalised_score is None
     wishes = {o.label: rows[3].option_counts.get(str(o.id), 0) for o in rows[3].item.options}
     assert wishes == {"职工食堂": 2, "文体活动": 1, "技能培训": 3, "法律援助": 1}

@@ -8,7 +8,12 @@ from scipy.stats import binomtest
 
 from evalapp.core.timeutil import add_months, local_today
 from evalapp.results.statistics import (
+    compare_distributions,
+    compare_groups,
+    compare_scores,
+    cronbach_alpha,
     item_statistics,
+    mean_interval,
     quorum_required,
     weighted_score,
     wilson_interval,
@@ -189,3 +194,113 @@ def test_local_today_is_already_tomorrow_in_shanghai():
 def test_local_today_just_before_midnight_in_shanghai():
     assert local_today(datetime(2026, 1, 31, 15, 59)) == date(2026, 1, 31)
     assert local_today(datetime(2026, 1, 31, 16, 0)) == date(2026, 2, 1)
+
+
+# --- t interval of a mean, with the finite-population correction ---------------------------------
+
+def textbook_t_interval(values, population=None):
+    """Mean ± t(0.975, n-1) · s/√n · √((N-n)/(N-1)), from the raw values."""
+    from statistics import mean, stdev
+
+    from scipy.stats import t as student
+
+    n = len(values)
+    fpc = 1.0 if population is None else math.sqrt((population - n) / (population - 1))
+    half = student.ppf(0.975, n - 1) * stdev(values) / math.sqrt(n) * fpc
+    return mean(values) - half, mean(values) + half
+
+
+@pytest.mark.parametrize("values, population", [
+    ([5, 4, 3, 5, 4], None), ([5, 4, 3, 5, 4], 40), ([100, 60, 0, 100, 100, 60], 7), ([1, 2], 1000),
+])
+def test_mean_interval_matches_the_textbook_t_interval(values, population):
+    counts = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    mean, sd, low, high = mean_interval(counts, population)
+    expected_low, expected_high = textbook_t_interval(values, population)
+    assert mean == pytest.approx(sum(values) / len(values))
+    assert low == pytest.approx(expected_low, abs=1e-12) and high == pytest.approx(expected_high, abs=1e-12)
+
+
+def test_mean_interval_by_hand_for_five_answers_of_forty():
+    # Scores 5, 4, 3, 5, 4: mean 4.2, s² = (0.64 + 0.04 + 1.44 + 0.64 + 0.04) / 4 = 0.7, s = 0.83666
+    # t(0.975, 4) = 2.776445; FPC √(35/39) = 0.947331; half = 2.776445 · 0.836660 / 2.236068 · 0.947331 = 0.984135
+    mean, sd, low, high = mean_interval({5: 2, 4: 2, 3: 1}, 40)
+    assert sd == pytest.approx(math.sqrt(0.7))
+    assert (low, high) == (pytest.approx(4.2 - 0.984135, abs=1e-5), pytest.approx(4.2 + 0.984135, abs=1e-5))
+
+
+def test_mean_interval_is_the_point_when_everyone_answered_and_empty_for_one_answer():
+    assert mean_interval({5: 3, 1: 2}, 5)[2:] == (pytest.approx(3.4), pytest.approx(3.4))
+    assert mean_interval({4: 1}, 30) == (4, None, None, None)
+    assert mean_interval({4: 1}, 1) == (4, None, 4, 4)
+    assert mean_interval({}, 10) == (None, None, None, None)
+
+
+def test_item_statistics_carry_the_mean_interval():
+    stats = item_statistics({1: 2, 2: 2, 3: 1}, [(1, 5, True), (2, 4, True), (3, 3, False)], 40)
+    assert stats.mean_score == pytest.approx(4.2)
+    assert stats.mean_low == pytest.approx(4.2 - 0.984135, abs=1e-5)
+
+
+# --- Cronbach's alpha ------------------------------------------------------------------------------
+
+def test_cronbach_alpha_matches_the_raw_score_matrix():
+    import numpy as np
+
+    # Six respondents, three items (a textbook-sized example).
+    matrix = np.array([[4, 5, 4], [3, 3, 2], [5, 5, 5], [2, 3, 3], [4, 4, 5], [1, 2, 1]], dtype=float)
+    k = matrix.shape[1]
+    expected = k / (k - 1) * (1 - matrix.var(axis=0, ddof=1).sum() / matrix.sum(axis=1).var(ddof=1))
+    alpha = cronbach_alpha(list(matrix.var(axis=0, ddof=1)), matrix.sum(axis=1).var(ddof=1))
+    assert alpha == pytest.approx(expected) and 0.9 < alpha < 1
+
+
+def test_cronbach_alpha_needs_two_items_and_variance():
+    assert cronbach_alpha([1.0], 2.0) is None
+    assert cronbach_alpha([0.0, 0.0], 0.0) is None
+
+
+# --- comparisons -----------------------------------------------------------------------------------
+
+def test_compare_distributions_is_the_textbook_chi_square_with_cramers_v():
+    before, after = {"满意": 30, "基本满意": 10, "不满意": 10}, {"满意": 45, "基本满意": 5, "不满意": 0, "其他": 0}
+    # Expected counts: column totals 75, 15, 10 over row totals 50, 50 → 37.5, 7.5, 5 in each row.
+    chi2 = sum((o - e) ** 2 / e for o, e in [(30, 37.5), (10, 7.5), (10, 5), (45, 37.5), (5, 7.5), (0, 5)])
+    result = compare_distributions(before, after)
+    assert result.statistic == pytest.approx(chi2) and result.dof == 2
+    assert result.effect == pytest.approx(math.sqrt(chi2 / 100))
+    from scipy.stats import chi2 as chi2_distribution
+    assert result.p_value == pytest.approx(chi2_distribution.sf(chi2, 2))
+    assert compare_distributions({"满意": 3}, {"满意": 4}) is None
+    assert compare_distributions({}, {"满意": 4, "不满意": 1}) is None
+
+
+def test_compare_scores_counts_pairs_for_u_and_gives_the_rank_biserial_effect():
+    before, after = {1: 2, 2: 3, 3: 1}, {2: 1, 3: 3, 4: 2}
+    earlier = [1, 1, 2, 2, 2, 3]
+    later = [2, 3, 3, 3, 4, 4]
+    u = sum(1.0 if b > a else 0.5 if b == a else 0.0 for b in later for a in earlier)
+    result = compare_scores(before, after)
+    assert result.statistic == pytest.approx(u)
+    assert result.effect == pytest.approx(2 * u / 36 - 1)
+    assert 0 < result.p_value < 0.05
+    assert compare_scores({3: 4}, {3: 5}).p_value == 1.0
+    assert compare_scores({}, {3: 5}) is None
+
+
+def test_compare_groups_is_the_tie_corrected_kruskal_wallis_h():
+    groups = [{1: 2, 2: 1}, {2: 2, 3: 2}, {3: 1, 4: 3}]
+    values = [[1, 1, 2], [2, 2, 3, 3], [3, 4, 4, 4]]
+    pooled = sorted(v for group in values for v in group)
+    n = len(pooled)
+    rank = {v: (pooled.index(v) + 1 + n - pooled[::-1].index(v)) / 2 for v in set(pooled)}  # mid-ranks
+    h = 12 / (n * (n + 1)) * sum(sum(rank[v] for v in g) ** 2 / len(g) for g in values) - 3 * (n + 1)
+    ties = sum(c ** 3 - c for c in (pooled.count(v) for v in set(pooled)))
+    h /= 1 - ties / (n ** 3 - n)
+    result = compare_groups(groups)
+    assert result.statistic == pytest.approx(h) and result.dof == 2
+    assert result.effect == pytest.approx(h / (n - 1))
+    assert compare_groups([{3: 4}, {3: 2}]) is None
+    assert compare_groups([{3: 4}, {}]) is None

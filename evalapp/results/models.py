@@ -37,6 +37,9 @@ class ResultItem(db.Model):
     rate_low = db.Column(db.Float, nullable=True)
     rate_high = db.Column(db.Float, nullable=True)
     mean_score = db.Column(db.Float, nullable=True)
+    #: t interval of the mean score (on the options' own scale), finite-population corrected.
+    mean_low = db.Column(db.Float, nullable=True)
+    mean_high = db.Column(db.Float, nullable=True)
     #: Normalised mean score on 0–100 (lowest option 0, highest 100).
     normalised_score = db.Column(db.Float, nullable=True)
     #: Count per option id, as {"<option id>": count}.

@@ -110,7 +110,7 @@ def compute_result(campaign):
         result.items.append(ResultItem(
             item=item, position=item.position, answered=stats.answered, satisfied=stats.satisfied,
             rate=stats.rate, rate_low=stats.rate_low, rate_high=stats.rate_high, mean_score=stats.mean_score,
-            normalised_score=stats.normalised_score,
+            mean_low=stats.mean_low, mean_high=stats.mean_high, normalised_score=stats.normalised_score,
             option_counts={str(option_id): count for option_id, count in sorted(item_counts.items())}))
     result.overall_score = statistics.weighted_score(weighted)
     if result.quorum_met and result.overall_score is not None:

@@ -38,6 +38,9 @@ def upgrade():
         batch_op.add_column(sa.Column('scored', sa.Boolean(), nullable=False, server_default=sa.true()))
         batch_op.add_column(sa.Column('max_choices', sa.Integer(), nullable=True))
     op.execute("UPDATE items SET kind = 'scale' WHERE kind = 'scale5'")
+    with op.batch_alter_table('result_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mean_low', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('mean_high', sa.Float(), nullable=True))
 
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
@@ -60,6 +63,9 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_answers_campaign_id_campaigns'), type_='foreignkey')
         batch_op.drop_column('campaign_id')
     op.execute("UPDATE items SET kind = 'scale5' WHERE kind = 'scale'")
+    with op.batch_alter_table('result_items', schema=None) as batch_op:
+        batch_op.drop_column('mean_high')
+        batch_op.drop_column('mean_low')
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_column('max_choices')
         batch_op.drop_column('scored')
