@@ -15,6 +15,18 @@ class Result(db.Model):
     overall_score = db.Column(db.Float, nullable=True)
     #: 优秀/良好/合格/不合格, or None when the quorum was not met.
     grade = db.Column(db.String(8), nullable=True)
+    #: Mean of the ballots' own scores (0–100) with its t interval (FPC): the batch ranking uses the lower bound.
+    ballot_score_mean = db.Column(db.Float, nullable=True)
+    ballot_score_low = db.Column(db.Float, nullable=True)
+    ballot_score_high = db.Column(db.Float, nullable=True)
+    #: Cronbach's alpha of the scored items; None when it cannot be computed (see docs/statistics.md).
+    alpha = db.Column(db.Float, nullable=True)
+    #: Ballots that answered every scored item with the option in the same position.
+    uniform_ballots = db.Column(db.Integer, nullable=False, default=0)
+    #: Change against the union's previous published campaign, as computed at freezing.
+    comparison = db.Column(db.JSON, nullable=True)
+    #: Warnings for the officers: [{"kind": …, "message": …}].
+    flags = db.Column(db.JSON, nullable=False, default=list)
     #: SHA-256 over the canonical listing of the ballots counted.
     ballot_digest = db.Column(db.String(64), nullable=False)
     computed_at = db.Column(db.DateTime, nullable=False)

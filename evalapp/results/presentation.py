@@ -39,6 +39,11 @@ def result_context(campaign, include_texts=False):
             "overall_score": result.overall_score if result.quorum_met else None, "grade": result.grade,
             "breakdown_shown": breakdown_shown, "min_group": MIN_GROUP_SIZE, "digest": result.ballot_digest,
             "computed_at": result.computed_at, "published_at": campaign.published_at,
+            "ballot_score": (result.ballot_score_mean, result.ballot_score_low, result.ballot_score_high)
+            if breakdown_shown and result.ballot_score_mean is not None else None,
+            "alpha": result.alpha if breakdown_shown else None,
+            "comparison": result.comparison if breakdown_shown else None,
+            "flags": result.flags or [],
         },
         "items": items,
         "dimensions": dimensions,

@@ -147,9 +147,21 @@ def item_statistics(option_counts, options, population):
         score_counts[score] = score_counts.get(score, 0) + option_counts.get(option_id, 0)
     mean, _sd, mean_low, mean_high = mean_interval(score_counts, population)
     scores = [score for _id, score, _s in options]
+    return ItemStats(answered, satisfied, satisfied / answered, low, high, mean, normalised(mean, scores),
+                     mean_low, mean_high)
+
+
+def normalised(score, scores):
+    """Return `score` on 0–100 between the lowest and highest of `scores` (100 if they are all equal)."""
     span = max(scores) - min(scores)
-    normalised = 100 * (mean - min(scores)) / span if span else 100.0
-    return ItemStats(answered, satisfied, satisfied / answered, low, high, mean, normalised, mean_low, mean_high)
+    return 100 * (score - min(scores)) / span if span else 100.0
+
+
+def variance_from_sums(count, total, total_of_squares):
+    """Return the sample variance (n - 1) from n, Σx and Σx² (None below two values)."""
+    if count < 2:
+        return None
+    return max(0.0, (total_of_squares - total * total / count) / (count - 1))
 
 
 def weighted_score(normalised_scores_and_weights):

@@ -23,6 +23,14 @@ class Ballot(db.Model):
     campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False, index=True)
     #: SHA-256 of the voter's receipt code; the code itself is shown once and never stored.
     receipt_hash = db.Column(db.String(64), nullable=False, unique=True)
+    # Summaries of this ballot's own answers, derived when it is cast, so that statistics over a
+    # million ballots are single aggregates (see results.operations.ballot_summaries):
+    #: Weighted mean of the normalised (0–100) scores of the scored items answered; None if none.
+    score = db.Column(db.Float, nullable=True)
+    #: Unweighted sum of the normalised scores when every scored item was answered (for Cronbach's alpha).
+    item_sum = db.Column(db.Float, nullable=True)
+    #: Every scored item (two or more) answered with the option in the same position ("straight-lining").
+    uniform = db.Column(db.Boolean, nullable=False, default=False)
 
     campaign = db.relationship("Campaign")
     answers = db.relationship("Answer", back_populates="ballot", cascade="all, delete-orphan")

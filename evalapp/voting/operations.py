@@ -11,6 +11,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.models import ItemKind
+from evalapp.results.statistics import normalised
 from evalapp.voting.forms import MAX_TEXT_ANSWER
 from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
 
@@ -56,6 +57,7 @@ def cast_ballot(campaign, account, choices):
     receipt = secrets.token_hex(8)
     db.session.add(Participation(campaign_id=campaign.id, member_id=member.id))
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
+                    **ballot_summary(campaign.questionnaire, answers),
                     answers=[Answer(campaign_id=campaign.id, item_id=item_id, option_id=option_id)
                              for item_id, option_id in answers],
                     text_answers=[TextAnswer(item_id=item_id, body=body) for item_id, body in texts])
@@ -112,6 +114,24 @@ def _chosen_options(item, value):
     if item.max_choices and len(chosen) > item.max_choices:
         raise Refused(f"第 {item.position} 题最多选择 {item.max_choices} 项。", 400)
     return sorted(chosen)
+
+
+def ballot_summary(questionnaire, answers):
+    """Return the ballot's derived columns (score, item_sum, uniform) from its (item, option) answers."""
+    chosen = dict(answers)  # scored items take one option each
+    scored = [item for item in questionnaire.items if item.scored]
+    values, weights, positions = [], [], set()
+    for item in scored:
+        option = next((o for o in item.options if o.id == chosen.get(item.id)), None)
+        if option is None:
+            continue
+        values.append(normalised(float(option.score), [float(o.score) for o in item.options]))
+        weights.append(float(item.weight))
+        positions.add(option.position)
+    complete = bool(scored) and len(values) == len(scored)
+    return {"score": sum(v * w for v, w in zip(values, weights)) / sum(weights) if values else None,
+            "item_sum": sum(values) if complete else None,
+            "uniform": complete and len(scored) >= 2 and len(positions) == 1}
 
 
 def receipt_digest(code):

@@ -41,6 +41,18 @@ def upgrade():
     with op.batch_alter_table('result_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mean_low', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('mean_high', sa.Float(), nullable=True))
+    with op.batch_alter_table('ballots', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('score', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('item_sum', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('uniform', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('results', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ballot_score_mean', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('ballot_score_low', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('ballot_score_high', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('alpha', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('uniform_ballots', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('comparison', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('flags', sa.JSON(), nullable=False, server_default='[]'))
 
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
@@ -66,6 +78,13 @@ def downgrade():
     with op.batch_alter_table('result_items', schema=None) as batch_op:
         batch_op.drop_column('mean_high')
         batch_op.drop_column('mean_low')
+    with op.batch_alter_table('ballots', schema=None) as batch_op:
+        for column in ('uniform', 'item_sum', 'score'):
+            batch_op.drop_column(column)
+    with op.batch_alter_table('results', schema=None) as batch_op:
+        for column in ('flags', 'comparison', 'uniform_ballots', 'alpha', 'ballot_score_high', 'ballot_score_low',
+                       'ballot_score_mean'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_column('max_choices')
         batch_op.drop_column('scored')
