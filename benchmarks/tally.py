@@ -23,8 +23,8 @@ from evalapp.core.db import db
 
 
 def build(ballots):
-    from evalapp.accounts.operations import create_account, grant_role
     from evalapp.accounts.models import Role
+    from evalapp.accounts.operations import create_account, grant_role
     from evalapp.campaigns.models import SubjectKind
     from evalapp.campaigns.operations import close_voting, create_campaign, open_voting
     from evalapp.questionnaires.models import ItemKind

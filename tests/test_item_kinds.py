@@ -224,7 +224,7 @@ def test_the_vote_page_shows_checkboxes_and_a_text_box_and_accepts_them(world, l
     page = client.get(f"/campaigns/{mixed.id}/vote").get_data(as_text=True)
     items = mixed.questionnaire.items
     assert page.count(f'name="item_{items[3].id}" type="checkbox"') == 4
-    assert f'<textarea' in page and "（选填）" in page and "最多 2 项" in page
+    assert '<textarea' in page and "（选填）" in page and "最多 2 项" in page
     data = {f"item_{items[0].id}": str(items[0].options[0].id), f"item_{items[1].id}": str(items[1].options[1].id),
             f"item_{items[2].id}": str(items[2].options[0].id),
             f"item_{items[3].id}": [str(items[3].options[0].id), str(items[3].options[2].id)],

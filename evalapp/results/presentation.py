@@ -17,7 +17,8 @@ def result_context(campaign, include_texts=False):
         items.append({"position": row.position, "prompt": row.item.prompt, "dimension": row.item.dimension,
                       "weight": float(row.item.weight), "answered": row.answered, "satisfied": row.satisfied,
                       "rate": row.rate, "rate_low": row.rate_low, "rate_high": row.rate_high,
-                      "mean": row.mean_score, "mean_low": row.mean_low, "mean_high": row.mean_high, "score": row.normalised_score, "options": options,
+                      "mean": row.mean_score, "mean_low": row.mean_low, "mean_high": row.mean_high,
+                      "score": row.normalised_score, "options": options,
                       "kind": row.item.kind.value, "kind_label": row.item.kind.label, "scored": row.item.scored,
                       "texts": text_answers(campaign, row.item) if include_texts and row.item.kind == ItemKind.text
                       else None})
