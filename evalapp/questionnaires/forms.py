@@ -59,7 +59,8 @@ class ItemForm(Form):
     required = BooleanField("必答", default=True)
     points = IntegerField("量表分制（量表题）", default=5, validators=[
         Optional(), NumberRange(MIN_SCALE_POINTS, MAX_SCALE_POINTS, f"须在 {MIN_SCALE_POINTS} 到 {MAX_SCALE_POINTS} 之间。")])
-    max_choices = IntegerField("最多可选几项（多选题，可不填）", validators=[Optional(), NumberRange(1, 20, "须在 1 到 20 之间。")])
+    max_choices = IntegerField("最多可选几项（多选题，可不填）",
+                               validators=[Optional(), NumberRange(1, 20, "须在 1 到 20 之间。")])
     options = FieldList(FormField(OptionRowForm), min_entries=OPTION_ROWS, max_entries=20)
 
     def option_rows(self):
