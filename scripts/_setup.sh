@@ -11,6 +11,11 @@ say() { printf '[evalapp] %s\n' "$*" >&2; }
 # Debian packages WeasyPrint needs (Pango, fast font subsetting), the CJK font for the PDFs,
 # pdftotext for reading PDFs back in the tests, and venv support for Debian's own Python.
 SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils"
+# scripts/test sets EVALAPP_SETUP_FOR=test: the browser tests drive Debian's chromium through
+# Playwright (never Playwright's own browser download), which merely serving the app does not need.
+if [ "${EVALAPP_SETUP_FOR:-run}" = test ]; then
+    SYSTEM_PACKAGES="$SYSTEM_PACKAGES chromium"
+fi
 
 find_python() {
     for candidate in python3.11 python3.12 python3.13 python3; do
@@ -25,6 +30,9 @@ find_python() {
 ensure_system_packages() {
     command -v dpkg-query >/dev/null 2>&1 || {
         say "not a Debian system: make sure Pango, HarfBuzz (subset) and a CJK font (Noto Sans CJK SC) are installed"
+        if [ "${EVALAPP_SETUP_FOR:-run}" = test ]; then
+            say "and Chromium for the browser tests (EVALAPP_CHROMIUM=/path/to/chromium if it is not /usr/bin/chromium)"
+        fi
         return 0
     }
     local wanted="$SYSTEM_PACKAGES" missing=""
