@@ -3,11 +3,19 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from evalapp.accounts.models import Role
 from evalapp.core.forms import Form, choices
+from evalapp.unions.models import UnionSector
+
+SECTOR_CHOICES = choices((sector.value, sector.label) for sector in UnionSector)
 
 
 class ChildUnionForm(Form):
     name = StringField("工会名称", validators=[DataRequired("请输入工会名称。"), Length(max=200)])
     kind = SelectField("类型")
+    sector = SelectField("所属类型", choices=SECTOR_CHOICES, default=UnionSector.other.value)
+
+
+class SectorForm(Form):
+    sector = SelectField("所属类型", choices=SECTOR_CHOICES)
 
 
 class AppointForm(Form):

@@ -18,6 +18,21 @@ class UnionKind(enum.StrEnum):
                 "grassroots": "基层工会"}[self.value]
 
 
+class UnionSector(enum.StrEnum):
+    """What kind of organisation a union belongs to (所属类型); batches and coverage select by it."""
+
+    non_public_enterprise = "non_public_enterprise"
+    state_owned_enterprise = "state_owned_enterprise"
+    public_institution = "public_institution"
+    joint = "joint"
+    other = "other"
+
+    @property
+    def label(self):
+        return {"non_public_enterprise": "非公有制企业", "state_owned_enterprise": "国有企业",
+                "public_institution": "机关事业单位", "joint": "区域/行业联合工会", "other": "其他"}[self.value]
+
+
 #: Which kind of union may sit under which.
 CHILD_KINDS = {
     UnionKind.city: (UnionKind.county,),
@@ -37,6 +52,8 @@ class Union(db.Model):
     #: Ids from the root down, e.g. "/1/4/17/"; a subtree is a prefix match on an index.
     path = db.Column(db.String(400), nullable=False, default="", index=True)
     depth = db.Column(db.Integer, nullable=False, default=0)
+    sector = db.Column(db.Enum(UnionSector, native_enum=False, length=32), nullable=False,
+                       default=UnionSector.other, server_default=UnionSector.other.value)
 
     parent = db.relationship("Union", remote_side=[id], backref=db.backref("children", order_by="Union.name"))
 

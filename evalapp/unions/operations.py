@@ -5,19 +5,19 @@ import re
 import unicodedata
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind
+from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 
 PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
 
-def create_union(name, kind: UnionKind, parent=None, actor=None):
+def create_union(name, kind: UnionKind, parent=None, actor=None, sector: UnionSector = UnionSector.other):
     """Create a union under `parent`; only the city federation may have no parent."""
     name = name.strip()
     if not name:
@@ -28,14 +28,37 @@ def create_union(name, kind: UnionKind, parent=None, actor=None):
         raise Refused("只有市总工会可以没有上级工会。", 400)
     if parent is not None and kind not in CHILD_KINDS[parent.kind]:
         raise Refused(f"{parent.kind.label}下不能设立{kind.label}。", 400)
-    union = Union(name=name, kind=kind, parent=parent)
+    union = Union(name=name, kind=kind, parent=parent, sector=UnionSector(sector))
     db.session.add(union)
     db.session.flush()
     union.path = (parent.path if parent else "/") + f"{union.id}/"
     union.depth = union.path.count("/") - 2
     audit.record("union.created", union, actor=actor, name=name, kind=kind.value,
-                 parent_id=parent.id if parent else None)
+                 parent_id=parent.id if parent else None, sector=union.sector.value)
     return union
+
+
+def set_sector(union, sector: UnionSector, actor):
+    """Change what kind of organisation `union` belongs to (所属类型)."""
+    if not actor.manages(union):
+        raise Refused("无权修改该工会的信息。", 403)
+    before = union.sector
+    if before == sector:
+        return union
+    union.sector = sector
+    db.session.flush()
+    audit.record("union.sector_changed", union, actor=actor, before=before.value, after=sector.value)
+    return union
+
+
+def active_member_counts(union_ids):
+    """Return {union id: active members on its own roster} for `union_ids` (a list or a select of ids).
+
+    Unions without active members are absent from the answer.
+    """
+    return dict(db.session.execute(
+        select(Member.union_id, func.count()).where(Member.union_id.in_(union_ids), Member.active.is_(True))
+        .group_by(Member.union_id)).all())
 
 
 def normalise_text(value):

@@ -1,16 +1,17 @@
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from evalapp.accounts.invitations import issue_invitations, mask_phone
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.accounts.operations import appoint, revoke
+from evalapp.campaigns.batches import batches_rooted_at
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
-from evalapp.unions.forms import AppointForm, ChildUnionForm, MemberForm
-from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind
-from evalapp.unions.operations import create_union, enrol_member, visible_roots
+from evalapp.unions.forms import AppointForm, ChildUnionForm, MemberForm, SectorForm
+from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
+from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_sector, visible_roots
 
 bp = Blueprint("unions", __name__, url_prefix="/unions")
 PAGE_SIZE = 50
@@ -23,9 +24,7 @@ def _roster_page(union, page):
 
 def _child_counts(union):
     """Return {child union id: active members} for the union's direct children."""
-    return dict(db.session.execute(
-        select(Member.union_id, func.count()).where(Member.union_id.in_([c.id for c in union.children]),
-                                                    Member.active.is_(True)).group_by(Member.union_id)).all())
+    return active_member_counts(select(Union.id).where(Union.parent_id == union.id))
 
 
 @bp.route("/")
@@ -48,10 +47,12 @@ def _render_show(union, status=200, page=1, **forms):
     child_form = forms.get("child_form") or ChildUnionForm()
     child_form.kind.choices = choices((kind.value, kind.label) for kind in CHILD_KINDS[union.kind])
     grants = db.session.scalars(select(RoleGrant).where(RoleGrant.union_id == union.id).order_by(RoleGrant.role)).all()
+    sector_form = forms.get("sector_form") or SectorForm(sector=union.sector.value)
     return render_template(
         "unions/show.html", union=union, members=_roster_page(union, page), child_counts=_child_counts(union),
         grants=grants, form=forms.get("member_form") or MemberForm(), child_form=child_form,
-        appoint_form=forms.get("appoint_form") or AppointForm(), action_form=ActionForm()), status
+        appoint_form=forms.get("appoint_form") or AppointForm(), action_form=ActionForm(), sector_form=sector_form,
+        batches=batches_rooted_at(union)), status
 
 
 @bp.route("/<int:union_id>")
@@ -80,10 +81,22 @@ def add_child(union_id):
     form.kind.choices = choices((kind.value, kind.label) for kind in CHILD_KINDS[union.kind])
     if form.validate_on_submit():
         outcome = perform(create_union, form.name.data, UnionKind(form.kind.data), union, actor=current_user,
-                          success=f"已设立“{form.name.data}”。")
+                          sector=UnionSector(form.sector.data), success=f"已设立“{form.name.data}”。")
         if outcome.ok:
             return redirect(url_for(".show", union_id=outcome.value.id))
     return _render_show(union, form_status(form, outcome), child_form=form)
+
+
+@bp.route("/<int:union_id>/sector", methods=["POST"])
+def sector_view(union_id):
+    union = _managed_union(union_id)
+    form, outcome = SectorForm(), None
+    if form.validate_on_submit():
+        sector = UnionSector(form.sector.data)
+        outcome = perform(set_sector, union, sector, current_user, success=f"所属类型已改为“{sector.label}”。")
+        if outcome.ok:
+            return redirect(url_for(".show", union_id=union.id))
+    return _render_show(union, form_status(form, outcome), sector_form=form)
 
 
 @bp.route("/<int:union_id>/roles", methods=["POST"])
