@@ -214,3 +214,237 @@ def test_suggestions_are_refused_once_archived(world, login):
     response = _write(login("m1"), campaign, ANONYMOUS_BODY)
     assert response.status_code in (400, 409)
     assert _suggestions() == []
+
+
+# --- Moderation: hiding an abusive suggestion ----------------------------------------------------------
+
+ABUSE = "主席就是个废物。"
+REASON = "含人身攻击内容。"
+
+
+def _hide(client, suggestion, reason=REASON):
+    return client.post(f"/suggestions/{suggestion.id}/hide", data={"reason": reason}, follow_redirects=True)
+
+
+def _audit(action):
+    return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+
+
+def test_an_officer_hides_an_abusive_suggestion_which_stays_in_the_record(world, login, campaign):
+    from evalapp.core.audit import verify_chain
+
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    response = _hide(login("county_officer"), suggestion)
+    assert response.status_code == 200 and "已隐藏该意见建议" in response.get_data(as_text=True)
+
+    [stored] = _suggestions()
+    assert stored.body == ABUSE and stored.hidden_reason == REASON and stored.hidden_by_id == world.county_officer.id
+    [entry] = _audit("suggestion.hidden")
+    assert entry.actor_id == world.county_officer.id and entry.object_id == suggestion.id
+    assert json.loads(entry.details)["reason"] == REASON
+    assert _audit("suggestion.added")[0].object_id == suggestion.id     # the original entry is still there
+    assert verify_chain() is None
+
+    chair_page = _page(login("chair"), campaign)
+    assert ABUSE not in chair_page and "该条意见建议已被上级工会隐藏。" in chair_page
+    assert REASON not in chair_page
+    assert f'action="/suggestions/{suggestion.id}/response"' not in chair_page
+    author_page = _page(login("m1"), campaign)
+    assert ABUSE in author_page and "已隐藏" in author_page and REASON in author_page
+    officer_page = _page(login("city_officer"), campaign)
+    assert ABUSE in officer_page and REASON in officer_page and "恢复显示" in officer_page
+
+
+@pytest.mark.parametrize("username", ["chair", "m1", "m2", "other_officer", "outsider"])
+def test_only_officers_above_may_hide(world, login, campaign, username):
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    response = login(username).post(f"/suggestions/{suggestion.id}/hide", data={"reason": REASON})
+    assert response.status_code == 404
+    assert not _suggestions()[0].is_hidden and _audit("suggestion.hidden") == []
+
+
+def test_hiding_needs_a_reason(world, login, campaign):
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    response = _hide(login("county_officer"), suggestion, reason="  ")
+    assert "请填写隐藏理由。" in response.get_data(as_text=True)
+    assert not _suggestions()[0].is_hidden
+
+
+def test_a_hidden_suggestion_cannot_be_answered_and_can_be_shown_again(world, login, campaign):
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    officer = login("county_officer")
+    _hide(officer, suggestion)
+    response = login("chair").post(f"/suggestions/{suggestion.id}/response", data={"response": ANSWER},
+                                   follow_redirects=True)
+    assert "该意见建议已被上级工会隐藏，不能回应。" in response.get_data(as_text=True)
+    assert _suggestions()[0].response is None
+
+    assert officer.post(f"/suggestions/{suggestion.id}/unhide").status_code == 302
+    assert ABUSE in _page(login("chair"), campaign)
+    assert [e.actor_id for e in _audit("suggestion.unhidden")] == [world.county_officer.id]
+
+
+# --- Flagging a suggestion as a rectification item --------------------------------------------------
+
+PROBLEM = "夜班职工就餐困难。"
+
+
+def _flag(client, suggestion, problem=PROBLEM):
+    return client.post(f"/suggestions/{suggestion.id}/flag", data={"problem": problem})
+
+
+def test_an_officer_flags_a_suggestion_as_a_rectification_item(world, login):
+    from evalapp.rectification.models import Rectification, RectificationState
+
+    campaign = make_campaign(world, "closed")
+    assert _write(login("m1"), campaign, ANONYMOUS_BODY).status_code == 302
+    from evalapp.campaigns import operations as campaign_ops
+
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    [suggestion] = _suggestions()
+    response = _flag(login("county_officer"), suggestion)
+    assert response.status_code == 302
+    rectification = db.session.scalar(sa.select(Rectification).where(Rectification.suggestion_id == suggestion.id))
+    assert response.headers["Location"].endswith(f"/rectifications/{rectification.id}")
+    assert rectification.problem == PROBLEM and rectification.state == RectificationState.awaiting_plan
+    assert [e.object_id for e in _audit("suggestion.flagged")] == [suggestion.id]
+
+    page = _page(login("m1"), campaign)
+    assert "已列为整改事项" in page and f"/rectifications/{rectification.id}" in page
+    assert PROBLEM in login("m2").get(f"/rectifications/{rectification.id}").get_data(as_text=True)
+    # flagged twice: refused, still one item
+    _flag(login("city_officer"), suggestion)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)
+                             .where(Rectification.suggestion_id == suggestion.id)) == 1
+
+
+def test_the_chair_may_flag_too_but_members_may_not(world, login):
+    campaign = make_campaign(world, "published")
+    assert _write(login("m1"), campaign, ANONYMOUS_BODY).status_code == 302
+    [suggestion] = _suggestions()
+    assert _flag(login("m1"), suggestion).status_code == 404
+    assert _flag(login("other_officer"), suggestion).status_code == 404
+    assert _flag(login("chair"), suggestion).status_code == 302
+    assert _suggestions()[0].rectification is not None
+
+
+def test_flagging_before_publication_is_refused(world, login, campaign):
+    from evalapp.rectification.models import Rectification
+
+    assert _write(login("m1"), campaign, ANONYMOUS_BODY).status_code == 302
+    [suggestion] = _suggestions()
+    officer = login("county_officer")
+    response = _flag(officer, suggestion)
+    assert response.status_code == 302
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "评议结果公布后，才能将意见建议列为整改事项。" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)) == 0
+
+
+def test_a_hidden_suggestion_is_not_flagged(world, login):
+    from evalapp.rectification.models import Rectification
+
+    campaign = make_campaign(world, "published")
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    officer = login("county_officer")
+    _hide(officer, suggestion)
+    _flag(officer, suggestion)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)) == 0
+
+
+# --- The list across campaigns --------------------------------------------------------------------
+
+def _overview(client, **args):
+    response = client.get("/suggestions", query_string=args)
+    return response.status_code, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def two_campaigns(world, login):
+    from evalapp.campaigns.models import SubjectKind
+    from evalapp.feedback.operations import respond
+
+    a = make_campaign(world, "open")
+    b = make_campaign(world, "open", union=world.union_b, subject=SubjectKind.none)
+    for i in range(1, 4):
+        assert _write(login(f"m{i}"), a, f"甲公司建议{i}号").status_code == 302
+    assert _write(login("outsider"), b, "乙公司建议").status_code == 302
+    answered = db.session.scalar(sa.select(Suggestion).where(Suggestion.body == "甲公司建议1号"))
+    respond(answered, world.chair, ANSWER)
+    db.session.commit()
+    return a, b
+
+
+def test_officers_list_their_subtree_unanswered_first(world, login, two_campaigns):
+    status, page = _overview(login("city_officer"))
+    assert status == 200
+    for body in ("甲公司建议1号", "甲公司建议2号", "甲公司建议3号", "乙公司建议"):
+        assert body in page
+    assert page.index("甲公司建议3号") < page.index("甲公司建议1号")      # unanswered before answered
+    assert page.index("乙公司建议") < page.index("甲公司建议1号")
+    assert "待回应（3）" in page and "已回应（1）" in page
+
+    status, county_page = _overview(login("county_officer"))
+    assert "甲公司建议2号" in county_page and "乙公司建议" not in county_page
+    status, other_page = _overview(login("other_officer"))
+    assert "乙公司建议" in other_page and "甲公司建议" not in other_page
+
+
+def test_officers_filter_by_state_union_and_campaign(world, login, two_campaigns):
+    a, b = two_campaigns
+    officer = login("city_officer")
+    _, page = _overview(officer, state="answered")
+    assert "甲公司建议1号" in page and "甲公司建议2号" not in page and "乙公司建议" not in page
+    _, page = _overview(officer, state="unanswered", union=world.county.id)
+    assert "甲公司建议2号" in page and "甲公司建议1号" not in page and "乙公司建议" not in page
+    _, page = _overview(officer, campaign=b.id)
+    assert "乙公司建议" in page and "甲公司建议" not in page
+
+
+@pytest.mark.parametrize("args", [{"state": "bogus"}, {"union": 999999}, {"campaign": 999999}, {"union": "x"}])
+def test_bad_filters_are_404(world, login, two_campaigns, args):
+    status, _ = _overview(login("city_officer"), **args)
+    assert status == 404
+
+
+def test_filters_outside_the_scope_are_404(world, login, two_campaigns):
+    a, b = two_campaigns
+    county = login("county_officer")
+    assert _overview(county, union=world.other_county.id)[0] == 404
+    assert _overview(county, campaign=b.id)[0] == 404
+    assert _overview(login("chair"), union=world.union_b.id)[0] == 404
+
+
+def test_the_chair_lists_the_own_unions_suggestions_anonymously(world, login, two_campaigns):
+    status, page = _overview(login("chair"))
+    assert status == 200
+    assert "甲公司建议2号" in page and "乙公司建议" not in page
+    assert "会员2" not in page and "匿名会员" in page
+
+
+def test_members_list_only_their_own_suggestions(world, login, two_campaigns):
+    status, page = _overview(login("m2"))
+    assert status == 200
+    assert "我提出的意见建议" in page
+    assert "甲公司建议2号" in page and "甲公司建议1号" not in page and "甲公司建议3号" not in page
+
+
+def test_the_list_is_paginated(world, login, campaign):
+    from evalapp.feedback.operations import add_suggestion
+
+    for i in range(25):
+        add_suggestion(campaign, world.members[i % 5], f"第{i:02d}条建议")
+    db.session.commit()
+    officer = login("county_officer")
+    _, first = _overview(officer)
+    _, second = _overview(officer, page=2)
+    assert "第 1 / 2 页，共 25 条" in first
+    shown = [f"第{i:02d}条建议" for i in range(25)]
+    assert sum(text in first for text in shown) == 20 and sum(text in second for text in shown) == 5
+    assert "第 1 / 2 页" in _page(login("chair"), campaign)

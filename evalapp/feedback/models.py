@@ -1,6 +1,20 @@
-"""Suggestions written by members and answered by the chair."""
+"""Suggestions written by members, answered by the chair, moderated by officers of superior unions."""
+import enum
+
+from sqlalchemy import case
+
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
+
+
+class SuggestionState(enum.StrEnum):
+    unanswered = "unanswered"
+    answered = "answered"
+    hidden = "hidden"
+
+    @property
+    def label(self):
+        return {"unanswered": "待回应", "answered": "已回应", "hidden": "已隐藏"}[self.value]
 
 
 class Suggestion(db.Model):
@@ -17,6 +31,11 @@ class Suggestion(db.Model):
     response = db.Column(db.Text, nullable=True)
     responded_at = db.Column(db.DateTime, nullable=True)
     responded_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    #: Set when an officer of a superior union hid an abusive suggestion. It is never deleted: the
+    #: author and the officers still read it; the chair no longer sees its text.
+    hidden_at = db.Column(db.DateTime, nullable=True)
+    hidden_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    hidden_reason = db.Column(db.String(500), nullable=True)
 
     campaign = db.relationship("Campaign", backref=db.backref("suggestions", lazy="dynamic"))
     member = db.relationship("Member")
@@ -24,3 +43,27 @@ class Suggestion(db.Model):
     @property
     def author_label(self):
         return self.member.name if self.named else "匿名会员"
+
+    @property
+    def is_hidden(self):
+        return self.hidden_at is not None
+
+    @property
+    def state(self):
+        if self.is_hidden:
+            return SuggestionState.hidden
+        return SuggestionState.answered if self.response is not None else SuggestionState.unanswered
+
+    @classmethod
+    def state_condition(cls, state):
+        return {
+            SuggestionState.hidden: cls.hidden_at.is_not(None),
+            SuggestionState.answered: cls.hidden_at.is_(None) & cls.response.is_not(None),
+            SuggestionState.unanswered: cls.hidden_at.is_(None) & cls.response.is_(None),
+        }[state]
+
+    @classmethod
+    def unanswered_first(cls):
+        """Order: waiting for an answer, then answered, then hidden; newest first within each."""
+        rank = case((cls.hidden_at.is_not(None), 2), (cls.response.is_(None), 0), else_=1)
+        return rank, cls.created_at.desc(), cls.id.desc()

@@ -1,14 +1,20 @@
-"""Members' suggestions and the chair's responses."""
-from sqlalchemy import select
+"""Members' suggestions, the chair's responses, and moderation by officers of superior unions."""
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import joinedload
 
-from evalapp.campaigns.models import CampaignState, SubjectKind
+from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
-from evalapp.feedback.models import Suggestion
+from evalapp.feedback.models import Suggestion, SuggestionState
+from evalapp.notifications.operations import notify
+from evalapp.unions.models import Union
 
 MAX_LENGTH = 2000
+MAX_REASON_LENGTH = 500
+# Members may write while voting is open, while the result is being counted, and after publication;
+# not before voting (there is nothing to react to yet) nor once the campaign is archived.
 OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
 
 
@@ -17,7 +23,8 @@ def _check_may_suggest(campaign, account):
     if member is None or not campaign.in_electorate(member):
         raise Refused("只有参评会员可以提出意见建议。", 403)
     if campaign.state not in OPEN_FOR_SUGGESTIONS:
-        raise Refused("评议开始后才能提出意见建议。")
+        raise Refused("评议开始后才能提出意见建议。" if campaign.state in (CampaignState.draft, CampaignState.reporting)
+                      else "本次评议已归档，不再接收意见建议。")
     return member
 
 
@@ -45,6 +52,13 @@ def add_suggestion(campaign, account, body, named=False):
     return suggestion
 
 
+# --- Who may do what with one suggestion -----------------------------------------------------------
+
+def is_author(suggestion, account):
+    member = account.member
+    return member is not None and suggestion.member_id == member.id
+
+
 def can_respond(suggestion, account):
     """The chair answers; an officer answers where there is no chair being evaluated."""
     campaign = suggestion.campaign
@@ -53,26 +67,166 @@ def can_respond(suggestion, account):
     return campaign.can_manage(account)
 
 
+def may_moderate(suggestion, account):
+    """Officers of the unions above (and administrators) hide suggestions; the chair being evaluated never."""
+    campaign = suggestion.campaign
+    return campaign.can_manage(account) and not campaign.is_chaired_by(account)
+
+
+def may_flag(suggestion, account):
+    """Officers above and the chair may turn a suggestion into a rectification item."""
+    return may_moderate(suggestion, account) or suggestion.campaign.is_chaired_by(account)
+
+
+def sees_text(suggestion, account):
+    """The author and the officers always read the text; the chair not once it is hidden."""
+    return not suggestion.is_hidden or is_author(suggestion, account) or may_moderate(suggestion, account)
+
+
+def may_read(suggestion, account):
+    campaign = suggestion.campaign
+    return is_author(suggestion, account) or campaign.can_manage(account) or campaign.is_chaired_by(account)
+
+
+def _suggestion_link(suggestion):
+    # By hand, like every notification link: notices may be written outside a request.
+    return f"/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}"
+
+
+def _tell_author(suggestion, text):
+    author = suggestion.member.account
+    if author is not None:
+        notify(author, "suggestion", text, _suggestion_link(suggestion))
+
+
+def _excerpt(text, length=20):
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[:length] + "…"
+
+
+# --- Steps -----------------------------------------------------------------------------------------
+
 def respond(suggestion, account, text):
     if not can_respond(suggestion, account):
         raise Refused("您无权回应该意见建议。", 403)
+    if suggestion.is_hidden:
+        raise Refused("该意见建议已被上级工会隐藏，不能回应。")
     text = (text or "").strip()
     if not text:
         raise Refused("回应内容不能为空。", 400)
     if len(text) > MAX_LENGTH:
         raise Refused(f"回应不能超过 {MAX_LENGTH} 字。", 400)
     before = suggestion.response
+    if before == text:
+        return
     suggestion.response, suggestion.responded_at, suggestion.responded_by_id = text, utcnow(), account.id
     db.session.flush()
     audit.record("suggestion.responded", suggestion, actor=account, before=before, after=text)
+    verb = "更新了对" if before is not None else "回应了"
+    _tell_author(suggestion, f"{'工会主席' if suggestion.campaign.has_report else '工会'}{verb}您在“{suggestion.campaign.title}”"
+                             f"中提出的意见建议“{_excerpt(suggestion.body)}”。")
 
 
-def suggestions_for(campaign, account):
-    """Return the suggestions `account` may read: all for the chair and officers, own for members."""
-    query = select(Suggestion).where(Suggestion.campaign_id == campaign.id)
-    if not (campaign.can_manage(account) or campaign.is_chaired_by(account)):
+def hide(suggestion, actor, reason):
+    """Hide an abusive suggestion from the chair; it stays in the record, for its author and the officers."""
+    if not may_moderate(suggestion, actor):
+        raise Refused("只有上级工会的工作人员可以隐藏意见建议。", 403)
+    if suggestion.is_hidden:
+        raise Refused("该意见建议已被隐藏。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("请填写隐藏理由。", 400)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise Refused(f"隐藏理由不能超过 {MAX_REASON_LENGTH} 字。", 400)
+    suggestion.hidden_at, suggestion.hidden_by_id, suggestion.hidden_reason = utcnow(), actor.id, reason
+    db.session.flush()
+    audit.record("suggestion.hidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id, reason=reason)
+    _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被上级工会隐藏，理由：{reason}")
+
+
+def unhide(suggestion, actor):
+    if not may_moderate(suggestion, actor):
+        raise Refused("只有上级工会的工作人员可以恢复显示意见建议。", 403)
+    if not suggestion.is_hidden:
+        raise Refused("该意见建议没有被隐藏。")
+    before = suggestion.hidden_reason
+    suggestion.hidden_at = suggestion.hidden_by_id = suggestion.hidden_reason = None
+    db.session.flush()
+    audit.record("suggestion.unhidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id,
+                 before_reason=before)
+
+
+def flag(suggestion, actor, problem):
+    """Turn a suggestion into a rectification item with the problem as the flagging person words it."""
+    from evalapp.rectification.operations import open_from_suggestion
+
+    if not may_flag(suggestion, actor):
+        raise Refused("只有上级工会的工作人员或工会主席可以将意见建议列为整改事项。", 403)
+    if suggestion.is_hidden:
+        raise Refused("已隐藏的意见建议不能列为整改事项。")
+    if suggestion.rectification is not None:
+        raise Refused("该意见建议已列为整改事项。")
+    rectification = open_from_suggestion(suggestion, actor, problem)
+    audit.record("suggestion.flagged", suggestion, actor=actor, rectification_id=rectification.id)
+    _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被列为整改事项，整改进展可在评议活动页面查看。")
+    return rectification
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+
+def staff_scope(account):
+    """SQL condition on Campaign/Union: the campaigns whose suggestions `account` reads as chair or officer."""
+    from evalapp.unions.operations import visible_roots
+
+    conditions = []
+    if account.is_admin:
+        return Campaign.id.is_not(None)
+    conditions += [Union.subtree_filter(root) for root in visible_roots(account)]
+    chaired = [union.id for union in account.chaired_unions]
+    if chaired:
+        conditions.append(Campaign.union_id.in_(chaired) & (Campaign.subject_kind == SubjectKind.chair))
+    return or_(*conditions) if conditions else false()
+
+
+def _conditions(account, mine, campaign, union):
+    if mine:
         member = account.member
-        if member is None:
-            return []
-        query = query.where(Suggestion.member_id == member.id)
-    return list(db.session.scalars(query.order_by(Suggestion.responded_at.is_not(None), Suggestion.id.desc())))
+        conditions = [Suggestion.member_id == member.id if member is not None else false()]
+    else:
+        conditions = [staff_scope(account)]
+    if campaign is not None:
+        conditions.append(Suggestion.campaign_id == campaign.id)
+    if union is not None:
+        conditions.append(Union.subtree_filter(union))
+    return conditions
+
+
+def _joined(query):
+    return query.join(Campaign, Campaign.id == Suggestion.campaign_id).join(Union, Union.id == Campaign.union_id)
+
+
+def suggestion_list(account, *, mine=False, state=None, campaign=None, union=None):
+    """Return a select of the suggestions `account` may list, filtered, unanswered first.
+
+    `mine` lists the account's own suggestions (as a member); otherwise those it reads as chair or
+    officer. `union` narrows to that union's subtree, `campaign` to one campaign.
+    """
+    query = _joined(select(Suggestion)).where(*_conditions(account, mine, campaign, union))
+    if state is not None:
+        query = query.where(Suggestion.state_condition(SuggestionState(state)))
+    return (query.options(joinedload(Suggestion.campaign).joinedload(Campaign.union), joinedload(Suggestion.member))
+            .order_by(*Suggestion.unanswered_first()))
+
+
+def state_counts(account, *, mine=False, campaign=None, union=None):
+    """Return {state value: count} under the same filters, in one query (for the filter bar)."""
+    # Grouped by plain IS NULL tests: a CASE with bound labels would not match itself in PostgreSQL's GROUP BY.
+    hidden, unanswered = Suggestion.hidden_at.is_not(None), Suggestion.response.is_(None)
+    rows = db.session.execute(_joined(select(hidden, unanswered, func.count()).select_from(Suggestion))
+                              .where(*_conditions(account, mine, campaign, union)).group_by(hidden, unanswered)).all()
+    counts = dict.fromkeys((s.value for s in SuggestionState), 0)
+    for is_hidden, is_unanswered, count in rows:
+        state = SuggestionState.hidden if is_hidden else (
+            SuggestionState.unanswered if is_unanswered else SuggestionState.answered)
+        counts[state.value] += count
+    return counts

@@ -1,19 +1,66 @@
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm import selectinload
 
+from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.campaigns.views import visible_campaign
-from evalapp.core.web import flash_errors, form_status, get_or_404, perform, require
-from evalapp.feedback.forms import ResponseForm, SuggestionForm
-from evalapp.feedback.models import Suggestion
+from evalapp.core.db import db
+from evalapp.core.forms import ActionForm
+from evalapp.core.web import flash_errors, form_status, get_or_404, page_number, perform, require
+from evalapp.feedback.forms import FlagForm, HideForm, ResponseForm, SuggestionForm
+from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.feedback.operations import (
     add_suggestion,
     can_respond,
+    flag,
+    hide,
+    is_author,
+    may_flag,
+    may_moderate,
+    may_read,
     may_suggest,
     respond,
-    suggestions_for,
+    sees_text,
+    staff_scope,
+    state_counts,
+    suggestion_list,
+    unhide,
 )
+from evalapp.unions.models import Union, UnionKind
+from evalapp.unions.operations import visible_roots
 
 bp = Blueprint("feedback", __name__)
+PAGE_SIZE = 20
+#: How many unions or campaigns a filter list offers at most; beyond that, filter from the rows' links.
+CHOICES_LIMIT = 300
+
+
+def _state_filter():
+    state = request.args.get("state") or None
+    if state is not None and state not in SuggestionState.__members__:
+        abort(404)
+    return state
+
+
+def _page(query):
+    page = page_number(request.args.get("page", 1, type=int))
+    return db.paginate(query.options(selectinload(Suggestion.rectification)), page=page, per_page=PAGE_SIZE,
+                       error_out=False)
+
+
+def _card_helpers():
+    """Per-suggestion permissions for the shared card template."""
+    return {
+        "can_respond": lambda s: can_respond(s, current_user) and not s.is_hidden,
+        "may_moderate": lambda s: may_moderate(s, current_user),
+        "may_flag": lambda s: may_flag(s, current_user) and not s.is_hidden and s.rectification is None
+        and s.campaign.state in (CampaignState.published, CampaignState.archived),
+        "sees_text": lambda s: sees_text(s, current_user),
+        "is_author": lambda s: is_author(s, current_user),
+        "response_form": ResponseForm(), "hide_form": HideForm(), "action_form": ActionForm(),
+        "flag_form": lambda s: FlagForm(data={"problem": s.body}),
+    }
 
 
 @bp.route("/campaigns/<int:campaign_id>/suggestions", methods=["GET", "POST"])
@@ -22,22 +69,118 @@ def index(campaign_id):
     form, outcome = SuggestionForm(), None
     if form.validate_on_submit():
         outcome = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,
-                                    success="意见建议已提交，收到回应后您会在这里看到。")
+                          success="意见建议已提交，收到回应后您会在这里和“消息”中看到。")
         if outcome.ok:
             return redirect(url_for(".index", campaign_id=campaign.id))
-    return render_template("feedback/index.html", campaign=campaign, form=form,
-                           may_write=may_suggest(campaign, current_user),
-                           suggestions=suggestions_for(campaign, current_user), response_form=ResponseForm(),
-                           can_respond=lambda s: can_respond(s, current_user)), form_status(form, outcome)
+    staff = campaign.can_manage(current_user) or campaign.is_chaired_by(current_user)
+    state = _state_filter() if staff else None
+    suggestions = _page(suggestion_list(current_user, mine=not staff, state=state, campaign=campaign))
+    return render_template(
+        "feedback/index.html", campaign=campaign, form=form, may_write=may_suggest(campaign, current_user),
+        suggestions=suggestions, staff=staff, state=state,
+        counts=state_counts(current_user, campaign=campaign) if staff else None,
+        **_card_helpers()), form_status(form, outcome)
+
+
+@bp.route("/suggestions")
+def overview():
+    """Every suggestion the account reads as chair or officer, filtered; or, for members, their own."""
+    staff = current_user.is_staff or bool(current_user.chaired_unions)
+    mine = not staff or request.args.get("mine") == "1"
+    state = _state_filter()
+    union = campaign = None
+    if request.args.get("union"):
+        union = get_or_404(Union, request.args.get("union", type=int) or 0)
+        require(not mine and (current_user.manages(union) or current_user.chairs(union)))
+    if request.args.get("campaign"):
+        campaign = get_or_404(Campaign, request.args.get("campaign", type=int) or 0)
+        require(campaign.can_view(current_user) if mine else
+                campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+    suggestions = _page(suggestion_list(current_user, mine=mine, state=state, campaign=campaign, union=union))
+    return render_template(
+        "feedback/overview.html", suggestions=suggestions, staff=staff, mine=mine, state=state, union=union,
+        campaign=campaign, counts=state_counts(current_user, mine=mine, campaign=campaign, union=union),
+        union_choices=[] if mine else _union_choices(union), campaign_choices=_campaign_choices(mine, union, campaign),
+        **_card_helpers())
+
+
+def _union_choices(selected):
+    """Unions above the grassroots within the account's scope (a few hundred at most), and those it chairs."""
+    in_scope = [Union.subtree_filter(root) for root in visible_roots(current_user)]
+    query = (select(Union).where(or_(false(), *in_scope), Union.kind != UnionKind.grassroots)
+             .order_by(Union.path).limit(CHOICES_LIMIT))
+    unions = list(db.session.scalars(query)) + current_user.chaired_unions
+    if selected is not None and selected not in unions:
+        unions.append(selected)
+    return unions
+
+
+def _campaign_choices(mine, union, selected):
+    """Campaigns with suggestions under the current filters, newest first."""
+    with_suggestions = select(Suggestion.campaign_id).where(
+        Suggestion.member_id == current_user.member.id if mine and current_user.member else Suggestion.id.is_not(None))
+    query = (select(Campaign).join(Union, Union.id == Campaign.union_id)
+             .where(Campaign.id.in_(with_suggestions)).order_by(Campaign.id.desc()).limit(CHOICES_LIMIT))
+    if not mine:
+        query = query.where(staff_scope(current_user))
+    if union is not None:
+        query = query.where(Union.subtree_filter(union))
+    campaigns = list(db.session.scalars(query))
+    if selected is not None and selected not in campaigns:
+        campaigns.append(selected)
+    return campaigns
+
+
+def _readable_suggestion(suggestion_id):
+    suggestion = get_or_404(Suggestion, suggestion_id)
+    require(may_read(suggestion, current_user))
+    return suggestion
+
+
+def _back(suggestion):
+    """Return to the page the form was posted from (a same-site path), else the campaign's list."""
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 500:
+        return redirect(target.split("#")[0] + f"#s{suggestion.id}")
+    return redirect(url_for(".index", campaign_id=suggestion.campaign_id) + f"#s{suggestion.id}")
+
+
+def _post(suggestion_id, allowed, form_class, operation, field, success):
+    suggestion = _readable_suggestion(suggestion_id)
+    require(allowed(suggestion, current_user))
+    form = form_class()
+    if form.validate_on_submit():
+        args = (getattr(form, field).data,) if field else ()
+        perform(operation, suggestion, current_user, *args, success=success)
+    else:
+        flash_errors(form)
+    return _back(suggestion)
 
 
 @bp.route("/suggestions/<int:suggestion_id>/response", methods=["POST"])
 def answer(suggestion_id):
-    suggestion = get_or_404(Suggestion, suggestion_id)
-    require(suggestion.campaign.can_view(current_user) and can_respond(suggestion, current_user))
-    form = ResponseForm()
+    return _post(suggestion_id, can_respond, ResponseForm, respond, "response", "回应已发布，提出建议的会员可以看到。")
+
+
+@bp.route("/suggestions/<int:suggestion_id>/hide", methods=["POST"])
+def hide_view(suggestion_id):
+    return _post(suggestion_id, may_moderate, HideForm, hide, "reason", "已隐藏该意见建议；记录保留，工会主席看不到其内容。")
+
+
+@bp.route("/suggestions/<int:suggestion_id>/unhide", methods=["POST"])
+def unhide_view(suggestion_id):
+    return _post(suggestion_id, may_moderate, ActionForm, unhide, None, "已恢复显示该意见建议。")
+
+
+@bp.route("/suggestions/<int:suggestion_id>/flag", methods=["POST"])
+def flag_view(suggestion_id):
+    suggestion = _readable_suggestion(suggestion_id)
+    require(may_flag(suggestion, current_user))
+    form, outcome = FlagForm(), None
     if form.validate_on_submit():
-        perform(respond, suggestion, current_user, form.response.data, success="回应已发布，提出建议的会员可以看到。")
+        outcome = perform(flag, suggestion, current_user, form.problem.data, success="已列为整改事项。")
+        if outcome.ok:
+            return redirect(url_for("rectification.show", rectification_id=outcome.value.id))
     else:
         flash_errors(form)
-    return redirect(url_for(".index", campaign_id=suggestion.campaign_id) + f"#s{suggestion.id}")
+    return _back(suggestion)

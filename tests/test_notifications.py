@@ -1,0 +1,391 @@
+"""The in-app inbox, e-mail copies over real SMTP (a local aiosmtpd server), and deadline reminders."""
+import email
+import json
+import socket
+from datetime import datetime, timedelta
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from evalapp.core import timeutil
+from evalapp.core.audit import AuditEntry
+from evalapp.core.db import db
+from evalapp.core.timeutil import local_today
+from evalapp.feedback.models import Suggestion
+from evalapp.notifications.mail import deliver_pending
+from evalapp.notifications.models import MailState, Notification, NotificationSettings
+from evalapp.notifications.operations import notify
+from evalapp.rectification import operations as rect_ops
+from evalapp.rectification.models import Rectification
+from evalapp.rectification.reminders import run_reminders
+from tests.factories import drive_rectification, make_campaign, published_rectification
+
+ANSWER = "下月起夜班增加夜宵。"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """What a real SMTP server on 127.0.0.1 received, parsed."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    @property
+    def messages(self):
+        return [(e.rcpt_tos, email.message_from_bytes(e.content, policy=policy.default)) for e in self.envelopes]
+
+
+@pytest.fixture
+def mail_config(app, monkeypatch):
+    """Point the app at a local port; the server is started by `smtp` (or not, to test an outage)."""
+    port = free_port()
+    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_FROM": "noreply@union.example.cn",
+                       "MAIL_USE_TLS": False, "MAIL_USERNAME": None}.items():
+        monkeypatch.setitem(app.config, key, value)
+    return port
+
+
+def start_smtp(port):
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return mailbox, controller
+
+
+@pytest.fixture
+def smtp(mail_config):
+    mailbox, controller = start_smtp(mail_config)
+    yield mailbox
+    controller.stop()
+
+
+def notices(account):
+    return list(db.session.scalars(sa.select(Notification).where(Notification.account_id == account.id)
+                                   .order_by(Notification.id)))
+
+
+def set_email(account, address):
+    db.session.add(NotificationSettings(account_id=account.id, email=address))
+    db.session.commit()
+
+
+@pytest.fixture
+def suggestion(world, login):
+    campaign = make_campaign(world, "open")
+    assert login("m1").post(f"/campaigns/{campaign.id}/suggestions", data={"body": "希望增加夜宵。"}).status_code == 302
+    return db.session.scalar(sa.select(Suggestion))
+
+
+def answer(login, suggestion, text=ANSWER):
+    return login("chair").post(f"/suggestions/{suggestion.id}/response", data={"response": text})
+
+
+# --- The inbox ---------------------------------------------------------------------------------------
+
+def test_the_author_finds_the_answer_in_the_inbox(world, login, suggestion):
+    author = login("m1")
+    assert "消息 <span" not in author.get("/").get_data(as_text=True)
+    assert answer(login, suggestion).status_code == 302
+
+    home = author.get("/").get_data(as_text=True)
+    assert 'href="/inbox">消息 <span class="badge open">1</span>' in home
+    [notice] = notices(world.members[0])
+    inbox = author.get("/inbox").get_data(as_text=True)
+    assert "工会主席回应了您" in inbox and "未读" in inbox
+
+    opened = author.get(f"/inbox/{notice.id}")
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith(f"/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}")
+    assert ANSWER in author.get(opened.headers["Location"]).get_data(as_text=True)
+    assert notices(world.members[0])[0].read_at is not None
+    assert 'href="/inbox">消息 <span' not in author.get("/").get_data(as_text=True)
+
+
+def test_nobody_else_opens_or_sees_a_notice(world, login, suggestion):
+    answer(login, suggestion)
+    [notice] = notices(world.members[0])
+    for username in ("m2", "chair", "county_officer", "admin"):
+        client = login(username)
+        assert client.get(f"/inbox/{notice.id}").status_code == 404
+        assert "工会主席回应了您" not in client.get("/inbox").get_data(as_text=True)
+    assert notices(world.members[0])[0].read_at is None
+
+
+def test_changing_an_answer_notifies_again_and_the_same_answer_does_not(world, login, suggestion):
+    answer(login, suggestion)
+    answer(login, suggestion)                   # the same text again: nothing new to tell
+    answer(login, suggestion, "改为下周起供应夜宵。")
+    texts = [n.text for n in notices(world.members[0])]
+    assert len(texts) == 2
+    assert texts[0].startswith("工会主席回应了您在“") and texts[1].startswith("工会主席更新了对您在“")
+
+
+def test_mark_all_read(world, login, suggestion):
+    answer(login, suggestion)
+    answer(login, suggestion, "补充回应。")
+    author = login("m1")
+    assert author.post("/inbox/read-all").status_code == 302
+    assert all(n.read_at is not None for n in notices(world.members[0]))
+
+
+def test_the_inbox_is_paginated_newest_first(world, login):
+    for i in range(25):
+        notify(world.members[0], "test", f"第{i:02d}条消息")
+    db.session.commit()
+    first = login("m1").get("/inbox").get_data(as_text=True)
+    assert "第24条消息" in first and "第05条消息" in first and "第04条消息" not in first
+    assert first.index("第24条消息") < first.index("第23条消息")
+    assert "第04条消息" in login("m1").get("/inbox?page=2").get_data(as_text=True)
+
+
+def test_a_notice_never_redirects_off_site(world, login):
+    notice = notify(world.members[0], "test", "外部链接", link="//evil.example.com/x")
+    db.session.commit()
+    response = login("m1").get(f"/inbox/{notice.id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+
+
+def test_a_refused_step_notifies_nobody(world, login, suggestion):
+    answer(login, suggestion, "   ")
+    assert notices(world.members[0]) == []
+
+
+# --- The e-mail address -----------------------------------------------------------------------------
+
+def test_a_member_sets_and_clears_an_address_which_the_audit_log_does_not_hold(world, login):
+    client = login("m1")
+    assert client.post("/account/notifications", data={"email": "huang@example.cn"}).status_code == 302
+    assert "huang@example.cn" in client.get("/account/notifications").get_data(as_text=True)
+    assert client.post("/account/notifications", data={"email": ""}).status_code == 302
+    settings = db.session.scalar(sa.select(NotificationSettings))
+    assert settings.email is None
+    entries = list(db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "notification_settings.email_changed").order_by(AuditEntry.seq)))
+    assert len(entries) == 2 and all("example.cn" not in e.details for e in entries)
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "a@b", "a b@example.cn", "x@" + "y" * 250 + ".cn"])
+def test_a_malformed_address_is_refused(world, login, address):
+    response = login("m1").post("/account/notifications", data={"email": address})
+    assert response.status_code == 400
+    assert "邮箱地址" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(NotificationSettings)) == 0
+
+
+# --- E-mail over SMTP --------------------------------------------------------------------------------
+
+def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_address(world, login, suggestion, smtp):
+    set_email(world.members[0], "m1@example.cn")
+    assert answer(login, suggestion).status_code == 302
+
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["m1@example.cn"]
+    assert message["Subject"].startswith("【工会评议】工会主席回应了您")
+    assert "noreply@union.example.cn" in message["From"]
+    body = message.get_content()
+    assert f"http://localhost/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
+    [notice] = notices(world.members[0])
+    assert notice.mail_state == MailState.sent and notice.mailed_at is not None
+
+
+def test_no_address_no_mail(world, login, suggestion, smtp):
+    answer(login, suggestion)
+    assert smtp.messages == []
+    assert notices(world.members[0])[0].mail_state == MailState.none
+
+
+def test_without_smtp_configured_the_inbox_still_works(world, login, suggestion):
+    set_email(world.members[0], "m1@example.cn")
+    answer(login, suggestion)
+    [notice] = notices(world.members[0])
+    assert notice.mail_state == MailState.none
+
+
+def test_an_unreachable_mail_server_never_breaks_the_answer_and_the_mail_follows_later(
+        app, world, login, suggestion, mail_config):
+    set_email(world.members[0], "m1@example.cn")
+    assert answer(login, suggestion).status_code == 302           # nothing listens on the port yet
+    assert db.session.scalar(sa.select(Suggestion.response)) == ANSWER
+    [notice] = notices(world.members[0])
+    assert (notice.mail_state, notice.mail_attempts) == (MailState.pending, 1)
+
+    mailbox, controller = start_smtp(mail_config)
+    try:
+        result = app.test_cli_runner().invoke(args=["rectification", "remind"])
+        assert result.exit_code == 0 and "e-mail sent 1, failed 0" in result.output
+        assert len(mailbox.messages) == 1
+        assert deliver_pending() == (0, 0)                             # sent once, never again
+        assert len(mailbox.messages) == 1
+    finally:
+        controller.stop()
+    db.session.expire_all()
+    assert notices(world.members[0])[0].mail_state == MailState.sent
+
+
+def test_mail_gives_up_after_five_attempts(world, login, suggestion, mail_config):
+    set_email(world.members[0], "m1@example.cn")
+    answer(login, suggestion)
+    for _ in range(4):
+        deliver_pending()
+    db.session.expire_all()
+    [notice] = notices(world.members[0])
+    assert (notice.mail_state, notice.mail_attempts) == (MailState.failed, 5)
+
+
+# --- Rectification notices ---------------------------------------------------------------------------
+
+def test_each_rectification_step_tells_the_other_side(world, login):
+    rectification = published_rectification(world)
+    assert any("新的整改事项" in n.text for n in notices(world.chair))
+    drive_rectification(world, rectification, "plan_submitted")
+    assert any("提交了整改方案" in n.text for n in notices(world.county_officer))
+    assert not any("提交了整改方案" in n.text for n in notices(world.city_officer))   # the nearest officers only
+    rect_ops.return_plan(rectification, world.county_officer, "请补充完成时间。")
+    db.session.commit()
+    assert any("整改方案被上级工会退回" in n.text and "请补充完成时间" in n.text for n in notices(world.chair))
+    assert all(n.link == f"/rectifications/{rectification.id}" for n in notices(world.chair))
+
+
+def test_publishing_the_outcome_tells_every_member_of_the_electorate(world, login):
+    rectification = published_rectification(world)
+    drive_rectification(world, rectification, "published")
+    for member in world.members:
+        assert [n.kind for n in notices(member)] == ["rectification.published"]
+    assert notices(world.outsider) == []
+
+
+# --- Reminders --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def rectification(world):
+    return published_rectification(world)
+
+
+def due_in(rectification, days, today):
+    stored = db.session.get(Rectification, rectification.id)
+    stored.due_date = today + timedelta(days=days)
+    db.session.commit()
+    return stored
+
+
+def reminder_texts(account):
+    return [n.text for n in notices(account) if n.kind == "rectification.reminder"]
+
+
+def test_reminders_a_week_and_a_day_before_and_once_overdue_never_twice(world, rectification):
+    today = local_today()
+    due = due_in(rectification, 8, today).due_date
+    assert run_reminders(today) == {"week": 0, "day": 0, "overdue": 0}
+
+    timeline = [(due - timedelta(days=7), {"week": 1, "day": 0, "overdue": 0}),
+                (due - timedelta(days=7), {"week": 0, "day": 0, "overdue": 0}),   # the same day again
+                (due - timedelta(days=3), {"week": 0, "day": 0, "overdue": 0}),
+                (due - timedelta(days=1), {"week": 0, "day": 1, "overdue": 0}),
+                (due, {"week": 0, "day": 0, "overdue": 0}),
+                (due + timedelta(days=1), {"week": 0, "day": 0, "overdue": 1}),
+                (due + timedelta(days=5), {"week": 0, "day": 0, "overdue": 0})]
+    for day, expected in timeline:
+        assert run_reminders(day) == expected, day
+
+    texts = reminder_texts(world.chair)
+    assert len(texts) == 3
+    assert f"整改方案提交期限为 {due}，还有 7 天到期" in texts[0]
+    assert "明天到期" in texts[1]
+    assert "已逾期" in texts[2] and "已超过 1 天" in texts[2]
+    assert [t for t in reminder_texts(world.county_officer)] == [
+        f"甲公司工会的整改事项“{rect_ops.shorten(rectification.problem)}”已逾期：整改方案提交期限为 {due}。"]
+    assert reminder_texts(world.members[0]) == []
+    reminded = db.session.scalars(sa.select(AuditEntry.details).where(AuditEntry.action == "rectification.reminded"))
+    assert [json.loads(d)["reminder"] for d in reminded] == ["week", "day", "overdue"]
+
+
+def test_a_first_run_inside_the_last_day_sends_only_the_last_reminder(world, rectification):
+    today = local_today()
+    due_in(rectification, 0, today)
+    assert run_reminders(today) == {"week": 0, "day": 1, "overdue": 0}
+    assert "今天到期" in reminder_texts(world.chair)[0]
+
+
+def test_no_reminders_while_the_superior_union_reviews_or_after_completion(world, rectification):
+    today = local_today()
+    due_in(rectification, 1, today)
+    drive_rectification(world, rectification, "plan_submitted")
+    assert run_reminders(today) == {"week": 0, "day": 0, "overdue": 0}
+
+
+def test_reminders_follow_the_plans_target_date_during_the_work(world, rectification):
+    today = local_today()
+    drive_rectification(world, rectification, "in_progress", target_date=today + timedelta(days=7))
+    assert run_reminders(today) == {"week": 1, "day": 0, "overdue": 0}
+    assert "整改完成时限为" in reminder_texts(world.chair)[0]
+
+
+def test_a_moved_deadline_gets_reminders_of_its_own(world, rectification):
+    today = local_today()
+    due_in(rectification, 7, today)
+    assert run_reminders(today)["week"] == 1
+    rect_ops.move_deadline(db.session.get(Rectification, rectification.id), world.county_officer,
+                           today + timedelta(days=5), "延期")
+    db.session.commit()
+    assert run_reminders(today)["week"] == 1
+    assert len(reminder_texts(world.chair)) == 2
+
+
+def test_the_reminder_day_turns_at_midnight_in_shanghai_not_in_utc(world, rectification, monkeypatch):
+    due = due_in(rectification, 30, local_today()).due_date
+    eve = due - timedelta(days=8)          # 8 days before: no reminder yet
+    # 15:59 UTC is 23:59 in Shanghai, still 8 days before; 16:00 UTC is already the next day there.
+    monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(eve.year, eve.month, eve.day, 15, 59))
+    assert run_reminders() == {"week": 0, "day": 0, "overdue": 0}
+    monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(eve.year, eve.month, eve.day, 16, 0))
+    assert run_reminders() == {"week": 1, "day": 0, "overdue": 0}
+
+
+def test_the_remind_command_is_idempotent(app, world, rectification):
+    today = local_today()
+    due_in(rectification, 1, today)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["rectification", "remind", "--today", today.isoformat()])
+    assert first.exit_code == 0 and "1 a day ahead" in first.output
+    second = runner.invoke(args=["rectification", "remind", "--today", today.isoformat()])
+    assert second.exit_code == 0 and "0 a day ahead" in second.output
+    assert len(reminder_texts(world.chair)) == 1
+    bad = runner.invoke(args=["rectification", "remind", "--today", "2026-02-30"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_the_database_refuses_a_second_reminder_with_the_same_key(world):
+    assert notify(world.chair, "rectification.reminder", "提醒", key="remind:test") is not None
+    assert notify(world.chair, "rectification.reminder", "提醒", key="remind:test") is None
+    db.session.commit()
+    db.session.add(Notification(account_id=world.chair.id, kind="x", text="y", dedupe_key="remind:test"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                             .where(Notification.dedupe_key == "remind:test")) == 1
+
+
+def test_reminders_are_mailed_with_the_public_address(app, world, rectification, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://pj.union.example.cn/")
+    set_email(world.chair, "chair@example.cn")
+    today = local_today()
+    due_in(rectification, 7, today)
+    result = app.test_cli_runner().invoke(args=["rectification", "remind", "--today", today.isoformat()])
+    assert result.exit_code == 0 and "e-mail sent 1" in result.output
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["chair@example.cn"]
+    assert f"https://pj.union.example.cn/rectifications/{rectification.id}" in message.get_content()
