@@ -1,0 +1,297 @@
+"""Writing the duty report: text, images, video, attachments; versions; the lock when voting opens.
+
+Every change checks that the actor chairs the campaign's union and that the campaign is still in
+draft or reporting, with the campaign row locked for the rest of the transaction (opening voting
+updates that row), so nothing is written once voting has opened. Files are checked completely
+before a byte is stored, and stored bytes follow the fate of the transaction (core.storage).
+"""
+import io
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from evalapp.campaigns.models import Campaign, CampaignState
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.storage import delete_on_commit, discard_on_rollback, storage
+from evalapp.core.timeutil import utcnow
+from evalapp.duty_reports import richtext, uploads
+from evalapp.duty_reports.models import DutyReport, FileKind, ReportFile, ReportVersion, version_files
+
+EDITABLE_STATES = (CampaignState.draft, CampaignState.reporting)
+MAX_REPORT_LENGTH = 50_000
+#: Markup may add a good deal to the text; beyond this the HTML is refused as unreasonable.
+MAX_REPORT_HTML = 400_000
+MAX_CAPTION = 200
+DEFAULTS = {
+    "REPORT_IMAGE_MAX_BYTES": 10 * 1024 * 1024,
+    "REPORT_IMAGE_MAX_PIXELS": 40_000_000,
+    "REPORT_IMAGE_MAX_COUNT": 30,
+    "REPORT_IMAGES_PER_UPLOAD": 10,
+    "REPORT_VIDEO_MAX_BYTES": 200 * 1024 * 1024,
+    "REPORT_ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
+    "REPORT_ATTACHMENT_MAX_COUNT": 10,
+}
+LOCKED = "评议已开始，述职报告已锁定，不能再修改。"
+
+
+def setting(name):
+    return current_app.config.get(name, DEFAULTS[name])
+
+
+# --- who may do what ----------------------------------------------------------------------------
+
+
+def is_editable(campaign):
+    return campaign.has_report and campaign.state in EDITABLE_STATES
+
+
+def can_edit(campaign, account):
+    return campaign.has_report and campaign.is_chaired_by(account)
+
+
+def can_read(campaign, account):
+    """The report and its files: the chair, managing officers, and the electorate once out of draft."""
+    return campaign.has_report and campaign.can_view(account)
+
+
+def can_read_versions(campaign, account):
+    return campaign.has_report and (campaign.is_chaired_by(account) or campaign.can_manage(account))
+
+
+def can_read_file(file, account):
+    """A removed file is kept only for the versions that showed it, and only their readers see it."""
+    campaign = file.report.campaign
+    if file.removed_at is not None:
+        return can_read_versions(campaign, account)
+    return can_read(campaign, account)
+
+
+def _check_editable(campaign, actor):
+    if not can_edit(campaign, actor):
+        raise Refused("只有被评议的工会主席可以撰写述职报告。", 403)
+    if campaign.state not in EDITABLE_STATES:
+        raise Refused(LOCKED)
+
+
+def _lock(campaign):
+    """Hold the campaign row until commit and refuse if voting opened meanwhile.
+
+    Opening is a compare-and-set UPDATE of that row: on PostgreSQL it waits for this transaction,
+    or this one sees the new state after waiting for it; either way no edit lands after opening.
+    Two edits of the same report (a double-clicked button) also take turns here.
+    """
+    still_editable = db.session.execute(
+        select(Campaign.id).where(Campaign.id == campaign.id, Campaign.state.in_(EDITABLE_STATES))
+        .with_for_update()).first()
+    if still_editable is None:
+        db.session.refresh(campaign)
+        raise Refused(LOCKED)
+    # What was read before the lock (the report, its files, its version number) may be stale now.
+    db.session.expire_all()
+
+
+def _report_for(campaign):
+    if campaign.report is None:
+        db.session.add(DutyReport(campaign=campaign, body="", version=0))
+        db.session.flush()
+    return campaign.report
+
+
+# --- text and versions --------------------------------------------------------------------------
+
+
+def save_report(campaign, actor, body):
+    """Save the report's text (sanitised HTML); the state it replaces becomes an earlier version."""
+    _check_editable(campaign, actor)
+    html = richtext.from_input(body)
+    length = richtext.text_length(html)
+    if not length:
+        raise Refused("述职报告不能为空。", 400)
+    if length > MAX_REPORT_LENGTH:
+        raise Refused(f"述职报告不能超过 {MAX_REPORT_LENGTH} 字（现有 {length} 字）。", 400)
+    if len(html) > MAX_REPORT_HTML:
+        raise Refused("述职报告的格式过于复杂，请减少格式后再保存。", 400)
+    _lock(campaign)
+    report = _report_for(campaign)
+    if report.version and html == report.body:
+        return report  # nothing changed: no new version, nothing to audit
+    before = report.body
+    if report.version:
+        db.session.add(ReportVersion(report=report, number=report.version, body=report.body,
+                                     saved_at=report.updated_at, saved_by_id=report.updated_by_id,
+                                     files=list(report.current_files)))
+    report.body, report.updated_at, report.updated_by_id = html, utcnow(), actor.id
+    report.version += 1
+    db.session.flush()
+    audit.record("report.saved", campaign, actor=actor, version=report.version,
+                 before_length=richtext.text_length(before), after_length=length)
+    return report
+
+
+def versions_of(campaign):
+    return list(campaign.report.versions) if campaign.report is not None else []
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def _store(data, report, actor, **fields):
+    """Store `data` (bytes or a seekable file) and return the new, flushed ReportFile."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    stream.seek(0)
+    key = storage().save(stream)
+    discard_on_rollback(key)
+    file = ReportFile(report=report, key=key, created_by_id=actor.id, created_at=utcnow(), **fields)
+    db.session.add(file)
+    return file
+
+
+def _audit_added(campaign, actor, file):
+    audit.record("report.file_added", campaign, actor=actor, file_id=file.id, kind=file.kind.value,
+                 mimetype=file.mimetype, size=file.size, name=file.original_name)
+
+
+def add_images(campaign, actor, uploaded, caption=""):
+    """Add images: `uploaded` is a list of (stream, file name). All are checked before any is stored."""
+    _check_editable(campaign, actor)
+    uploaded = [(stream, name) for stream, name in uploaded if stream is not None]
+    if not uploaded:
+        raise Refused("请选择要上传的图片。", 400)
+    if len(uploaded) > setting("REPORT_IMAGES_PER_UPLOAD"):
+        raise Refused(f"每次最多上传 {setting('REPORT_IMAGES_PER_UPLOAD')} 张图片。", 400)
+    _check_room(campaign, FileKind.image, len(uploaded))
+    caption = _caption(caption)
+    processed = []
+    for stream, name in uploaded:
+        try:
+            processed.append((uploads.process_image(uploads.spooled(stream), setting("REPORT_IMAGE_MAX_BYTES"),
+                                                    setting("REPORT_IMAGE_MAX_PIXELS")), name))
+        except uploads.Rejected as rejected:
+            raise Refused(f"“{_shown(name)}”：{rejected.message}", 400) from None
+    _lock(campaign)
+    _check_room(campaign, FileKind.image, len(uploaded))
+    report = _report_for(campaign)
+    files = []
+    for image, name in processed:
+        file = _store(image.large, report, actor, kind=FileKind.image, mimetype="image/jpeg", size=len(image.large),
+                      width=image.width, height=image.height, caption=caption,
+                      original_name=uploads.clean_name(name, ".jpg"))
+        file.small_key = storage().save(io.BytesIO(image.small))
+        discard_on_rollback(file.small_key)
+        db.session.flush()
+        _audit_added(campaign, actor, file)
+        files.append(file)
+    return files
+
+
+def set_video(campaign, actor, stream, name):
+    """Add the report's video, replacing the one it had."""
+    _check_editable(campaign, actor)
+    if stream is None:
+        raise Refused("请选择要上传的视频。", 400)
+    f = uploads.spooled(stream)
+    try:
+        mimetype = uploads.video_type(f, setting("REPORT_VIDEO_MAX_BYTES"))
+    except uploads.Rejected as rejected:
+        raise Refused(rejected.message, 400) from None
+    _lock(campaign)
+    report = _report_for(campaign)
+    if report.video is not None:
+        _remove(campaign, actor, report.video)
+    extension = ".mp4" if mimetype == "video/mp4" else ".webm"
+    file = _store(f, report, actor, kind=FileKind.video, mimetype=mimetype, size=uploads.size_of(f),
+                  original_name=uploads.clean_name(name, extension))
+    db.session.flush()
+    _audit_added(campaign, actor, file)
+    return file
+
+
+def add_attachment(campaign, actor, stream, name):
+    """Add a PDF or DOCX attachment, offered to readers as a download under its (cleaned) name."""
+    _check_editable(campaign, actor)
+    if stream is None:
+        raise Refused("请选择要上传的附件。", 400)
+    _check_room(campaign, FileKind.attachment, 1)
+    f = uploads.spooled(stream)
+    try:
+        mimetype, extension = uploads.attachment_type(f, setting("REPORT_ATTACHMENT_MAX_BYTES"))
+    except uploads.Rejected as rejected:
+        raise Refused(f"“{_shown(name)}”：{rejected.message}", 400) from None
+    _lock(campaign)
+    _check_room(campaign, FileKind.attachment, 1)
+    report = _report_for(campaign)
+    file = _store(f, report, actor, kind=FileKind.attachment, mimetype=mimetype, size=uploads.size_of(f),
+                  original_name=uploads.clean_name(name, extension))
+    db.session.flush()
+    _audit_added(campaign, actor, file)
+    return file
+
+
+def set_caption(campaign, actor, file, caption):
+    _check_editable(campaign, actor)
+    file_id = _check_current(campaign, file).id
+    caption = _caption(caption)
+    _lock(campaign)
+    file = _check_current(campaign, db.session.get(ReportFile, file_id))
+    before, file.caption = file.caption, caption
+    db.session.flush()
+    audit.record("report.file_captioned", campaign, actor=actor, file_id=file.id, before=before, after=caption)
+    return file
+
+
+def remove_file(campaign, actor, file):
+    """Remove a file from the report while it is editable."""
+    _check_editable(campaign, actor)
+    file_id = _check_current(campaign, file).id
+    _lock(campaign)
+    _remove(campaign, actor, _check_current(campaign, db.session.get(ReportFile, file_id)))
+
+
+def _remove(campaign, actor, file):
+    """Delete the file, or only mark it removed when an earlier version showed it.
+
+    The versions are the record of what the electorate could read; erasing a file from under them
+    would leave that record with a hole. A file no version refers to is deleted, bytes and row.
+    """
+    shown_before = db.session.scalar(select(exists().where(version_files.c.file_id == file.id)))
+    details = {"file_id": file.id, "kind": file.kind.value, "name": file.original_name, "kept_for_versions": shown_before}
+    if shown_before:
+        file.removed_at, file.removed_by_id = utcnow(), actor.id
+    else:
+        for key in (file.key, file.small_key):
+            if key:
+                delete_on_commit(key)
+        db.session.delete(file)
+    db.session.flush()
+    audit.record("report.file_removed", campaign, actor=actor, **details)
+
+
+def _check_current(campaign, file):
+    """Return `file` if it is one of the report's current files (another request may have removed it)."""
+    if file is None or file.report.campaign_id != campaign.id or file.removed_at is not None:
+        raise Refused("该文件不存在或已删除。", 404)
+    return file
+
+
+LIMITS = {FileKind.image: ("REPORT_IMAGE_MAX_COUNT", "张图片"), FileKind.attachment: ("REPORT_ATTACHMENT_MAX_COUNT", "个附件")}
+
+
+def _check_room(campaign, kind, adding):
+    setting_name, unit = LIMITS[kind]
+    existing = len(campaign.report.current(kind)) if campaign.report is not None else 0
+    if existing + adding > setting(setting_name):
+        raise Refused(f"每份述职报告最多 {setting(setting_name)} {unit}，已有 {existing} {unit[0]}。", 400)
+
+
+def _caption(caption):
+    caption = " ".join((caption or "").split())
+    if len(caption) > MAX_CAPTION:
+        raise Refused(f"图片说明不能超过 {MAX_CAPTION} 字。", 400)
+    return caption
+
+
+def _shown(name):
+    """The uploader's file name as quoted back in a message (short, no path)."""
+    return uploads.display_name(name)[:60] or "文件"
