@@ -12,10 +12,12 @@ DOMAIN_PACKAGES = (
     "rosters",
     "questionnaires",
     "campaigns",
+    "duty_reports",
     "voting",
     "feedback",
     "results",
     "rectification",
+    "notifications",
     "reports",
 )
 

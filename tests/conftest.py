@@ -63,6 +63,7 @@ def app(request, tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "JOBS_INLINE": True,
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         # Room for the 50 concurrent ballots of the double-vote test, each holding a connection.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 55, "max_overflow": 5},
     })

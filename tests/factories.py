@@ -6,6 +6,7 @@ from evalapp.accounts.operations import create_account, grant_role
 from evalapp.campaigns import operations as campaign_ops
 from evalapp.campaigns.models import ElectorateScope, SubjectKind
 from evalapp.core.db import db
+from evalapp.duty_reports import operations as report_ops
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.unions.models import UnionKind
@@ -65,7 +66,7 @@ def make_campaign(w, state="draft", union=None, subject=SubjectKind.chair, scope
         if step == "reporting":
             campaign_ops.start_reporting(campaign, officer)
             if subject == SubjectKind.chair:
-                campaign_ops.save_report(campaign, w.chair, "一年来的工作报告。")
+                report_ops.save_report(campaign, w.chair, "一年来的工作报告。")
         elif step == "open":
             campaign_ops.open_voting(campaign, officer)
             for voter, positions in zip(w.members, votes):
@@ -92,3 +93,78 @@ def vote(campaign, account, positions):
 def ballot_form(campaign, positions):
     """The form data a browser would post for these option positions."""
     return {f"item_{item_id}": str(option_id) for item_id, option_id in choices_for(campaign, positions).items()}
+
+
+def add_roster(union, count, *, active=True, prefix=None):
+    """Put `count` members without accounts on `union`'s roster in one bulk insert."""
+    from sqlalchemy import insert
+
+    from evalapp.unions.models import Member
+
+    prefix = prefix or f"{union.name}会员"
+    db.session.execute(insert(Member), [{"union_id": union.id, "name": f"{prefix}{i}", "active": active}
+                                        for i in range(1, count + 1)])
+    db.session.flush()
+
+
+def make_union(parent, name, kind=UnionKind.grassroots, sector="other", members=0, chair=None):
+    """Create a union under `parent` with `members` roster entries and, if `chair` (a login name) is given, a chair."""
+    from evalapp.unions.models import UnionSector
+
+    union = create_union(name, kind, parent, sector=UnionSector(sector))
+    if members:
+        add_roster(union, members)
+    if chair is not None:
+        make_account(chair, f"{name}主席", member_of=union, chair_of=union)
+    return union
+
+
+# --- Rectification items (added for the suggestion/rectification follow-up) ------------------------
+
+PLAN_TEXT = ("一、每月召开一次会员代表座谈会，逐条听取意见。", "工会主席 主席甲")
+
+
+def published_rectification(w, votes=((3, 1, 1),) * 5):
+    """Publish a campaign of union A in which item 1 falls under 80%; return its one rectification item."""
+    campaign = make_campaign(w, "published", votes=[list(v) for v in votes])
+    [rectification] = campaign.rectifications
+    return rectification
+
+
+def drive_rectification(w, rectification, state, target_date=None):
+    """Take `rectification` from awaiting_plan to `state` through the real operations, as chair and county officer.
+
+    `returned` and `resubmitted` pass through one return; `in_progress` and later through a first approval.
+    """
+    from datetime import timedelta
+
+    from evalapp.core.timeutil import local_today
+    from evalapp.rectification import operations as rect_ops
+
+    target_date = target_date or local_today() + timedelta(days=60)
+    chair, officer = w.chair, w.county_officer
+    path = {
+        "awaiting_plan": [],
+        "plan_submitted": ["submit"],
+        "returned": ["submit", "return"],
+        "resubmitted": ["submit", "return", "submit"],
+        "in_progress": ["submit", "approve"],
+        "completed": ["submit", "approve", "complete"],
+        "reviewed": ["submit", "approve", "complete", "approve_outcome"],
+        "published": ["submit", "approve", "complete", "approve_outcome", "publish"],
+    }[state]
+    for step in path:
+        if step == "submit":
+            rect_ops.submit_plan(rectification, chair, PLAN_TEXT[0], PLAN_TEXT[1], target_date)
+        elif step == "return":
+            rect_ops.return_plan(rectification, officer, "请写明每项措施的完成时间。")
+        elif step == "approve":
+            rect_ops.approve_plan(rectification, officer)
+        elif step == "complete":
+            rect_ops.complete(rectification, chair, "座谈会已召开三次，意见已逐条答复。")
+        elif step == "approve_outcome":
+            rect_ops.approve_outcome(rectification, officer)
+        else:
+            rect_ops.publish_outcome(rectification, chair)
+    db.session.commit()
+    return rectification

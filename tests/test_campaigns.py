@@ -73,7 +73,7 @@ def test_the_report_is_locked_once_voting_opens(world, login):
     response = login("chair").post(f"/campaigns/{campaign.id}/report", data={"body": "偷偷改一下。"})
     assert response.status_code == 409 and "述职报告已锁定" in response.get_data(as_text=True)
     db.session.refresh(campaign)
-    assert campaign.report.body == "一年来的工作报告。"
+    assert campaign.report.body == "<p>一年来的工作报告。</p>"
 
 
 def test_only_the_chair_of_the_union_writes_the_report(world, login):
@@ -81,7 +81,7 @@ def test_only_the_chair_of_the_union_writes_the_report(world, login):
     for username in ("m1", "county_officer", "outsider"):
         assert login(username).post(f"/campaigns/{campaign.id}/report", data={"body": "x"}).status_code == 404
     db.session.refresh(campaign)
-    assert campaign.report.body == "一年来的工作报告。"
+    assert campaign.report.body == "<p>一年来的工作报告。</p>"
 
 
 def test_officers_outside_the_subtree_and_other_members_see_nothing(world, login):

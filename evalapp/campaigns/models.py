@@ -67,11 +67,14 @@ class Campaign(db.Model):
     published_at = db.Column(db.DateTime, nullable=True)
     #: Size of the electorate snapshot taken when voting opened.
     electorate_size = db.Column(db.Integer, nullable=True)
+    #: The batch this campaign was created in, if any.
+    batch_id = db.Column(db.Integer, db.ForeignKey("campaign_batches.id"), nullable=True, index=True)
 
     union = db.relationship("Union")
     template = db.relationship("Questionnaire", foreign_keys=[template_id])
     questionnaire = db.relationship("Questionnaire", foreign_keys=[questionnaire_id])
     report = db.relationship("DutyReport", uselist=False, back_populates="campaign")
+    batch = db.relationship("CampaignBatch", back_populates="campaigns")
 
     def __repr__(self):
         return f"<Campaign {self.id} {self.state}>"
@@ -110,22 +113,76 @@ class Campaign(db.Model):
         return self.state != CampaignState.draft and self.in_electorate(account.member)
 
 
-class ElectorateEntry(db.Model):
-    """Who may vote in a campaign, fixed when voting opens."""
+class BatchRule(enum.StrEnum):
+    """How a batch picks its unions within the root union's subtree."""
 
-    __tablename__ = "electorate_entries"
+    kind = "kind"
+    sector = "sector"
+    picked = "picked"
 
-    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), primary_key=True)
-    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), primary_key=True)
+    @property
+    def label(self):
+        return {"kind": "某一类型的全部工会", "sector": "某一所属类型、会员达到一定人数的全部工会",
+                "picked": "手工选择直属下级工会"}[self.value]
 
 
-class DutyReport(db.Model):
-    __tablename__ = "duty_reports"
+#: A batch evaluates each union's chair, or runs the same survey in each union.
+BATCH_SUBJECT_KINDS = (SubjectKind.chair, SubjectKind.none)
+
+
+class CampaignBatch(db.Model):
+    """Many campaigns created at once from one template, one per selected union, with one schedule."""
+
+    __tablename__ = "campaign_batches"
 
     id = db.Column(db.Integer, primary_key=True)
-    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False, unique=True)
-    body = db.Column(db.Text, nullable=False, default="")
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    updated_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    title = db.Column(db.String(200), nullable=False)
+    #: The union whose officers created the batch; every campaign's union lies in its subtree.
+    root_union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
+    template_id = db.Column(db.Integer, db.ForeignKey("questionnaires.id"), nullable=False)
+    rule = db.Column(db.Enum(BatchRule, native_enum=False, length=16), nullable=False)
+    #: The rule's parameters as chosen: {"kind": …}, {"sector": …, "min_members": …} or {"union_ids": […]}.
+    rule_params = db.Column(db.JSON, nullable=False)
+    subject_kind = db.Column(db.Enum(SubjectKind, native_enum=False, length=16), nullable=False)
+    electorate_scope = db.Column(db.Enum(ElectorateScope, native_enum=False, length=16), nullable=False)
+    #: Campaign titles, with "{工会}" standing for each union's name.
+    title_pattern = db.Column(db.String(200), nullable=False)
+    opens_at = db.Column(db.DateTime, nullable=True)
+    closes_at = db.Column(db.DateTime, nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    #: Random token of the preview that was confirmed: submitting it twice creates one batch.
+    request_token = db.Column(db.String(32), nullable=False, unique=True)
 
-    campaign = db.relationship("Campaign", back_populates="report")
+    root_union = db.relationship("Union")
+    template = db.relationship("Questionnaire")
+    created_by = db.relationship("Account")
+    campaigns = db.relationship("Campaign", back_populates="batch", order_by="Campaign.id")
+
+    def __repr__(self):
+        return f"<CampaignBatch {self.id} {self.title}>"
+
+    def can_manage(self, account):
+        return account.manages(self.root_union)
+
+
+class ElectorateEntry(db.Model):
+    """Who may vote in a campaign, fixed when voting opens, with the union each voter was on then.
+
+    Deliberately without foreign keys: the rows are written only by the one INSERT…SELECT in
+    `open_voting`, from member rows and the campaign row as they are in that same transaction, and
+    never change afterwards (members and campaigns are never deleted). On PostgreSQL the per-row
+    foreign-key checks made a 300,000-member snapshot four times slower (8 s instead of 2 s).
+    """
+
+    __tablename__ = "electorate_entries"
+    __table_args__ = (
+        # Turnout by union and the non-voter lists read this index only (300,000-member electorates).
+        db.Index("ix_electorate_entries_campaign_union", "campaign_id", "union_id", "member_id"),
+    )
+
+    campaign_id = db.Column(db.Integer, primary_key=True)
+    #: Indexed on its own for a member's campaign list, which looks campaigns up by member.
+    member_id = db.Column(db.Integer, primary_key=True, index=True)
+    #: The member's union when voting opened; a later move does not change where they are counted.
+    union_id = db.Column(db.Integer, nullable=False)

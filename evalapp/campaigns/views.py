@@ -1,10 +1,27 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import math
+import secrets
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from evalapp.campaigns.forms import CampaignForm, ReportForm
+from evalapp.campaigns import turnout as turnout_stats
+from evalapp.campaigns.batches import (
+    BULK_ACTIONS,
+    BatchSpec,
+    apply_to_batch,
+    bulk_candidates,
+    create_batch,
+    describe_rule,
+    select_unions,
+)
+from evalapp.campaigns.forms import BatchForm, CampaignForm
 from evalapp.campaigns.models import (
+    BatchRule,
     Campaign,
+    CampaignBatch,
     CampaignState,
     ElectorateScope,
     SubjectKind,
@@ -16,16 +33,16 @@ from evalapp.campaigns.operations import (
     available_actions,
     campaigns_for,
     create_campaign,
-    save_report,
 )
 from evalapp.core.db import db
+from evalapp.core.errors import Refused
 from evalapp.core.forms import ActionForm, choices
 from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
-from evalapp.core.web import form_status, get_or_404, perform, require
+from evalapp.core.web import form_status, get_or_404, page_number, perform, require
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.results.operations import turnout
-from evalapp.unions.models import Union
+from evalapp.unions.models import CHILD_KINDS, Union
 from evalapp.voting.operations import has_voted
 
 bp = Blueprint("campaigns", __name__)
@@ -85,7 +102,8 @@ def show(campaign_id):
     return render_template(
         "campaigns/show.html", campaign=campaign, turnout=turnout(campaign) if sees_turnout else None,
         actions=[(name, ACTIONS[name][1]) for name in available_actions(campaign)] if campaign.can_manage(current_user) else [],
-        voted=has_voted(campaign, member), eligible=member is not None and campaign.in_electorate(member))
+        voted=has_voted(campaign, member), eligible=member is not None and campaign.in_electorate(member),
+        sees_turnout_page=campaign.electorate_size is not None and turnout_stats.can_see_turnout(campaign, current_user))
 
 
 @bp.route("/campaigns/<int:campaign_id>/actions/<action>", methods=["POST"])
@@ -109,17 +127,180 @@ def poster(campaign_id):
     return render_template("campaigns/poster.html", campaign=campaign, url=url, qr=Markup(qr_svg(url)))
 
 
-@bp.route("/campaigns/<int:campaign_id>/report", methods=["GET", "POST"])
-def edit_report(campaign_id):
-    campaign = visible_campaign(campaign_id)
-    require(campaign.is_chaired_by(current_user))
-    if request.method == "GET" and campaign.state not in (CampaignState.draft, CampaignState.reporting):
-        flash("评议已开始，述职报告已锁定，不能再修改。", "error")
-        return redirect(url_for(".show", campaign_id=campaign.id))
-    form = ReportForm(obj=campaign.report) if request.method == "GET" else ReportForm()
-    outcome = None
+# Batches ---------------------------------------------------------------------------------------
+
+def _kinds_within(kind):
+    """Return `kind` and every kind that may sit below it, top down."""
+    found, queue = [], [kind]
+    while queue:
+        current = queue.pop(0)
+        if current not in found:
+            found.append(current)
+            queue.extend(CHILD_KINDS[current])
+    return found
+
+
+def _batch_form(union, templates):
+    form = BatchForm()
+    form.template_id.choices = choices((q.id, f"{q.title}（{len(q.items)} 题）") for q in templates)
+    form.kind.choices = choices((k.value, k.label) for k in _kinds_within(union.kind))
+    form.union_ids.choices = choices((child.id, child.name) for child in union.children)
+    return form
+
+
+def _batch_spec(form, templates):
+    rule = BatchRule(form.rule.data)
+    if rule == BatchRule.kind:
+        params = {"kind": form.kind.data}
+    elif rule == BatchRule.sector:
+        params = {"sector": form.sector.data, "min_members": form.min_members.data or 0}
+    else:
+        params = {"union_ids": form.union_ids.data or []}
+    return BatchSpec(
+        title=form.title.data, template=next((q for q in templates if q.id == form.template_id.data), None),
+        rule=rule, params=params, subject_kind=SubjectKind(form.subject_kind.data),
+        electorate_scope=ElectorateScope(form.electorate_scope.data), title_pattern=form.title_pattern.data,
+        opens_at=from_local(form.opens_at.data), closes_at=from_local(form.closes_at.data))
+
+
+@bp.route("/unions/<int:union_id>/batches/new", methods=["GET", "POST"])
+def new_batch(union_id):
+    """Pick the rule, preview which unions get a campaign and which are skipped, then confirm."""
+    union = get_or_404(Union, union_id)
+    require(current_user.manages(union))
+    templates = usable_templates(union)
+    form = _batch_form(union, templates)
+    selection, status = None, 200
     if form.validate_on_submit():
-        outcome = perform(save_report, campaign, current_user, form.body.data, success="述职报告已保存。")
-        if outcome.ok:
-            return redirect(url_for(".show", campaign_id=campaign.id))
-    return render_template("campaigns/report_form.html", campaign=campaign, form=form), form_status(form, outcome)
+        spec = _batch_spec(form, templates)
+        if request.form.get("confirm"):
+            outcome = perform(create_batch, current_user, union, spec, form.token.data, form.selection.data)
+            if outcome.ok:
+                batch, created = outcome.value
+                flash(f"已创建批次“{batch.title}”，共 {len(batch.campaigns)} 个评议活动。" if created
+                      else "该批次已经创建，重复提交没有再次创建。", "success" if created else "info")
+                return redirect(url_for(".batch", batch_id=batch.id))
+            status = outcome.status
+            if status == 409:  # the qualifying unions changed: show the new list to confirm instead
+                try:
+                    selection = select_unions(current_user, union, spec)
+                except Refused:
+                    selection = None
+        else:
+            outcome = perform(select_unions, current_user, union, spec)
+            selection, status = (outcome.value, 200) if outcome.ok else (None, outcome.status)
+        if selection is not None:
+            form.token.data, form.selection.data = secrets.token_hex(16), selection.digest
+    elif form.is_submitted():
+        status = 400
+    return render_template("campaigns/batch_new.html", form=form, union=union, selection=selection,
+                           has_templates=bool(templates)), status
+
+
+def _managed_batch(batch_id):
+    batch = get_or_404(CampaignBatch, batch_id)
+    require(batch.can_manage(current_user))
+    return batch
+
+
+@bp.route("/batches/<int:batch_id>")
+def batch(batch_id):
+    batch = _managed_batch(batch_id)
+    campaigns = list(db.session.scalars(select(Campaign).where(Campaign.batch_id == batch.id)
+                                        .options(joinedload(Campaign.union)).order_by(Campaign.id)))
+    if apply_schedules(campaigns):
+        db.session.commit()
+    campaigns.sort(key=lambda c: c.union.name)
+    voted = turnout_stats.for_batch(batch)
+    states = {}
+    for campaign in campaigns:
+        states[campaign.state] = states.get(campaign.state, 0) + 1
+    bulk = [(action, ACTIONS[action][1], len(fits)) for action, fits in bulk_candidates(batch).items()]
+    started = [c for c in campaigns if c.electorate_size is not None]
+    total = turnout_stats.Turnout(batch.title, sum(c.electorate_size for c in started),
+                                  sum(voted.get(c.id, 0) for c in started)) if started else None
+    return render_template("campaigns/batch_show.html", batch=batch, campaigns=campaigns, voted=voted,
+                           states=[(state, states[state]) for state in CampaignState if state in states],
+                           bulk=bulk, rule=describe_rule(batch), total=total, started=len(started))
+
+
+@bp.route("/batches/<int:batch_id>/actions/<action>", methods=["POST"])
+def batch_act(batch_id, action):
+    batch = _managed_batch(batch_id)
+    require(action in BULK_ACTIONS)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = perform(apply_to_batch, batch, action, current_user)
+    if outcome.ok:
+        result, label = outcome.value, ACTIONS[action][1]
+        flash(f"“{label}”：{result.changed} 个活动已完成。", "success")
+        for message, count in result.refused.most_common():
+            flash(f"{count} 个活动未能执行：{message}", "error")
+    return redirect(url_for(".batch", batch_id=batch.id))
+
+
+# Turnout ---------------------------------------------------------------------------------------
+
+TURNOUT_PAGE_SIZE = 100
+NON_VOTERS_PAGE_SIZE = 200
+#: One union's whole list on one page, so that it prints in one go.
+NON_VOTERS_UNION_PAGE_SIZE = 1000
+
+
+def _turnout_campaign(campaign_id):
+    """Return the campaign if the current account may see its turnout (officers and the chair); else 404."""
+    campaign = visible_campaign(campaign_id)
+    require(turnout_stats.can_see_turnout(campaign, current_user))
+    return campaign
+
+
+@bp.route("/campaigns/<int:campaign_id>/turnout")
+def turnout_page(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    if campaign.electorate_size is None:
+        return render_template("campaigns/turnout.html", campaign=campaign, overall=None)
+    unions = turnout_stats.by_union(campaign)
+    pages = max(1, math.ceil(len(unions) / TURNOUT_PAGE_SIZE))
+    page = page_number(request.args.get("page", 1, type=int), pages)
+    return render_template(
+        "campaigns/turnout.html", campaign=campaign, overall=turnout_stats.overall(campaign),
+        branches=turnout_stats.by_branch(campaign, unions), union_count=len(unions),
+        unions=unions[(page - 1) * TURNOUT_PAGE_SIZE: page * TURNOUT_PAGE_SIZE], page=page, pages=pages,
+        chair_view=not campaign.can_manage(current_user))
+
+
+def _non_voter_scope(campaign):
+    """Return (union or None) whose non-voters the current account asked for and may see; 404 otherwise."""
+    require(campaign.electorate_size is not None)
+    try:
+        union_id = turnout_stats.non_voter_union(campaign, current_user, request.args.get("union", type=int))
+    except LookupError:
+        abort(404)
+    return get_or_404(Union, union_id) if union_id is not None else None
+
+
+@bp.route("/campaigns/<int:campaign_id>/non-voters")
+def non_voters(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    union = _non_voter_scope(campaign)
+    union_id = union.id if union else None
+    total = turnout_stats.count_non_voters(campaign, union_id)
+    per_page = NON_VOTERS_UNION_PAGE_SIZE if union else NON_VOTERS_PAGE_SIZE
+    pages = max(1, math.ceil(total / per_page))
+    page = page_number(request.args.get("page", 1, type=int), pages)
+    rows = db.session.execute(turnout_stats.non_voters_query(campaign, union_id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return render_template("campaigns/non_voters.html", campaign=campaign, union=union, rows=rows, total=total,
+                           page=page, pages=pages, first=(page - 1) * per_page, now=utcnow())
+
+
+@bp.route("/campaigns/<int:campaign_id>/non-voters.csv")
+def non_voters_csv(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    union = _non_voter_scope(campaign)
+    filename = f"non-voters-{campaign.id}" + (f"-union-{union.id}" if union else "") + ".csv"
+    # Built whole rather than streamed: even a city's 300,000 names are a few megabytes, and the
+    # database session then ends with the request.
+    body = turnout_stats.non_voters_csv(campaign, union.id if union else None)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

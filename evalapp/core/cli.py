@@ -81,6 +81,9 @@ def verify():
 
 
 def init_app(app):
+    from evalapp.rectification.cli import rectification_cli
+
+    app.cli.add_command(rectification_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(campaigns_cli)

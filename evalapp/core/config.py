@@ -32,6 +32,15 @@ def load(app, test_config=None):
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        #: SMTP for e-mail copies of inbox notices; no MAIL_SERVER (or no MAIL_FROM): inbox only.
+        MAIL_SERVER=None,
+        MAIL_PORT=25,
+        MAIL_USERNAME=None,
+        MAIL_PASSWORD=None,
+        MAIL_USE_TLS=False,
+        MAIL_FROM=None,
+        #: The site's public address (https://…), for links in mail sent outside a request (reminders).
+        PUBLIC_URL=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -43,6 +52,13 @@ def load(app, test_config=None):
             app.config["PROXY_HOPS"] = int(os.environ["PROXY_HOPS"])
         if os.environ.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "PUBLIC_URL"):
+            if os.environ.get(key):
+                app.config[key] = os.environ[key]
+        if os.environ.get("MAIL_PORT"):
+            app.config["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
+        if os.environ.get("MAIL_USE_TLS"):
+            app.config["MAIL_USE_TLS"] = os.environ["MAIL_USE_TLS"].strip().lower() in ("1", "true", "yes", "on")
     else:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):

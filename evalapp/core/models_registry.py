@@ -2,7 +2,9 @@
 from evalapp.accounts import models as _accounts  # noqa: F401
 from evalapp.campaigns import models as _campaigns  # noqa: F401
 from evalapp.core import audit as _audit  # noqa: F401
+from evalapp.duty_reports import models as _duty_reports  # noqa: F401
 from evalapp.feedback import models as _feedback  # noqa: F401
+from evalapp.notifications import models as _notifications  # noqa: F401
 from evalapp.questionnaires import models as _questionnaires  # noqa: F401
 from evalapp.rectification import models as _rectification  # noqa: F401
 from evalapp.results import models as _results  # noqa: F401

@@ -29,8 +29,9 @@ def init_app(app):
 
     @app.after_request
     def _security_headers(response):
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and not response.cache_control.private:
             # Shared office PCs: never let the back button show someone's ballot or receipt again.
+            # (Responses that chose private caching themselves, like report pictures, keep it.)
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -78,6 +78,7 @@ def app(request, tmp_path_factory):
         "SECRET_KEY": "browser-test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "JOBS_INLINE": True,
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("browser-uploads")),
     })
     assert app.config["WTF_CSRF_ENABLED"] and app.config.get("RATELIMIT_ENABLED", True)
     app.backend = request.param
