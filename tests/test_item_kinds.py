@@ -235,7 +235,8 @@ def test_the_vote_page_shows_checkboxes_and_a_text_box_and_accepts_them(world, l
         (items[0].id, items[0].options[0].id), (items[1].id, items[1].options[1].id),
         (items[2].id, items[2].options[0].id), (items[3].id, items[3].options[0].id),
         (items[3].id, items[3].options[2].id)])
-    assert [(t.item_id, t.body) for t in ballot.text_answers] == [(items[4].id, "希望多组织培训")]
+    texts = db.session.execute(sa.select(TextAnswer.item_id, TextAnswer.body).where(TextAnswer.campaign_id == mixed.id))
+    assert texts.all() == [(items[4].id, "希望多组织培训")]
 
 
 def test_an_optional_item_may_stay_empty_but_a_required_one_may_not(world, login, mixed):
@@ -361,30 +362,88 @@ def test_the_digest_covers_text_answers_and_the_export_reproduces_it(published):
     # On PostgreSQL the database builds and hashes the listing itself: it must agree with Python.
     assert ballot_digest_in_python(published) == published.result.ballot_digest
     rows = list(csv.DictReader(io.StringIO(export.lstrip("\ufeff"))))
-    texts = sorted(row["option"] for row in rows if not row["option_id"])
+    text_rows = [row for row in rows if row["item"] == "其他意见"]
+    # Free text is listed after every ballot, sorted, with no ballot id: it cannot show how its writer voted.
+    assert all(row["ballot_id"] == "" for row in text_rows)
+    assert rows[-len(text_rows):] == text_rows
     # Formula-like text is quoted; a text that itself starts with a quote gets one more, so it reads back exactly.
-    assert texts == sorted(["'=SUM(A1:A9) 食堂太挤", "''引号开头的意见", "希望多组织培训", "希望多组织培训"])
+    assert [row["option"] for row in text_rows] == ["''引号开头的意见", "'=SUM(A1:A9) 食堂太挤", "希望多组织培训",
+                                                    "希望多组织培训"]  # in the order of the texts' own characters
     assert sum(1 for row in rows if row["item"] == "最希望加强哪些工作") == 7
+    assert len({row["ballot_id"] for row in rows if row["ballot_id"]}) == 5
 
     # Changing one stored text changes the digest: text answers are covered, not just options.
     text = db.session.scalar(sa.select(TextAnswer).where(TextAnswer.body == "希望多组织培训").limit(1))
-    db.session.execute(sa.update(TextAnswer).where(TextAnswer.ballot_id == text.ballot_id,
-                                                   TextAnswer.item_id == text.item_id).values(body="改过的意见"))
+    db.session.execute(sa.update(TextAnswer).where(TextAnswer.id == text.id).values(body="改过的意见"))
     assert ballot_digest(published) != published.result.ballot_digest
     db.session.rollback()
 
 
-def test_the_digest_line_format_for_text_and_multiple_choice(world, mixed):
+def test_text_answers_carry_no_ballot_id(world, mixed):
+    cast_ballot(mixed, world.members[0], answers_for(mixed, "满意", "7分", "很好", ["技能培训"], "我的意见"))
+    db.session.commit()
+    columns = {column.name for column in TextAnswer.__table__.columns}
+    assert columns == {"id", "campaign_id", "item_id", "body"}
+    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.campaign_id == mixed.id))
+    text = db.session.scalar(sa.select(TextAnswer).where(TextAnswer.campaign_id == mixed.id))
+    assert text.id != ballot.id and text.body == "我的意见"
+
+
+def test_the_digest_listing_format(world, mixed):
     cast_ballot(mixed, world.members[0], answers_for(mixed, "满意", "7分", "很好", ["技能培训", "职工食堂"], "好"))
     db.session.commit()
     ballot = db.session.scalar(sa.select(Ballot).where(Ballot.campaign_id == mixed.id))
     items = mixed.questionnaire.items
     options = sorted(db.session.execute(sa.select(Answer.item_id, Answer.option_id)
                                         .where(Answer.ballot_id == ballot.id)).all())
-    parts = [f"{item}={option}" for item, option in options]
-    parts.append(f"{items[4].id}=t:{hashlib.sha256('好'.encode()).hexdigest()}")
-    expected = hashlib.sha256(f"{ballot.id}:{','.join(parts)}\n".encode()).hexdigest()
-    assert ballot_digest(mixed) == expected
+    listing = f"{ballot.id}:{','.join(f'{item}={option}' for item, option in options)}\n"
+    listing += f"t:{items[4].id}={hashlib.sha256('好'.encode()).hexdigest()}\n"
+    assert ballot_digest(mixed) == ballot_digest_in_python(mixed) == hashlib.sha256(listing.encode()).hexdigest()
+
+
+def test_a_ballot_without_any_answer_still_counts_in_the_digest_and_the_export(world):
+    form = create_questionnaire(world.city, "全部选填")
+    add_item(form, ItemKind.satisfaction3, "甲", required=False)
+    add_item(form, ItemKind.text, "意见", required=False)
+    db.session.commit()
+    campaign = make_campaign(world, "open", form=form)
+    items = campaign.questionnaire.items
+    for index, voter in enumerate(world.members):
+        answer = {} if index == 0 else {items[0].id: items[0].options[0].id, items[1].id: "多行\r\n意见" if index == 1 else ""}
+        cast_ballot(campaign, voter, answer)
+    db.session.commit()
+    before = ballot_digest(campaign)
+    assert before == ballot_digest_in_python(campaign)
+    empty = db.session.scalar(sa.select(Ballot.id).where(Ballot.campaign_id == campaign.id, ~Ballot.answers.any()))
+    assert empty is not None
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    export = ballots_csv(campaign)
+    assert f"{empty},,,," in export
+    assert digest_of_export(export) == campaign.result.ballot_digest == before
+    # Deleting the empty ballot changes the digest: every ballot is in it, answered or not.
+    db.session.execute(sa.delete(Ballot).where(Ballot.id == empty))
+    assert ballot_digest(campaign) != before and ballot_digest_in_python(campaign) != before
+    db.session.rollback()
+
+
+def test_verify_reads_multi_line_text_from_the_export_exactly(app, world, tmp_path):
+    form = create_questionnaire(world.city, "意见表")
+    add_item(form, ItemKind.satisfaction3, "甲")
+    add_item(form, ItemKind.text, "意见", required=False)
+    db.session.commit()
+    campaign = make_campaign(world, "open", form=form)
+    items = campaign.questionnaire.items
+    for voter in world.members:
+        cast_ballot(campaign, voter, {items[0].id: items[0].options[0].id, items[1].id: "第一行\r\n第二行"})
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    export = tmp_path / "ballots.csv"
+    export.write_bytes(ballots_csv(campaign).encode("utf-8"))  # as the browser saves the download
+    result = app.test_cli_runner().invoke(args=["results", "verify", str(campaign.id), "--export", str(export)])
+    assert result.exit_code == 0 and result.output.count("matches") == 2
 
 
 def test_the_result_pdf_lists_choice_shares_and_the_texts(world, login, published, tmp_path):

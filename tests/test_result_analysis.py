@@ -168,3 +168,28 @@ def test_straight_lining_and_repeated_text_are_flagged_for_officers_only(login):
 
 def test_no_flags_for_an_ordinary_result(world):
     assert _publish(world, FIRST).result.flags == []
+
+
+def test_a_void_or_small_previous_result_is_never_compared(world, login):
+    # Only two of five vote: quorum missed, breakdown hidden, so nothing of it may show later.
+    small = _publish(world, FIRST[:2])
+    assert not small.result.quorum_met
+    second = _publish(world, SECOND)
+    assert second.result.comparison is None
+    page = login("m3").get(f"/campaigns/{second.id}/result").get_data(as_text=True)
+    assert "与上次评议比较" not in page and "上次满意率" not in page
+
+
+def test_flags_are_in_the_officers_pdf_but_not_the_chairs(login, tmp_path):
+    from tests.test_reports import pdf_text
+
+    world = build_world(member_count=20)
+    campaign = _publish(world, [[1, 1, 1]] * 20)  # every ballot identical: straight-lining
+    assert [flag["kind"] for flag in campaign.result.flags] == ["straight_lining"]
+    texts = {}
+    for username in ("county_officer", "chair"):
+        response = login(username).get(f"/campaigns/{campaign.id}/result.pdf")
+        assert response.status_code == 200
+        (tmp_path / f"{username}.pdf").write_bytes(response.data)
+        texts[username] = pdf_text(tmp_path / f"{username}.pdf")
+    assert "需要核实的情况" in texts["county_officer"] and "需要核实的情况" not in texts["chair"]

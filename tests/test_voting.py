@@ -40,7 +40,7 @@ def test_ballots_carry_no_voter_and_no_time():
     answer_columns = {column["name"] for column in inspect(db.engine).get_columns("answers")}
     assert answer_columns == {"ballot_id", "item_id", "option_id", "campaign_id"}
     text_columns = {column["name"] for column in inspect(db.engine).get_columns("text_answers")}
-    assert text_columns == {"ballot_id", "item_id", "body"}
+    assert text_columns == {"id", "campaign_id", "item_id", "body"}  # free text is kept apart from ballots
     participation_columns = {column["name"] for column in inspect(db.engine).get_columns("participations")}
     assert participation_columns == {"campaign_id", "member_id"}
 

@@ -22,7 +22,8 @@ def _refuse_fetch(url, *args, **kwargs):
     raise ValueError(f"external resource refused: {url}")
 
 
-def result_pdf(campaign):
-    """Return the result report of a published campaign as PDF bytes."""
-    html = render_template("reports/result_pdf.html", generated_at=utcnow(), **result_context(campaign, include_texts=True))
+def result_pdf(campaign, for_officers=True):
+    """Return the result report of a published campaign as PDF bytes (warnings only `for_officers`)."""
+    html = render_template("reports/result_pdf.html", generated_at=utcnow(), for_officers=for_officers,
+                           **result_context(campaign, include_texts=True))
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())

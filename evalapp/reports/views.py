@@ -15,5 +15,6 @@ def result(campaign_id):
     campaign = published_campaign(campaign_id)
     require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
     filename = quote(f"评议结果-{campaign.title}.pdf")
-    return Response(result_pdf(campaign), mimetype="application/pdf", headers={
+    pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f"attachment; filename=result-{campaign.id}.pdf; filename*=UTF-8''{filename}"})

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from evalapp.core.db import db
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results import statistics
-from evalapp.voting.models import Ballot, TextAnswer
+from evalapp.voting.models import TextAnswer
 
 #: Below this many ballots a share of identical ballots says nothing.
 UNIFORM_MIN_BALLOTS = 20
@@ -20,14 +20,18 @@ SIGNIFICANCE = 0.05
 
 
 def previous_campaign(campaign):
-    """Return the union's latest earlier published campaign of the same kind, with its result, or None."""
+    """Return the union's latest earlier published campaign of the same kind whose result shows its
+    breakdown (quorum met, enough voters), or None.
+
+    A void or small result publishes no per-item figures; comparing with it would publish them.
+    """
     from evalapp.campaigns.models import Campaign, CampaignState
     from evalapp.results.models import Result
 
     return db.session.scalar(
         select(Campaign).join(Result, Result.campaign_id == Campaign.id)
         .where(Campaign.union_id == campaign.union_id, Campaign.subject_kind == campaign.subject_kind,
-               Campaign.id != campaign.id,
+               Campaign.id != campaign.id, Result.quorum_met.is_(True), Result.turnout >= statistics.MIN_GROUP_SIZE,
                Campaign.state.in_((CampaignState.published, CampaignState.archived)),
                Campaign.published_at <= campaign.published_at)
         .order_by(Campaign.published_at.desc(), Campaign.id.desc()).limit(1))
@@ -102,8 +106,7 @@ def warning_flags(campaign, voters, summaries):
     if text_items:
         repeated = db.session.execute(
             select(TextAnswer.item_id, func.count(), func.max(func.length(TextAnswer.body)))
-            .join(Ballot, TextAnswer.ballot_id == Ballot.id)
-            .where(Ballot.campaign_id == campaign.id, TextAnswer.item_id.in_(text_items))
+            .where(TextAnswer.campaign_id == campaign.id, TextAnswer.item_id.in_(text_items))
             .group_by(TextAnswer.item_id, TextAnswer.body).having(func.count() >= REPEATED_TEXT_MIN))
         worst = {}
         for item_id, count, _length in repeated:

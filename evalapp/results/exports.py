@@ -8,11 +8,11 @@ from sqlalchemy import select
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.questionnaires.models import Item, Option
-from evalapp.results.operations import digest_of_sorted_answers, text_fingerprint
+from evalapp.results.operations import digest_of_listing
 from evalapp.results.statistics import MIN_GROUP_SIZE
 from evalapp.voting.models import Answer, Ballot, TextAnswer
 
-#: A free-text answer has no option id; its text stands in the "option" column.
+#: Free-text answers come after the ballots, without ballot or option id; the text is in "option".
 HEADER = ["ballot_id", "item_id", "item", "option_id", "option"]
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,26 +34,29 @@ def restore_text(cell):
 
 
 def ballots_csv(campaign):
-    """Return the campaign's ballots as CSV text (UTF-8 with BOM for Excel), ballots shuffled."""
-    if campaign.result.turnout < MIN_GROUP_SIZE:
-        # Individual ballots of two or three voters would undo the small-group protection.
-        raise Refused(f"参评人数少于 {MIN_GROUP_SIZE} 人，为保护投票秘密，不提供选票导出。", 403)
+    """Return the campaign's ballots as CSV text (UTF-8 with BOM for Excel), ballots shuffled.
+
+    First every ballot's choices (a ballot without answers is one row with only its id), in random
+    order; then the free-text answers without any ballot id, sorted by item and text, as they are
+    stored: apart from the ballots.
+    """
+    result = campaign.result
+    if result.turnout < MIN_GROUP_SIZE or not result.quorum_met:
+        # Individual ballots of two or three voters would undo the small-group protection; a void
+        # result publishes no breakdown, so its ballots are not published either.
+        raise Refused(f"参评人数少于 {MIN_GROUP_SIZE} 人或未达法定人数，为保护投票秘密，不提供选票导出。", 403)
+    ballots = {ballot_id: [] for ballot_id in db.session.scalars(
+        select(Ballot.id).where(Ballot.campaign_id == campaign.id))}
     options = db.session.execute(
         select(Answer.ballot_id, Item.id, Item.prompt, Option.id, Option.label)
-        .join(Ballot, Answer.ballot_id == Ballot.id).join(Item, Answer.item_id == Item.id)
-        .join(Option, Answer.option_id == Option.id)
-        .where(Ballot.campaign_id == campaign.id))
-    texts = db.session.execute(
-        select(TextAnswer.ballot_id, Item.id, Item.prompt, TextAnswer.body)
-        .join(Ballot, TextAnswer.ballot_id == Ballot.id).join(Item, TextAnswer.item_id == Item.id)
-        .where(Ballot.campaign_id == campaign.id))
-    ballots = {}
+        .join(Item, Answer.item_id == Item.id).join(Option, Answer.option_id == Option.id)
+        .where(Answer.campaign_id == campaign.id).order_by(Item.id, Option.id))
     for ballot_id, item_id, prompt, option_id, label in options:
-        ballots.setdefault(ballot_id, []).append((ballot_id, item_id, spreadsheet_safe(prompt), option_id,
-                                                  spreadsheet_safe(label)))
-    for ballot_id, item_id, prompt, body in texts:
-        ballots.setdefault(ballot_id, []).append((ballot_id, item_id, spreadsheet_safe(prompt), "",
-                                                  reversible_safe(body)))
+        ballots[ballot_id].append((ballot_id, item_id, spreadsheet_safe(prompt), option_id, spreadsheet_safe(label)))
+    texts = db.session.execute(
+        select(Item.id, Item.prompt, TextAnswer.body).join(Item, TextAnswer.item_id == Item.id)
+        .where(TextAnswer.campaign_id == campaign.id)
+        .order_by(Item.id, TextAnswer.body.collate("C") if db.engine.dialect.name == "postgresql" else TextAnswer.body))
     order = list(ballots)
     secrets.SystemRandom().shuffle(order)  # storage order must never leak into the export
     out = io.StringIO()
@@ -61,17 +64,22 @@ def ballots_csv(campaign):
     writer = csv.writer(out)
     writer.writerow(HEADER)
     for ballot_id in order:
-        writer.writerows(sorted(ballots[ballot_id], key=lambda row: (row[1], row[3] or 0)))
+        writer.writerows(ballots[ballot_id] or [(ballot_id, "", "", "", "")])
+    writer.writerows(("", item_id, spreadsheet_safe(prompt), "", reversible_safe(body)) for item_id, prompt, body in texts)
     return out.getvalue()
 
 
 def digest_of_export(text):
-    """Recompute the ballot digest from an export made by `ballots_csv`."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """Recompute the ballot digest from an export made by `ballots_csv` (see `digest_of_listing`)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     if reader.fieldnames != HEADER:
         raise ValueError("not a ballot export: the header differs")
-    answers = sorted((row["ballot_id"], int(row["item_id"]), int(row["option_id"]) if row["option_id"] else 0,
-                      row["option"]) for row in reader)
-    return digest_of_sorted_answers(
-        (ballot_id, item_id, option_id if option_id else text_fingerprint(restore_text(text)))
-        for ballot_id, item_id, option_id, text in answers)
+    ballots, texts = {}, []
+    for row in reader:
+        if row["ballot_id"]:
+            answers = ballots.setdefault(row["ballot_id"], [])
+            if row["item_id"]:
+                answers.append((int(row["item_id"]), int(row["option_id"])))
+        else:
+            texts.append((int(row["item_id"]), restore_text(row["option"])))
+    return digest_of_listing(((ballot_id, sorted(ballots[ballot_id])) for ballot_id in sorted(ballots)), texts)

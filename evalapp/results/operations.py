@@ -2,7 +2,7 @@
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, null, select, text, union_all
+from sqlalchemy import case, func, select, text
 
 from evalapp.core import audit
 from evalapp.core.db import db
@@ -41,7 +41,8 @@ def answered_counts(campaign):
             .where(Answer.campaign_id == campaign.id, Answer.item_id.in_(multiple)).group_by(Answer.item_id)).all())
     if text_items:
         counts.update(db.session.execute(
-            select(TextAnswer.item_id, func.count()).where(TextAnswer.item_id.in_(text_items))
+            select(TextAnswer.item_id, func.count())
+            .where(TextAnswer.campaign_id == campaign.id, TextAnswer.item_id.in_(text_items))
             .group_by(TextAnswer.item_id)).all())
     return counts
 
@@ -50,27 +51,24 @@ def turnout(campaign):
     return db.session.scalar(select(func.count()).select_from(Participation).filter_by(campaign_id=campaign.id))
 
 
-def text_fingerprint(body):
-    """Return how a free-text answer enters the digest: "t:" and the SHA-256 of its UTF-8 text."""
-    return "t:" + hashlib.sha256(body.encode()).hexdigest()
+def text_line(item_id, body):
+    """Return how a free-text answer enters the digest: "t:<item>=<SHA-256 of its UTF-8 text>\\n"."""
+    return f"t:{item_id}={hashlib.sha256(body.encode()).hexdigest()}\n"
 
 
-def digest_of_sorted_answers(rows):
-    """Return SHA-256 over one line per ballot, "<ballot id>:<item>=<value>,…\n".
+def digest_of_listing(ballots, texts):
+    """Return SHA-256 over the canonical listing of a campaign's ballots and free-text answers.
 
-    `rows` are (ballot id, item id, value) sorted by ballot id, then item id, then option id; the
-    value is an option id, or `text_fingerprint(text)` for a free-text answer.
+    `ballots`: (ballot id, [(item id, option id), …]) in ballot-id order, each ballot's answers by
+    item then option; each gives the line "<ballot id>:<item>=<option>,…\\n" (a ballot without
+    answers gives "<ballot id>:\\n"). Then `texts`, (item id, text) pairs, as `text_line`s sorted
+    as strings: free text is kept apart from ballots, so it is listed apart from them.
     """
     digest = hashlib.sha256()
-    current, parts = None, []
-    for ballot_id, item_id, value in rows:
-        if ballot_id != current:
-            if current is not None:
-                digest.update(f"{current}:{','.join(parts)}\n".encode())
-            current, parts = ballot_id, []
-        parts.append(f"{item_id}={value}")
-    if current is not None:
-        digest.update(f"{current}:{','.join(parts)}\n".encode())
+    for ballot_id, answers in ballots:
+        digest.update(f"{ballot_id}:{','.join(f'{item}={option}' for item, option in answers)}\n".encode())
+    for line in sorted(text_line(item_id, body) for item_id, body in texts):
+        digest.update(line.encode())
     return digest.hexdigest()
 
 
@@ -81,46 +79,54 @@ def ballot_digest(campaign):
     minute); elsewhere Python does, from rows in the same order. Both give the same digest.
     """
     if db.engine.dialect.name == "postgresql":
-        return _ballot_digest_in_postgresql(campaign)
+        return db.session.scalar(_POSTGRESQL_DIGEST, {"campaign": campaign.id})
     return ballot_digest_in_python(campaign)
 
 
 def ballot_digest_in_python(campaign):
-    options = (select(Answer.ballot_id.label("ballot_id"), Answer.item_id.label("item_id"),
-                      Answer.option_id.label("option_id"), null().label("body"))
-               .where(Answer.campaign_id == campaign.id))
-    texts = (select(Ballot.id, TextAnswer.item_id, null(), TextAnswer.body)
-             .join(TextAnswer).where(Ballot.campaign_id == campaign.id))
-    listing = union_all(options, texts).subquery()
-    # An item holds either options or a text, never both, so ordering by option id cannot mix them.
     # Ballot ids are compared byte by byte ("C" collation) as Python compares them.
-    ballot_order = listing.c.ballot_id.collate("C") if db.engine.dialect.name == "postgresql" else listing.c.ballot_id
-    rows = db.session.execute(select(listing).order_by(ballot_order, listing.c.item_id, listing.c.option_id))
-    return digest_of_sorted_answers(
-        (ballot_id, item_id, option_id if body is None else text_fingerprint(body))
-        for ballot_id, item_id, option_id, body in rows)
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def bytewise(column):
+        return column.collate("C") if postgresql else column
+
+    ballot_ids = db.session.scalars(
+        select(Ballot.id).where(Ballot.campaign_id == campaign.id).order_by(bytewise(Ballot.id))).all()
+    rows = db.session.execute(
+        select(Answer.ballot_id, Answer.item_id, Answer.option_id).where(Answer.campaign_id == campaign.id)
+        .order_by(bytewise(Answer.ballot_id), Answer.item_id, Answer.option_id)).all()
+    texts = db.session.execute(
+        select(TextAnswer.item_id, TextAnswer.body).where(TextAnswer.campaign_id == campaign.id)).all()
+
+    def ballots():
+        position = 0
+        for ballot_id in ballot_ids:
+            answers = []
+            while position < len(rows) and rows[position][0] == ballot_id:
+                answers.append((rows[position][1], rows[position][2]))
+                position += 1
+            yield ballot_id, answers
+
+    return digest_of_listing(ballots(), texts)
 
 
-#: The digest_of_sorted_answers listing, built and hashed by PostgreSQL.
+#: The digest_of_listing listing, built and hashed by PostgreSQL.
 _POSTGRESQL_DIGEST = text("""
-    WITH listing AS (
-        SELECT ballot_id, item_id, option_id, option_id::text AS value
-        FROM answers WHERE campaign_id = :campaign
-        UNION ALL
-        SELECT t.ballot_id, t.item_id, NULL, 't:' || encode(sha256(convert_to(t.body, 'UTF8')), 'hex')
-        FROM text_answers t JOIN ballots b ON b.id = t.ballot_id WHERE b.campaign_id = :campaign
-    ), lines AS (
-        SELECT ballot_id, ballot_id || ':' || string_agg(item_id || '=' || value, ',' ORDER BY item_id, option_id)
-               || E'\n' AS line
-        FROM listing GROUP BY ballot_id
+    WITH lines AS (
+        SELECT b.id AS ballot_id,
+               b.id || ':' || coalesce(string_agg(a.item_id || '=' || a.option_id, ',' ORDER BY a.item_id, a.option_id), '')
+               || E'\\n' AS line
+        FROM ballots b LEFT JOIN answers a ON a.ballot_id = b.id
+        WHERE b.campaign_id = :campaign
+        GROUP BY b.id
+    ), texts AS (
+        SELECT 't:' || item_id || '=' || encode(sha256(convert_to(body, 'UTF8')), 'hex') || E'\\n' AS line
+        FROM text_answers WHERE campaign_id = :campaign
     )
-    SELECT encode(sha256(convert_to(coalesce(string_agg(line, '' ORDER BY ballot_id COLLATE "C"), ''), 'UTF8')), 'hex')
-    FROM lines
+    SELECT encode(sha256(convert_to(
+        coalesce((SELECT string_agg(line, '' ORDER BY ballot_id COLLATE "C") FROM lines), '')
+        || coalesce((SELECT string_agg(line, '' ORDER BY line COLLATE "C") FROM texts), ''), 'UTF8')), 'hex')
 """)
-
-
-def _ballot_digest_in_postgresql(campaign):
-    return db.session.scalar(_POSTGRESQL_DIGEST, {"campaign": campaign.id})
 
 
 def compute_result(campaign):
@@ -210,8 +216,8 @@ def _alpha(questionnaire, counts, summaries):
 def text_answers(campaign, item):
     """Return the free-text answers to `item`, sorted by text so that no storage order shows."""
     return list(db.session.scalars(
-        select(TextAnswer.body).join(Ballot, TextAnswer.ballot_id == Ballot.id)
-        .where(Ballot.campaign_id == campaign.id, TextAnswer.item_id == item.id).order_by(TextAnswer.body)))
+        select(TextAnswer.body)
+        .where(TextAnswer.campaign_id == campaign.id, TextAnswer.item_id == item.id).order_by(TextAnswer.body)))
 
 
 def freeze_result(campaign):

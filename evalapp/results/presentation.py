@@ -44,7 +44,7 @@ def result_context(campaign, include_texts=False):
             if breakdown_shown and result.ballot_score_mean is not None else None,
             "alpha": result.alpha if breakdown_shown else None,
             "comparison": result.comparison if breakdown_shown else None,
-            "flags": result.flags or [],
+            "flags": (result.flags or []) if breakdown_shown else [],
         },
         "items": items,
         "dimensions": dimensions,

@@ -34,7 +34,6 @@ class Ballot(db.Model):
 
     campaign = db.relationship("Campaign")
     answers = db.relationship("Answer", back_populates="ballot", cascade="all, delete-orphan")
-    text_answers = db.relationship("TextAnswer", back_populates="ballot", cascade="all, delete-orphan")
 
 
 class Answer(db.Model):
@@ -53,12 +52,17 @@ class Answer(db.Model):
 
 
 class TextAnswer(db.Model):
-    """What a member wrote in a free-text item (only stored when not empty)."""
+    """What a member wrote in a free-text item, kept apart from their ballot.
+
+    Free text can identify its writer; without a ballot id it cannot also reveal how they voted.
+    It has its own random id, is written in the same transaction as the ballot, and is counted
+    and digested per campaign and item.
+    """
 
     __tablename__ = "text_answers"
+    __table_args__ = (db.Index("ix_text_answers_campaign_item", "campaign_id", "item_id"),)
 
-    ballot_id = db.Column(db.String(32), db.ForeignKey("ballots.id"), primary_key=True)
-    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True, index=True)
+    id = db.Column(db.String(32), primary_key=True)
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
     body = db.Column(db.Text, nullable=False)
-
-    ballot = db.relationship("Ballot", back_populates="text_answers")

@@ -59,9 +59,10 @@ def cast_ballot(campaign, account, choices):
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
                     **ballot_summary(campaign.questionnaire, answers),
                     answers=[Answer(campaign_id=campaign.id, item_id=item_id, option_id=option_id)
-                             for item_id, option_id in answers],
-                    text_answers=[TextAnswer(item_id=item_id, body=body) for item_id, body in texts])
+                             for item_id, option_id in answers])
     db.session.add(ballot)
+    db.session.add_all(TextAnswer(id=secrets.token_hex(16), campaign_id=campaign.id, item_id=item_id, body=body)
+                       for item_id, body in texts)
     try:
         db.session.flush()
     except IntegrityError:
