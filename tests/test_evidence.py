@@ -144,3 +144,32 @@ def test_unknown_evidence_and_missing_bytes_are_404(world, login, rectification,
 def test_members_may_not_post_progress(world, login, rectification, uploads_folder):
     assert post_progress(login("m1"), rectification, [(PDF, "纪要.pdf")]).status_code == 404
     assert stored_files(uploads_folder) == []
+
+
+def big_pdf(megabytes):
+    return PDF + b"%" + b"0" * (megabytes * 1024 * 1024 - len(PDF) - 2) + b"\n"
+
+
+def post_in_memory(client, rectification, files, text=PROGRESS):
+    """Post as multipart encoded in memory (Werkzeug's test client spools big bodies into a file it never closes)."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = MultiDict({"text": text})
+    for content, name in files:
+        values.add("files", FileStorage(io.BytesIO(content), filename=name, content_type="application/pdf"))
+    boundary, body = encode_multipart(values)
+    return client.post(f"/rectifications/{rectification.id}/progress", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_the_chair_may_post_files_beyond_the_sites_general_limit(app, world, login, rectification, uploads_folder):
+    files = [(big_pdf(9), "会议纪要.pdf"), (big_pdf(9), "签到表.pdf")]      # 18 MB: over the site's 16 MB
+    assert sum(len(content) for content, _ in files) > app.config["MAX_CONTENT_LENGTH"]
+    response = post_in_memory(login("chair"), rectification, files)
+    assert response.status_code == 302
+    assert [e.original_name for e in db.session.scalars(sa.select(Evidence).order_by(Evidence.id))] == [
+        "会议纪要.pdf", "签到表.pdf"]
+    assert PROGRESS in login("m1").get(f"/rectifications/{rectification.id}").get_data(as_text=True)
+    # Only those who may post progress get the higher limit.
+    assert post_in_memory(login("county_officer"), rectification, files).status_code == 413

@@ -448,3 +448,103 @@ def test_the_list_is_paginated(world, login, campaign):
     shown = [f"第{i:02d}条建议" for i in range(25)]
     assert sum(text in first for text in shown) == 20 and sum(text in second for text in shown) == 5
     assert "第 1 / 2 页" in _page(login("chair"), campaign)
+
+
+# --- Moderation by the superior union only, once, and never of a flagged suggestion ---------------------
+
+def test_officers_of_the_campaigns_own_union_may_not_hide(world, login, campaign):
+    from tests.factories import make_account
+
+    make_account("a_officer", officer_of=world.union_a)
+    db.session.commit()
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    a_officer = login("a_officer")
+    assert ABUSE in _page(a_officer, campaign)                          # they read the suggestions…
+    assert f'action="/suggestions/{suggestion.id}/hide"' not in _page(a_officer, campaign)
+    assert a_officer.post(f"/suggestions/{suggestion.id}/hide", data={"reason": REASON}).status_code == 404
+    assert not _suggestions()[0].is_hidden and _audit("suggestion.hidden") == []
+    _hide(login("county_officer"), suggestion)
+    assert a_officer.post(f"/suggestions/{suggestion.id}/unhide").status_code == 404
+    assert _suggestions()[0].is_hidden
+    assert ABUSE not in _page(a_officer, campaign)                      # …but, like the chair, not once hidden
+
+
+def _flagged_suggestion(world, login):
+    campaign = make_campaign(world, "published")
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    assert _flag(login("chair"), suggestion, problem=ABUSE).status_code == 302      # the default: its own text
+    return campaign, suggestion
+
+
+def test_a_flagged_suggestion_is_not_hidden_while_its_text_is_public_as_the_problem(world, login):
+    campaign, suggestion = _flagged_suggestion(world, login)
+    officer = login("county_officer")
+    assert "不能再隐藏" in _page(officer, campaign)
+    assert f'action="/suggestions/{suggestion.id}/hide"' not in _page(officer, campaign)
+    response = _hide(officer, suggestion)
+    assert "该意见建议已列为整改事项，整改事项的问题描述向参评会员公开，不能再隐藏该意见建议。" in response.get_data(as_text=True)
+    assert not _suggestions()[0].is_hidden and _audit("suggestion.hidden") == []
+
+
+def _author_notices(world, fragment):
+    from evalapp.notifications.models import Notification
+
+    return [n for n in db.session.scalars(sa.select(Notification).where(Notification.account_id == world.members[0].id))
+            if fragment in n.text]
+
+
+def test_a_second_hide_that_read_the_suggestion_before_the_first_committed_changes_nothing(world, login, campaign):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from evalapp.core.errors import Refused
+    from evalapp.feedback.operations import hide, unhide
+
+    assert _write(login("m1"), campaign, ABUSE).status_code == 302
+    [suggestion] = _suggestions()
+    assert _hide(login("county_officer"), suggestion).status_code == 200
+    # The double click's request read the row while it was still shown.
+    stale = db.session.get(Suggestion, suggestion.id)
+    set_committed_value(stale, "hidden_at", None)
+    with pytest.raises(Refused, match="已被隐藏"):
+        hide(stale, world.city_officer, "另一个理由")
+    db.session.rollback()
+    assert len(_audit("suggestion.hidden")) == 1 and len(_author_notices(world, "已被上级工会隐藏")) == 1
+    assert _suggestions()[0].hidden_reason == REASON
+
+    assert login("county_officer").post(f"/suggestions/{suggestion.id}/unhide").status_code == 302
+    stale = db.session.get(Suggestion, suggestion.id)
+    for field, value in (("hidden_at", suggestion.created_at), ("hidden_reason", REASON)):
+        set_committed_value(stale, field, value)
+    with pytest.raises(Refused):
+        unhide(stale, world.city_officer)
+    db.session.rollback()
+    assert len(_audit("suggestion.unhidden")) == 1
+
+
+def test_two_flags_at_once_give_one_item_and_a_clear_refusal(world, login):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from evalapp.core.errors import Refused
+    from evalapp.feedback.operations import flag
+    from evalapp.rectification.models import Rectification
+
+    campaign, suggestion = _flagged_suggestion(world, login)
+    # The second request read the suggestion before the first flag committed.
+    stale = db.session.get(Suggestion, suggestion.id)
+    set_committed_value(stale, "rectification", None)
+    with pytest.raises(Refused, match="该意见建议已列为整改事项。"):
+        flag(stale, world.county_officer, PROBLEM)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)) == 1
+    assert len(_audit("suggestion.flagged")) == 1
+
+
+def test_a_staff_member_without_a_member_record_has_no_campaigns_of_their_own(world, login, two_campaigns):
+    a, b = two_campaigns
+    status, page = _overview(login("other_officer"), mine=1)
+    assert status == 200 and "没有符合条件的意见建议。" in page
+    assert f'<option value="{a.id}"' not in page and f'<option value="{b.id}"' not in page
+    status, page = _overview(login("other_officer"))
+    assert f'<option value="{b.id}"' in page                          # their own scope, outside "mine"

@@ -158,9 +158,35 @@ def test_a_notice_never_redirects_off_site(world, login):
     assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
 
 
-def test_a_refused_step_notifies_nobody(world, login, suggestion):
-    answer(login, suggestion, "   ")
-    assert notices(world.members[0]) == []
+def test_a_step_the_operation_refuses_notifies_nobody(world, login, suggestion):
+    # A valid answer, which the form lets through; the operation refuses it (the suggestion is hidden).
+    assert login("county_officer").post(f"/suggestions/{suggestion.id}/hide", data={"reason": "辱骂"}).status_code == 302
+    response = login("chair").post(f"/suggestions/{suggestion.id}/response", data={"response": ANSWER},
+                                   follow_redirects=True)
+    assert "该意见建议已被上级工会隐藏，不能回应。" in response.get_data(as_text=True)
+    assert db.session.get(Suggestion, suggestion.id).response is None
+    assert not any("回应了您" in n.text for n in notices(world.members[0]))
+
+
+def test_notices_written_by_a_step_go_with_it_when_it_is_refused_later(app, world, suggestion, smtp):
+    from evalapp.core.errors import Refused
+    from evalapp.core.web import perform
+    from evalapp.feedback.operations import respond
+
+    set_email(world.members[0], "m1@example.cn")
+
+    def answer_then_refuse():
+        respond(db.session.get(Suggestion, suggestion.id), world.chair, ANSWER)   # writes the notice, queues the mail
+        assert len(notices(world.members[0])) == 1
+        raise Refused("后面的检查没有通过。")
+
+    with app.test_request_context():
+        outcome = perform(answer_then_refuse)
+    assert not outcome.ok
+    notify(world.chair, "test", "此后的另一步")                  # a later commit must not send the forgotten mail
+    db.session.commit()
+    assert notices(world.members[0]) == [] and smtp.messages == []
+    assert db.session.get(Suggestion, suggestion.id).response is None
 
 
 # --- The e-mail address -----------------------------------------------------------------------------
@@ -187,7 +213,12 @@ def test_a_malformed_address_is_refused(world, login, address):
 
 # --- E-mail over SMTP --------------------------------------------------------------------------------
 
-def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_address(world, login, suggestion, smtp):
+PUBLIC = "https://pj.union.example.cn/"
+
+
+def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_address(
+        app, world, login, suggestion, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
     set_email(world.members[0], "m1@example.cn")
     assert answer(login, suggestion).status_code == 302
 
@@ -196,9 +227,81 @@ def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_addr
     assert message["Subject"].startswith("【工会评议】工会主席回应了您")
     assert "noreply@union.example.cn" in message["From"]
     body = message.get_content()
-    assert f"http://localhost/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
+    assert f"https://pj.union.example.cn/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
     [notice] = notices(world.members[0])
     assert notice.mail_state == MailState.sent and notice.mailed_at is not None
+
+
+def chair_answers_through(app, suggestion, host):
+    """The chair logs in and answers with a forged Host header on every request."""
+    from tests.conftest import TEST_PASSWORD
+
+    client = app.test_client()
+    headers = {"Host": host}
+    assert client.post("/login", data={"username": "chair", "password": TEST_PASSWORD}, headers=headers).status_code == 302
+    response = client.post(f"/suggestions/{suggestion.id}/response", data={"response": ANSWER}, headers=headers)
+    assert response.status_code == 302
+    assert db.session.get(Suggestion, suggestion.id).response == ANSWER
+
+
+def test_links_in_mail_come_from_the_public_address_never_from_the_request(app, world, suggestion, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
+    set_email(world.members[0], "m1@example.cn")
+    chair_answers_through(app, suggestion, "evil.example.com")
+    [(_, message)] = smtp.messages
+    body = message.get_content()
+    assert "evil.example.com" not in body
+    assert f"查看详情：https://pj.union.example.cn/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
+
+
+def test_without_a_public_address_mail_has_no_link_and_asks_to_log_in(app, world, suggestion, smtp):
+    set_email(world.members[0], "m1@example.cn")
+    chair_answers_through(app, suggestion, "evil.example.com")
+    [(_, message)] = smtp.messages
+    body = message.get_content()
+    assert "evil.example.com" not in body and "http" not in body and "查看详情：" not in body
+    assert "请登录工会述职评议平台" in body
+
+
+def test_a_line_break_in_a_hide_reason_neither_breaks_the_mail_nor_blocks_the_queue(app, world, login, suggestion, smtp):
+    set_email(world.members[0], "m1@example.cn")
+    response = login("county_officer").post(f"/suggestions/{suggestion.id}/hide", data={"reason": "侮辱\r\n内容"})
+    assert response.status_code == 302
+    assert db.session.get(Suggestion, suggestion.id).hidden_reason == "侮辱 内容"
+    [(_, message)] = smtp.messages
+    assert message["Subject"].endswith("已被上级工会隐藏，理由：侮辱 内容")
+    result = app.test_cli_runner().invoke(args=["rectification", "remind"])
+    assert result.exit_code == 0 and "e-mail sent 0, failed 0" in result.output
+
+
+def pending_notice(account, text, address):
+    """A notice stored as it might have been before (or by other code): sent as stored."""
+    notice = Notification(account_id=account.id, kind="test", text=text, mail_state=MailState.pending,
+                          mail_to=address, mail_attempts=0)
+    db.session.add(notice)
+    db.session.commit()
+    return notice.id
+
+
+def mail_states(*ids):
+    db.session.expire_all()
+    return [(n.mail_state, n.mail_attempts) for n in (db.session.get(Notification, i) for i in ids)]
+
+
+def test_one_message_that_cannot_be_sent_never_blocks_the_others(app, world, smtp):
+    with_break = pending_notice(world.members[0], "您的意见建议已被隐藏，理由：侮辱\r\n内容", "m1@example.cn")
+    bad_address = pending_notice(world.members[1], "第二条", "m2@example.cn\r\nBcc: x@example.cn")
+    fine = pending_notice(world.members[2], "第三条", "m3@example.cn")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["rectification", "remind"])
+    assert result.exit_code == 0 and "e-mail sent 2, failed 1" in result.output
+    assert sorted(r for rcpts, _ in smtp.messages for r in rcpts) == ["m1@example.cn", "m3@example.cn"]
+    assert [m["Subject"] for _, m in smtp.messages][0] == "【工会评议】您的意见建议已被隐藏，理由：侮辱 内容"
+    assert mail_states(with_break, bad_address, fine) == [(MailState.sent, 1), (MailState.pending, 1), (MailState.sent, 1)]
+    for _ in range(4):
+        assert runner.invoke(args=["rectification", "remind"]).exit_code == 0
+    assert mail_states(bad_address) == [(MailState.failed, 5)]
+    assert len(smtp.messages) == 2
 
 
 def test_no_address_no_mail(world, login, suggestion, smtp):

@@ -418,3 +418,66 @@ def test_history_records_each_step_for_staff_and_the_public_ones_for_members(wor
     assert "审核通过整改方案" in page(login("m1"), rectification)
     assert "提交整改方案</strong>" not in page(login("m1"), rectification)
     assert "提交整改方案</strong>" in page(login("chair"), rectification)
+
+
+# --- Review belongs to the union above -------------------------------------------------------------------
+
+@pytest.mark.parametrize("step, state", [("approve_plan", "plan_submitted"), ("return_plan", "plan_submitted"),
+                                         ("approve_outcome", "completed"), ("return_outcome", "completed"),
+                                         ("deadline", "in_progress")])
+def test_an_officer_of_the_evaluated_union_itself_does_not_review(world, rectification, login, step, state):
+    from evalapp.core.errors import Refused
+    from evalapp.rectification import operations as rect_ops
+
+    a_officer = make_account("a_officer", officer_of=world.union_a)
+    db.session.commit()
+    drive_rectification(world, rectification, state)
+    before = snapshot(rectification)
+    client = login("a_officer")
+    assert f'/rectifications/{rectification.id}/{STEPS[step][0]}"' not in page(client, rectification)
+    assert post(client, rectification, step).status_code == 404
+    assert snapshot(rectification) == before
+    operation = {"approve_plan": rect_ops.approve_plan, "approve_outcome": rect_ops.approve_outcome}.get(step)
+    if operation is not None:
+        with pytest.raises(Refused, match="只有上级工会的工作人员可以审核整改事项。"):
+            operation(reload(rectification), a_officer)
+        db.session.rollback()
+    assert post(login("county_officer"), rectification, step).status_code == 302   # the union above does
+
+
+@pytest.fixture
+def officers_item(world):
+    """An item of a survey of union A without a chair: the officers above own it and review it."""
+    from evalapp.campaigns.models import SubjectKind
+    from tests.factories import make_campaign
+
+    campaign = make_campaign(world, "published", subject=SubjectKind.none, votes=[[3, 1, 1]] * 5)
+    [item] = campaign.rectifications
+    return item
+
+
+def test_where_officers_own_the_item_the_one_who_submitted_does_not_approve(world, officers_item, login):
+    county, city = login("county_officer"), login("city_officer")
+    assert post(county, officers_item, "plan").status_code == 302
+    county_page = page(county, officers_item)
+    assert "整改方案由您提交，须由上级工会的其他工作人员审核通过。" in county_page
+    assert "审核通过</button>" not in county_page
+    response = post(county, officers_item, "approve_plan")
+    assert response.status_code == 403 and "您提交的内容须由上级工会的其他工作人员审核通过。" in response.get_data(as_text=True)
+    assert reload(officers_item).state == S.plan_submitted
+    assert "审核通过</button>" in page(city, officers_item)
+    assert post(city, officers_item, "approve_plan").status_code == 302
+
+    assert post(city, officers_item, "complete").status_code == 302
+    assert post(city, officers_item, "approve_outcome").status_code == 403
+    assert reload(officers_item).state == S.completed
+    assert post(county, officers_item, "approve_outcome").status_code == 302
+    assert reload(officers_item).state == S.reviewed
+
+
+def test_the_submitting_officer_is_not_the_one_asked_to_review(world, officers_item, login):
+    from evalapp.notifications.models import Notification
+
+    assert post(login("county_officer"), officers_item, "plan").status_code == 302
+    told = set(db.session.scalars(select(Notification.account_id).where(Notification.text.contains("提交了整改方案"))))
+    assert told == {world.city_officer.id}

@@ -1,6 +1,8 @@
 """Members' suggestions, the chair's responses, and moderation by officers of superior unions."""
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import exists, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
 from evalapp.core import audit
@@ -9,10 +11,12 @@ from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.notifications.operations import notify
+from evalapp.rectification.models import Rectification
 from evalapp.unions.models import Union
 
 MAX_LENGTH = 2000
 MAX_REASON_LENGTH = 500
+FLAGGED_NOT_HIDDEN = "该意见建议已列为整改事项，整改事项的问题描述向参评会员公开，不能再隐藏该意见建议。"
 # Members may write while voting is open, while the result is being counted, and after publication;
 # not before voting (there is nothing to react to yet) nor once the campaign is archived.
 OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
@@ -68,18 +72,24 @@ def can_respond(suggestion, account):
 
 
 def may_moderate(suggestion, account):
-    """Officers of the unions above (and administrators) hide suggestions; the chair being evaluated never."""
+    """Officers of a union above the campaign's (and administrators) hide suggestions.
+
+    Not the officers of the campaign's own union, who work beside its chair (and, in a campaign
+    without a chair, answer the suggestions themselves); never the chair being evaluated.
+    """
     campaign = suggestion.campaign
-    return campaign.can_manage(account) and not campaign.is_chaired_by(account)
+    superior = campaign.union.parent
+    allowed = account.is_admin or (superior is not None and account.manages(superior))
+    return allowed and not campaign.is_chaired_by(account)
 
 
 def may_flag(suggestion, account):
-    """Officers above and the chair may turn a suggestion into a rectification item."""
-    return may_moderate(suggestion, account) or suggestion.campaign.is_chaired_by(account)
+    """Officers above, and whoever answers the suggestion, may turn it into a rectification item."""
+    return may_moderate(suggestion, account) or can_respond(suggestion, account)
 
 
 def sees_text(suggestion, account):
-    """The author and the officers always read the text; the chair not once it is hidden."""
+    """The author and the officers above always read the text; the chair (and their union's officers) not once hidden."""
     return not suggestion.is_hidden or is_author(suggestion, account) or may_moderate(suggestion, account)
 
 
@@ -133,13 +143,28 @@ def hide(suggestion, actor, reason):
         raise Refused("只有上级工会的工作人员可以隐藏意见建议。", 403)
     if suggestion.is_hidden:
         raise Refused("该意见建议已被隐藏。")
-    reason = (reason or "").strip()
+    if suggestion.rectification is not None:
+        raise Refused(FLAGGED_NOT_HIDDEN)
+    # One line, as it is shown and sent on (a line break would also break the author's mail).
+    reason = " ".join((reason or "").split())
     if not reason:
         raise Refused("请填写隐藏理由。", 400)
     if len(reason) > MAX_REASON_LENGTH:
         raise Refused(f"隐藏理由不能超过 {MAX_REASON_LENGTH} 字。", 400)
-    suggestion.hidden_at, suggestion.hidden_by_id, suggestion.hidden_reason = utcnow(), actor.id, reason
-    db.session.flush()
+    # Lock the row first, so that the compare-and-set below (a statement of its own, reading afresh)
+    # also sees an item that a concurrent flag has just opened for this suggestion.
+    db.session.execute(select(Suggestion.id).where(Suggestion.id == suggestion.id).with_for_update())
+    hidden_at = utcnow()
+    changed = db.session.execute(
+        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None),
+                                 ~exists().where(Rectification.suggestion_id == Suggestion.id))
+        .values(hidden_at=hidden_at, hidden_by_id=actor.id, hidden_reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:  # a double click, or another officer a moment ago
+        db.session.refresh(suggestion)
+        raise Refused("该意见建议已被隐藏。" if suggestion.is_hidden else FLAGGED_NOT_HIDDEN)
+    for field, value in (("hidden_at", hidden_at), ("hidden_by_id", actor.id), ("hidden_reason", reason)):
+        set_committed_value(suggestion, field, value)
     audit.record("suggestion.hidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id, reason=reason)
     _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被上级工会隐藏，理由：{reason}")
 
@@ -149,9 +174,17 @@ def unhide(suggestion, actor):
         raise Refused("只有上级工会的工作人员可以恢复显示意见建议。", 403)
     if not suggestion.is_hidden:
         raise Refused("该意见建议没有被隐藏。")
-    before = suggestion.hidden_reason
-    suggestion.hidden_at = suggestion.hidden_by_id = suggestion.hidden_reason = None
-    db.session.flush()
+    before_at, before = suggestion.hidden_at, suggestion.hidden_reason
+    # Only the hiding this officer saw is undone: a double click, or a hide and unhide in between, does not count twice.
+    changed = db.session.execute(
+        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at == before_at)
+        .values(hidden_at=None, hidden_by_id=None, hidden_reason=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        db.session.refresh(suggestion)
+        raise Refused("该意见建议刚刚被他人处理过，请刷新后再试。" if suggestion.is_hidden else "该意见建议没有被隐藏。")
+    for field in ("hidden_at", "hidden_by_id", "hidden_reason"):
+        set_committed_value(suggestion, field, None)
     audit.record("suggestion.unhidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id,
                  before_reason=before)
 
@@ -166,7 +199,18 @@ def flag(suggestion, actor, problem):
         raise Refused("已隐藏的意见建议不能列为整改事项。")
     if suggestion.rectification is not None:
         raise Refused("该意见建议已列为整改事项。")
-    rectification = open_from_suggestion(suggestion, actor, problem)
+    # Compare-and-set on "not hidden", which also locks the row against a concurrent hide until we commit.
+    claimed = db.session.execute(
+        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None))
+        .values(hidden_at=None).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.refresh(suggestion)
+        raise Refused("已隐藏的意见建议不能列为整改事项。")
+    try:
+        with db.session.begin_nested():
+            rectification = open_from_suggestion(suggestion, actor, problem)
+    except IntegrityError:  # flagged by someone else a moment ago: the unique suggestion_id says so
+        raise Refused("该意见建议已列为整改事项。") from None
     audit.record("suggestion.flagged", suggestion, actor=actor, rectification_id=rectification.id)
     _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被列为整改事项，整改进展可在评议活动页面查看。")
     return rectification

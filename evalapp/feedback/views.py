@@ -117,8 +117,13 @@ def _union_choices(selected):
 
 def _campaign_choices(mine, union, selected):
     """Campaigns with suggestions under the current filters, newest first."""
-    with_suggestions = select(Suggestion.campaign_id).where(
-        Suggestion.member_id == current_user.member.id if mine and current_user.member else Suggestion.id.is_not(None))
+    if mine:
+        # An account without a member record has written nothing: no campaign to offer.
+        member = current_user.member
+        own = Suggestion.member_id == member.id if member is not None else false()
+    else:
+        own = Suggestion.id.is_not(None)
+    with_suggestions = select(Suggestion.campaign_id).where(own)
     query = (select(Campaign).join(Union, Union.id == Campaign.union_id)
              .where(Campaign.id.in_(with_suggestions)).order_by(Campaign.id.desc()).limit(CHOICES_LIMIT))
     if not mine:

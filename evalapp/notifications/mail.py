@@ -4,7 +4,11 @@ A notice with a copy to send is stored as `pending` in the same transaction as t
 Only after that transaction commits is the mail sent (in a background job), so a refused or failed
 step never mails anyone and a slow or unreachable mail server never delays or breaks the step. Mail
 that could not be sent stays `pending` and is retried by `flask rectification remind` (run from cron),
-up to MAX_MAIL_ATTEMPTS times.
+up to MAX_MAIL_ATTEMPTS times; one message that cannot be sent never holds up the others.
+
+Links in mail always start from the configured PUBLIC_URL, never from the address of the request
+that caused the notice (its Host header is whatever the sender's browser, or a forger, put there);
+without PUBLIC_URL the mail carries no link and asks the reader to log in.
 """
 import logging
 import smtplib
@@ -12,7 +16,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import event, select, update
 
 from evalapp.core.db import db
@@ -34,34 +38,29 @@ def mail_configured():
 def queue_after_commit(notification_ids):
     """Remember ids whose mail should go out once the current transaction commits."""
     db.session.info.setdefault(_QUEUED, set()).update(notification_ids)
-    if has_request_context():
-        # The job has no request: keep the site's address for the link in the mail.
-        db.session.info["evalapp.notifications.base_url"] = request.host_url
 
 
 @event.listens_for(db.session, "after_commit")
 def _send_queued(session):
     ids = session.info.pop(_QUEUED, None)
-    base_url = session.info.pop("evalapp.notifications.base_url", None)
     if ids:
         app = current_app._get_current_object()
-        run_in_background(app, _deliver_job, sorted(ids), base_url)
+        run_in_background(app, _deliver_job, sorted(ids))
 
 
 @event.listens_for(db.session, "after_rollback")
 def _forget_queued(session):
     session.info.pop(_QUEUED, None)
-    session.info.pop("evalapp.notifications.base_url", None)
 
 
-def _deliver_job(ids, base_url):
+def _deliver_job(ids):
     try:
-        deliver_pending(ids, base_url)
+        deliver_pending(ids)
     finally:
         db.session.remove()
 
 
-def deliver_pending(ids=None, base_url=None):
+def deliver_pending(ids=None):
     """Send the pending mail (of `ids`, or all); return (sent, failed). Safe to run concurrently."""
     if not mail_configured():
         return 0, 0
@@ -80,9 +79,15 @@ def deliver_pending(ids=None, base_url=None):
             continue
         notification = db.session.get(Notification, notification_id)
         try:
-            send_mail(notification.mail_to, notification.text, _body(notification, base_url))
-        except (OSError, smtplib.SMTPException) as error:
-            logger.warning("mail for notification %s to %s failed: %s", notification_id, notification.mail_to, error)
+            send_mail(notification.mail_to, notification.text, _body(notification))
+        except Exception as error:
+            # Whatever failed (the server, or a message that cannot be built), the attempt counts: the
+            # notice gives up in time and never keeps the ones after it from being sent.
+            if isinstance(error, (OSError, smtplib.SMTPException)):
+                logger.warning("mail for notification %s to %s failed: %s", notification_id, notification.mail_to,
+                               error)
+            else:
+                logger.exception("mail for notification %s could not be sent", notification_id)
             if attempts + 1 >= MAX_MAIL_ATTEMPTS:
                 notification.mail_state = MailState.failed
             failed += 1
@@ -93,8 +98,8 @@ def deliver_pending(ids=None, base_url=None):
     return sent, failed
 
 
-def _body(notification, base_url):
-    base_url = base_url or current_app.config.get("PUBLIC_URL")
+def _body(notification):
+    base_url = current_app.config.get("PUBLIC_URL")
     lines = [notification.text, ""]
     if notification.link and base_url:
         lines += ["查看详情：" + base_url.rstrip("/") + notification.link, ""]
@@ -108,7 +113,8 @@ def send_mail(to, subject, body):
     """Send one plain-text message through the configured SMTP server; raise on failure."""
     config = current_app.config
     message = EmailMessage()
-    message["Subject"] = SUBJECT_PREFIX + subject
+    # A header is one line: a line break typed into, say, a hide reason must not break the message.
+    message["Subject"] = SUBJECT_PREFIX + " ".join(subject.split())
     message["From"] = formataddr(("工会述职评议平台", config["MAIL_FROM"]))
     message["To"] = to
     message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)

@@ -20,6 +20,11 @@ def email_of(account):
     return db.session.scalar(select(NotificationSettings.email).where(NotificationSettings.account_id == account.id))
 
 
+def _one_line(text):
+    """A notice is one line (it is also a mail's subject): whatever someone typed, line breaks become spaces."""
+    return " ".join(text.split())[:MAX_TEXT_LENGTH]
+
+
 def notify(account, kind, text, link=None, key=None, mail_after_commit=True):
     """Put a notice in `account`'s inbox, with an e-mail copy when possible; return it.
 
@@ -32,7 +37,7 @@ def notify(account, kind, text, link=None, key=None, mail_after_commit=True):
         return None
     if key is not None and db.session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
         return None
-    notification = Notification(account_id=account.id, kind=kind, text=text[:MAX_TEXT_LENGTH], link=link,
+    notification = Notification(account_id=account.id, kind=kind, text=_one_line(text), link=link,
                                 dedupe_key=key, created_at=utcnow())
     address = email_of(account) if mail_configured() else None
     if address:
@@ -56,7 +61,7 @@ def notify_many(account_ids_query, kind, text, link=None):
 
     `account_ids_query` is a select of account ids.
     """
-    rows = select(account_ids_query.subquery().c[0], db.literal(kind), db.literal(text[:MAX_TEXT_LENGTH]),
+    rows = select(account_ids_query.subquery().c[0], db.literal(kind), db.literal(_one_line(text)),
                   db.literal(link), db.literal(utcnow()), db.literal(MailState.none.value), db.literal(0))
     db.session.execute(insert(Notification).from_select(
         ["account_id", "kind", "text", "link", "created_at", "mail_state", "mail_attempts"], rows))

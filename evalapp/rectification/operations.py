@@ -3,9 +3,10 @@
 Who does what:
 - the *owner* draws up the plan, reports progress and completion: the chair of the evaluated union
   (for an evaluation without a chair, the officers who run it);
-- a *reviewer* approves or returns plan and outcome and moves deadlines: an officer who manages the
-  campaign's union (that is, of the union itself or any union above it; an administrator too), but
-  never the chair whose work is being reviewed;
+- a *reviewer* approves or returns plan and outcome and moves deadlines: an officer of a union above
+  the campaign's union (an administrator too), never an officer of that union itself nor the chair
+  whose work is being reviewed; where the officers own the item (no chair), the one who submitted a
+  plan or an outcome does not approve it;
 - the outcome is published to the electorate by the owner or a reviewer, once approved.
 Every step goes through a compare-and-set on the state, so a double click or two officers acting at
 once change the item exactly once, and every step is written to the audit log and the item's history.
@@ -59,8 +60,26 @@ def is_owner(rectification, account):
 
 
 def may_review(rectification, account):
+    """Officers of the unions above the campaign's union, and administrators; never the chair under review."""
     campaign = rectification.campaign
-    return campaign.can_manage(account) and not campaign.is_chaired_by(account)
+    superior = campaign.union.parent
+    allowed = account.is_admin or (superior is not None and account.manages(superior))
+    return allowed and not campaign.is_chaired_by(account)
+
+
+def submitted_by(rectification, account):
+    """Return whether `account` submitted what now waits for review (the plan, or the outcome)."""
+    kinds = {"plan": (EventKind.plan_submitted, EventKind.plan_resubmitted),
+             "outcome": (EventKind.completed,)}.get(pending_review(rectification))
+    if kinds is None:
+        return False
+    last = next((e for e in reversed(rectification.events) if e.kind in kinds), None)
+    return last is not None and last.actor_id == account.id
+
+
+def may_approve(rectification, account):
+    """A reviewer, but not the officer who submitted the plan or outcome (where officers own the item)."""
+    return may_review(rectification, account) and not submitted_by(rectification, account)
 
 
 def may_publish(rectification, account):
@@ -111,10 +130,15 @@ def _tell_owners(rectification, text):
     _tell(owner_accounts(rectification.campaign), rectification, text)
 
 
-def _tell_reviewers(rectification, text):
-    campaign = rectification.campaign
-    start = campaign.union.parent if campaign.subject_kind == SubjectKind.chair and campaign.union.parent else campaign.union
-    _tell(supervisors(start), rectification, text)
+def _tell_reviewers(rectification, actor, text):
+    """Tell the nearest officers above the campaign's union, except the one who acted (an owner, too)."""
+    union = rectification.campaign.union
+    while union.parent is not None:
+        union = union.parent
+        reviewers = [account for account in supervisors(union) if account.id != actor.id]
+        if reviewers:
+            _tell(reviewers, rectification, text)
+            return
 
 
 # --- Opening items ---------------------------------------------------------------------------------
@@ -233,12 +257,18 @@ def submit_plan(rectification, actor, measures, responsible, target_date):
     rectification.plan_submitted_at = utcnow()
     _event(rectification, EventKind.plan_resubmitted if resubmission else EventKind.plan_submitted, actor,
            body=f"{measures}\n\n责任人：{responsible}\n完成时限：{target_date.isoformat()}")
-    _tell_reviewers(rectification, f"{rectification.campaign.union.name}{'重新' if resubmission else ''}提交了整改方案，"
-                                   f"请审核：{shorten(rectification.problem)}")
+    _tell_reviewers(rectification, actor, f"{rectification.campaign.union.name}{'重新' if resubmission else ''}提交了整改方案，"
+                                          f"请审核：{shorten(rectification.problem)}")
+
+
+def _require_approver(rectification, actor):
+    _require_reviewer(rectification, actor)
+    if submitted_by(rectification, actor):
+        raise Refused("您提交的内容须由上级工会的其他工作人员审核通过。", 403)
 
 
 def approve_plan(rectification, actor):
-    _require_reviewer(rectification, actor)
+    _require_approver(rectification, actor)
     _transition(rectification, actor, PLAN_REVIEW_STATES, S.in_progress, "rectification.plan_approved", "审核整改方案")
     rectification.plan_approved_at = utcnow()
     _event(rectification, EventKind.plan_approved, actor)
@@ -308,12 +338,12 @@ def complete(rectification, actor, outcome):
     _transition(rectification, actor, (S.in_progress,), S.completed, "rectification.completed", "报告整改完成")
     rectification.outcome, rectification.completed_at = outcome, utcnow()
     _event(rectification, EventKind.completed, actor, body=outcome)
-    _tell_reviewers(rectification, f"{rectification.campaign.union.name}报告整改完成，请审核整改结果："
-                                   f"{shorten(rectification.problem)}")
+    _tell_reviewers(rectification, actor, f"{rectification.campaign.union.name}报告整改完成，请审核整改结果："
+                                          f"{shorten(rectification.problem)}")
 
 
 def approve_outcome(rectification, actor):
-    _require_reviewer(rectification, actor)
+    _require_approver(rectification, actor)
     _transition(rectification, actor, (S.completed,), S.reviewed, "rectification.outcome_approved", "审核整改结果")
     rectification.outcome_reviewed_at = utcnow()
     _event(rectification, EventKind.outcome_approved, actor)

@@ -19,11 +19,14 @@ from evalapp.rectification.models import (
     RectificationState,
 )
 from evalapp.rectification.operations import (
+    EVIDENCE_MAX_BYTES,
+    MAX_EVIDENCE_FILES,
     RETURN_STEPS,
     REVIEW_STEPS,
     add_progress,
     complete,
     is_owner,
+    may_approve,
     may_publish,
     may_review,
     move_deadline,
@@ -37,6 +40,19 @@ bp = Blueprint("rectification", __name__, url_prefix="/rectifications")
 PAGE_SIZE = 30
 NOT_STEPS = (EventKind.opened, EventKind.progress, EventKind.deadline_moved)
 RETURNS = (EventKind.plan_returned, EventKind.outcome_returned)
+#: A progress update may carry this much: every file at its largest, plus the text and multipart framing.
+PROGRESS_MAX_BYTES = MAX_EVIDENCE_FILES * EVIDENCE_MAX_BYTES + 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _raise_limit_for_the_owner(endpoint, values):
+    # Runs before the app's before_request handlers read the form (CSRF, NUL check). Only those who
+    # may report progress on this item get a limit above the application's small general one.
+    if request.method != "POST" or endpoint != "rectification.progress" or not current_user.is_authenticated:
+        return
+    rectification = db.session.get(Rectification, values.get("rectification_id"))
+    if rectification is not None and is_owner(rectification, current_user):
+        request.max_content_length = max(PROGRESS_MAX_BYTES, request.max_content_length or 0)
 
 
 def _visible(rectification_id):
@@ -106,6 +122,7 @@ def _render(rectification, status=200, **forms):
     return render_template(
         "rectification/show.html", rectification=rectification, campaign=rectification.campaign, today=today,
         internal=internal, owner=owner, reviewer=may_review(rectification, current_user),
+        approver=may_approve(rectification, current_user),
         publisher=may_publish(rectification, current_user), review=pending_review(rectification),
         events=events, progress=[e for e in events if e.kind == EventKind.progress], return_note=return_note,
         owes_plan=rectification.state in PLAN_DUE_STATES, has_deadline=rectification.state in PLAN_PHASE_STATES
