@@ -15,7 +15,7 @@ from evalapp.core.audit import AuditEntry, verify_chain
 from evalapp.core.db import db
 from evalapp.core.timeutil import from_local, to_local, utcnow
 from evalapp.unions.models import Member, UnionKind
-from tests.factories import add_roster, make_account, make_campaign, make_union
+from tests.factories import add_roster, make_account, make_campaign, make_questionnaire, make_union
 
 
 def count(model, *conditions):
@@ -214,6 +214,53 @@ def test_confirm_refuses_when_the_qualifying_unions_changed_since_the_preview(co
     assert count(Campaign) == 2
 
 
+@pytest.mark.parametrize("changes, shown", [
+    ({"title_pattern": "{工会}换了名字的评议"}, "大泽镇总工会换了名字的评议"),
+    ({"closes_at": timedelta(days=20)}, None),  # times: from now
+    ({"opens_at": timedelta(days=1)}, None),
+    ({"electorate_scope": "subtree"}, None),
+    ({"subject_kind": "none"}, None),
+    ({"title": "另一个批次名称"}, None),
+])
+def test_confirm_refuses_settings_changed_after_the_preview(county_tree, login, changes, shown):
+    w = county_tree
+    officer = login("county_officer")
+    data = form_data(w, rule="kind", kind="town")
+    _, page = preview(officer, w.county, data)
+    changes = {field: local_input(utcnow() + value) if isinstance(value, timedelta) else value
+               for field, value in changes.items()}
+    changed = {**data, **changes}
+    response = confirm(officer, w.county, changed, page)  # the preview's token and fingerprint, edited form
+    new_page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "批量发起的设置有了改动" in new_page
+    assert count(CampaignBatch) == 0 and count(Campaign) == 0
+    if shown:
+        assert shown in new_page  # the fresh preview, made with the settings that were posted
+    assert confirm(officer, w.county, changed, new_page).status_code == 302
+    batch = db.session.scalar(select(CampaignBatch))
+    for field, value in changes.items():
+        if field in ("opens_at", "closes_at"):
+            assert local_input(getattr(batch, field)) == value
+        else:
+            stored = getattr(batch, field)
+            assert getattr(stored, "value", stored) == value
+
+
+def test_confirm_refuses_another_template_or_rule_than_previewed(county_tree, login):
+    w = county_tree
+    other = make_questionnaire(w.county)
+    db.session.commit()
+    officer = login("county_officer")
+    data = form_data(w, rule="kind", kind="grassroots")
+    _, page = preview(officer, w.county, data)
+    for changes in ({"template_id": str(other.id)}, {"rule": "sector", "min_members": "0"}, {"kind": "town"}):
+        response = confirm(officer, w.county, {**data, **changes}, page)
+        assert response.status_code == 409 and "批量发起的设置有了改动" in response.get_data(as_text=True), changes
+    # Parameters of a rule not in use are not part of what is created: they do not matter.
+    assert confirm(officer, w.county, {**data, "min_members": "5"}, page).status_code == 302
+    assert count(CampaignBatch) == 1
+
+
 def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_tree, login):
     w = county_tree
     from evalapp.campaigns.operations import create_campaign
@@ -239,12 +286,12 @@ def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_
 @pytest.mark.parametrize("overrides, message", [
     ({"rule": "picked"}, "请至少选择一个下属工会"),
     ({"rule": "sector", "min_members": "-1"}, "人数须在 0 到 1000000 之间"),
-    ({"subject_kind": "organisation"}, ""),
+    ({"subject_kind": "organisation"}, "不是有效的选择"),
     ({"title": ""}, "请输入批次名称"),
-    ({"template_id": "999999"}, ""),
+    ({"template_id": "999999"}, "不是有效的选择"),
     ({"opens_at": "2030-12-02T09:00", "closes_at": "2030-12-01T09:00"}, "截止时间必须晚于开始时间"),
     ({"closes_at": "2001-01-01T09:00"}, "投票截止时间已过"),
-    ({"rule": "kind", "kind": "city"}, ""),
+    ({"rule": "kind", "kind": "city"}, "不是有效的选择"),
 ])
 def test_bad_batch_input_is_refused_with_a_message_and_creates_nothing(county_tree, login, overrides, message):
     w = county_tree

@@ -1,5 +1,6 @@
 """The duty report: sanitised rich text, checked and re-encoded uploads, range requests, versions, the lock."""
 import io
+import json
 import struct
 import zipfile
 from pathlib import Path
@@ -281,12 +282,17 @@ def test_the_video_is_served_with_range_requests_so_phones_can_seek(world, login
 
 
 def test_a_webm_video_is_accepted_and_a_new_video_replaces_the_old(world, login, uploads):
-    campaign = make_campaign(world, "reporting")
+    campaign = make_campaign(world, "draft")
     chair = login("chair")
-    upload(chair, campaign, "video", mp4(), "a.mp4")
+    assert upload(chair, campaign, "video", mp4(), "a.mp4").status_code == 302
     assert upload(chair, campaign, "video", webm(), "b.webm").status_code == 302
     videos = db.session.scalars(db.select(ReportFile)).all()
-    assert [v.mimetype for v in videos] == ["video/webm"] and len(stored(uploads)) == 1
+    assert [v.mimetype for v in videos] == ["video/webm"] and len(stored(uploads)) == 1  # a draft's old video: gone
+    login("county_officer").post(f"/campaigns/{campaign.id}/actions/start_reporting")
+    assert upload(chair, campaign, "video", mp4(), "c.mp4").status_code == 302
+    report = db.session.scalar(db.select(DutyReport))
+    assert report.video.mimetype == "video/mp4"
+    assert [v.mimetype for v in report.removed_files] == ["video/webm"] and len(stored(uploads)) == 2  # members saw it
 
 
 @pytest.mark.parametrize("content, message", [
@@ -397,8 +403,8 @@ def test_every_save_keeps_the_previous_version_with_its_files(world, login, uplo
     assert login("chair").get(report_url(campaign, "/versions/9")).status_code == 404
 
 
-def test_a_file_no_version_shows_is_deleted_from_storage_and_audited(world, login, uploads):
-    campaign = make_campaign(world, "reporting")
+def test_a_draft_file_no_version_shows_is_deleted_from_storage_and_audited(world, login, uploads):
+    campaign = make_campaign(world, "draft")
     chair = login("chair")
     upload(chair, campaign, "images", jpeg(), "a.jpg")
     upload(chair, campaign, "attachments", PDF, "a.pdf")
@@ -463,11 +469,15 @@ def _report_with_every_kind_of_file(world, login, state="reporting"):
     add_images(campaign, world.chair, [(io.BytesIO(jpeg()), "a.jpg")])
     db.session.commit()
     chair = login("chair")
-    upload(chair, campaign, "video", mp4(), "v.mp4")
-    upload(chair, campaign, "attachments", PDF, "a.pdf")
+    assert upload(chair, campaign, "video", mp4(), "v.mp4").status_code == 302
+    assert upload(chair, campaign, "attachments", PDF, "a.pdf").status_code == 302
     if state == "reporting":
         login("county_officer").post(f"/campaigns/{campaign.id}/actions/start_reporting")
-    return campaign, db.session.scalars(db.select(ReportFile).order_by(ReportFile.id)).all()
+        db.session.refresh(campaign)
+        assert campaign.state.value == "reporting"
+    files = db.session.scalars(db.select(ReportFile).order_by(ReportFile.id)).all()
+    assert [f.kind for f in files] == [FileKind.image, FileKind.video, FileKind.attachment]
+    return campaign, files
 
 
 def test_outsiders_get_404_for_the_page_and_every_file(world, login):
@@ -517,11 +527,91 @@ def test_served_files_carry_safe_headers_and_never_the_uploaders_type(world, log
     assert "attachment" not in member.get(file_url(campaign, files[0])).headers.get("Content-Disposition", "")
 
 
-def test_uploads_and_removals_are_audited_against_the_campaign(world, login):
-    _report_with_every_kind_of_file(world, login)
+def removals_audited():
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "report.file_removed")
+                                 .order_by(AuditEntry.seq)).all()
+    return [(e.object_type, e.object_id, json.loads(e.details)["file_id"], json.loads(e.details)["kept_for_versions"])
+            for e in entries]
+
+
+def test_uploads_and_removals_are_audited_against_the_campaign(world, login, uploads):
+    campaign, files = _report_with_every_kind_of_file(world, login, state="draft")
     entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "report.file_added")).all()
-    assert len(entries) == 3 and {e.object_type for e in entries} == {"Campaign"}
+    assert len(entries) == 3 and {(e.object_type, e.object_id) for e in entries} == {("Campaign", campaign.id)}
     assert db.session.scalar(db.select(db.func.count()).select_from(ReportVersion)) == 0
+    chair = login("chair")
+    image, video, attachment = files
+    image_id, video_id, attachment_id = image.id, video.id, attachment.id
+    # In draft, with no version showing it, a removed file is deleted outright.
+    assert chair.post(file_url(campaign, image, "/remove")).status_code == 302
+    assert db.session.get(ReportFile, image_id) is None
+    assert removals_audited() == [("Campaign", campaign.id, image_id, False)]
+    # Once the campaign is out of draft, a removed file is kept for the record; audited all the same.
+    login("county_officer").post(f"/campaigns/{campaign.id}/actions/start_reporting")
+    assert chair.post(file_url(campaign, attachment, "/remove")).status_code == 302
+    assert db.session.get(ReportFile, attachment_id).removed_at is not None
+    # Replacing the video removes the old one: that is audited too.
+    assert upload(chair, campaign, "video", webm(), "new.webm").status_code == 302
+    assert removals_audited() == [("Campaign", campaign.id, image_id, False),
+                                  ("Campaign", campaign.id, attachment_id, True),
+                                  ("Campaign", campaign.id, video_id, True)]
+    assert len(stored(uploads)) == 3  # the removed video and attachment kept, plus the new video
+
+
+def test_a_file_shown_to_members_and_removed_between_text_saves_stays_in_the_history(world, login, uploads):
+    campaign = make_campaign(world, "reporting")
+    chair = login("chair")
+    assert upload(chair, campaign, "attachments", PDF, "财务公开.pdf").status_code == 302
+    attachment = db.session.scalar(db.select(ReportFile))
+    member = login("m1")
+    assert "财务公开.pdf" in text(member.get(f"/campaigns/{campaign.id}"))  # the electorate sees it
+    assert member.get(file_url(campaign, attachment)).status_code == 200
+    assert chair.post(file_url(campaign, attachment, "/remove")).status_code == 302  # no text save in between
+    assert "财务公开.pdf" not in text(member.get(f"/campaigns/{campaign.id}"))
+    assert member.get(file_url(campaign, attachment)).status_code == 404
+    assert len(stored(uploads)) == 1
+    officer = login("county_officer")
+    assert "已删除的文件" in text(officer.get(f"/campaigns/{campaign.id}"))
+    history = text(officer.get(report_url(campaign, "/versions")))
+    assert "已删除的文件" in history and "附件：财务公开.pdf" in history and file_url(campaign, attachment) in history
+    assert officer.get(file_url(campaign, attachment)).get_data() == PDF
+
+
+# --- text written but not saved yet --------------------------------------------------------------
+
+
+def test_uploading_with_changed_text_saves_the_text_first(world, login, uploads):
+    campaign = make_campaign(world, "reporting")
+    chair = login("chair")
+    response = upload(chair, campaign, "images", jpeg(), "a.jpg", "image/jpeg", body="<p>还没保存的第二稿</p>")
+    assert response.status_code == 302
+    report = db.session.scalar(db.select(DutyReport))
+    assert report.body == "<p>还没保存的第二稿</p>" and report.version == 2 and len(report.images) == 1
+    assert [v.body for v in report.versions] == ["<p>一年来的工作报告。</p>"]
+    page = text(chair.get(report_url(campaign)))
+    assert "还没保存的第二稿" in page and "述职报告正文已保存" in page and "data-unsaved" not in page
+    assert "还没保存的第二稿" in text(login("m1").get(f"/campaigns/{campaign.id}"))
+    # The same for the other forms of the editor; text that did not change makes no new version.
+    assert upload(chair, campaign, "attachments", PDF, "a.pdf", body="<p>第三稿</p>").status_code == 302
+    image = report.images[0]
+    assert chair.post(file_url(campaign, image, "/caption"),
+                      data={f"f{image.id}-caption": "说明", "body": "<p>第四稿</p>"}).status_code == 302
+    assert chair.post(file_url(campaign, image, "/remove"), data={"body": "<p>第五稿</p>"}).status_code == 302
+    assert upload(chair, campaign, "video", mp4(), "v.mp4", body="<p>第五稿</p>").status_code == 302
+    db.session.expire_all()
+    report = db.session.scalar(db.select(DutyReport))
+    assert report.body == "<p>第五稿</p>" and report.version == 5
+    assert report.video is not None and len(report.attachments) == 1 and report.images == []
+
+
+def test_text_that_cannot_be_saved_stops_the_upload_and_is_shown_again(world, login, uploads):
+    campaign = make_campaign(world, "reporting")
+    response = upload(login("chair"), campaign, "images", jpeg(), "a.jpg", "image/jpeg",
+                      body="<p>" + "字" * 50_001 + "</p>")
+    assert response.status_code == 400 and "不能超过 50000 字" in text(response)
+    assert "字" * 50_001 in text(response) and "data-unsaved" in text(response)  # still on screen, marked unsaved
+    assert db.session.scalar(db.select(db.func.count()).select_from(ReportFile)) == 0 and stored(uploads) == []
+    assert db.session.scalar(db.select(DutyReport.body)) == "<p>一年来的工作报告。</p>"
 
 
 # --- the storage interface -----------------------------------------------------------------------

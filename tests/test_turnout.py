@@ -110,6 +110,26 @@ def test_the_csv_is_the_same_list_and_formula_safe(county_vote, login):
     assert all(union == "丙公司工会" for union, _ in rows[1:])
 
 
+def test_officers_list_only_unions_of_the_electorate(county_vote, login):
+    w = county_vote
+    far = make_union(w.other_county, "台城街道总工会", UnionKind.town, members=2)
+    db.session.commit()
+    outside = {"another county's union": w.union_b.id, "another county's town": far.id,
+               "a town of the county without members of its own": w.town2.id, "the county itself": w.county.id,
+               "no such union": 999999, "out of range": 2**40, "not a number": "x", "negative": -1}
+    for username in ("county_officer", "city_officer"):  # the city officer manages the other county too
+        officer = login(username)
+        for what, union_id in outside.items():
+            for path in ("non-voters", "non-voters.csv"):
+                response = officer.get(f"/campaigns/{w.org.id}/{path}?union={union_id}")
+                assert response.status_code == 404, (username, what, path)
+                assert "乙公司工会" not in response.get_data(as_text=True)
+        response = officer.get(f"/campaigns/{w.org.id}/non-voters.csv?union={w.union_c.id}")
+        assert response.status_code == 200 and "丙二" in response.get_data(as_text=True)
+        assert "未参评名单：丙公司工会" in officer.get(f"/campaigns/{w.org.id}/non-voters?union={w.union_c.id}").get_data(
+            as_text=True)
+
+
 def test_the_chair_sees_turnout_and_only_their_own_unions_list(world, login):
     w = world
     campaign = make_campaign(w, "open", votes=[[1, 1, 1], [2, 2, 2]])

@@ -5,6 +5,7 @@ one audit entry, however many unions there are: no per-union round trips of chec
 and 0.6 s to create 512 campaigns on PostgreSQL on a small shared machine: benchmarks/large_electorate.py).
 """
 import hashlib
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,12 +76,37 @@ class Candidate:
 class Selection:
     chosen: list[Candidate] = field(default_factory=list)
     skipped: list[Candidate] = field(default_factory=list)
+    #: The checked spec the selection was made with (see `settings_key`).
+    settings: str = ""
 
     @property
     def digest(self):
-        """Fingerprint of the chosen unions: confirming refuses if it differs from the preview's."""
+        """Fingerprint of what the preview showed: confirming refuses if it differs from the preview's.
+
+        The first half covers the settings every campaign is created with, the second the chosen
+        unions, so that confirming can tell the officer which of the two changed.
+        """
         ids = ",".join(str(c.union_id) for c in sorted(self.chosen, key=lambda c: c.union_id))
-        return hashlib.sha256(ids.encode()).hexdigest()[:32]
+        return _half_digest(self.settings) + _half_digest(ids)
+
+
+def _half_digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def settings_key(spec):
+    """The checked spec as canonical text: everything the batch and its campaigns are created from.
+
+    The preview page leaves the whole form editable, so a confirmation must prove it was made with
+    the settings previewed, not only that the same unions qualify.
+    """
+    return json.dumps({
+        "title": spec.title, "template": spec.template.id, "rule": spec.rule.value, "params": spec.params,
+        "subject_kind": spec.subject_kind.value, "electorate_scope": spec.electorate_scope.value,
+        "title_pattern": spec.title_pattern,
+        "opens_at": spec.opens_at.isoformat() if spec.opens_at else None,
+        "closes_at": spec.closes_at.isoformat() if spec.closes_at else None,
+    }, sort_keys=True, ensure_ascii=False)
 
 
 def campaign_title(pattern, union_name):
@@ -166,7 +192,7 @@ def select_unions(actor, root, spec):
             select(RoleGrant.union_id, Account.display_name).join(Account, RoleGrant.account_id == Account.id)
             .where(RoleGrant.role == Role.chair, RoleGrant.union_id.in_(matched_ids))).all())
     running = _running_campaigns(matched_ids, spec)
-    selection = Selection()
+    selection = Selection(settings=settings_key(spec))
     for union in unions:
         candidate = Candidate(union.id, union.name, counts.get(union.id, 0), campaign_title(spec.title_pattern, union.name),
                               chair=chairs.get(union.id))
@@ -206,7 +232,8 @@ def create_batch(actor, root, spec, token, expected_digest):
 
     `token` comes from the preview page: the same token submitted again returns the batch it already
     made (created is False), so a double click or a reload creates nothing twice. `expected_digest`
-    is the preview's fingerprint; if the unions that qualify changed since, nothing is created.
+    is the preview's fingerprint; if the settings or the unions that qualify changed since, nothing
+    is created.
     """
     if not TOKEN_PATTERN.fullmatch(token or ""):
         raise Refused("确认信息已失效，请重新预览后再确认。", 400)
@@ -221,6 +248,8 @@ def create_batch(actor, root, spec, token, expected_digest):
         if existing is not None:
             return _repeat(existing, root), False
         if selection.digest != expected_digest:
+            if selection.digest[:16] != (expected_digest or "")[:16]:
+                raise Refused("预览之后，批量发起的设置有了改动。请核对下面按新设置生成的预览后再确认。", 409)
             raise Refused("预览之后，符合条件的工会发生了变化。请核对下面的新名单后再确认。", 409)
         raise Refused("没有可以发起评议的工会。", 400)
     batch = CampaignBatch(

@@ -8,7 +8,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
@@ -45,15 +45,24 @@ def can_see_turnout(campaign, account):
 def non_voter_union(campaign, account, requested_union_id):
     """Return the union id whose non-voters `account` may list (None: all), or raise LookupError.
 
-    The chair sees only the members of their own union; officers see any union of the electorate.
+    The chair sees only the members of their own union; officers see any union of the electorate,
+    and only those: the page names the union asked for, and a union elsewhere (another county's,
+    say) is none of this campaign's business.
     """
     if campaign.can_manage(account):
+        if requested_union_id is not None and not _in_electorate(campaign, requested_union_id):
+            raise LookupError(requested_union_id)
         return requested_union_id
     if campaign.is_chaired_by(account):
         if requested_union_id not in (None, campaign.union_id):
             raise LookupError(requested_union_id)
         return campaign.union_id
     raise LookupError(requested_union_id)
+
+
+def _in_electorate(campaign, union_id):
+    return db.session.scalar(select(exists().where(
+        ElectorateEntry.campaign_id == campaign.id, ElectorateEntry.union_id == union_id)))
 
 
 def _participated():

@@ -245,6 +245,8 @@ TURNOUT_PAGE_SIZE = 100
 NON_VOTERS_PAGE_SIZE = 200
 #: One union's whole list on one page, so that it prints in one go.
 NON_VOTERS_UNION_PAGE_SIZE = 1000
+#: Ids are database integers (as in the routes' <int:…>).
+MAX_ID = 2**31 - 1
 
 
 def _turnout_campaign(campaign_id):
@@ -272,8 +274,11 @@ def turnout_page(campaign_id):
 def _non_voter_scope(campaign):
     """Return (union or None) whose non-voters the current account asked for and may see; 404 otherwise."""
     require(campaign.electorate_size is not None)
+    requested = request.args.get("union", "")
+    # A malformed or out-of-range id is a union nobody can have asked for, not "all unions".
+    require(requested == "" or (requested.isdigit() and 0 < int(requested) <= MAX_ID))
     try:
-        union_id = turnout_stats.non_voter_union(campaign, current_user, request.args.get("union", type=int))
+        union_id = turnout_stats.non_voter_union(campaign, current_user, int(requested) if requested else None)
     except LookupError:
         abort(404)
     return get_or_404(Union, union_id) if union_id is not None else None

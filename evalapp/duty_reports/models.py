@@ -47,6 +47,11 @@ class DutyReport(db.Model):
     def current_files(self):
         return [f for f in self.files if f.removed_at is None]
 
+    @property
+    def removed_files(self):
+        """Files the chair removed after members or an earlier version could see them, newest removal first."""
+        return sorted((f for f in self.files if f.removed_at is not None), key=lambda f: f.removed_at, reverse=True)
+
     def current(self, kind):
         return [f for f in self.current_files if f.kind == kind]
 
@@ -99,6 +104,7 @@ class ReportFile(db.Model):
     removed_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
 
     report = db.relationship("DutyReport", back_populates="files")
+    removed_by = db.relationship("Account", foreign_keys=[removed_by_id])
 
     @property
     def download_name(self):

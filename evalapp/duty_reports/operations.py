@@ -250,14 +250,18 @@ def remove_file(campaign, actor, file):
 
 
 def _remove(campaign, actor, file):
-    """Delete the file, or only mark it removed when an earlier version showed it.
+    """Delete the file, or only mark it removed when someone other than the chair may have seen it.
 
-    The versions are the record of what the electorate could read; erasing a file from under them
-    would leave that record with a hole. A file no version refers to is deleted, bytes and row.
+    Out of draft the electorate reads the report as it stands, so any file present then is part of
+    what it saw, even one uploaded and removed between two text saves (no version lists those);
+    and an earlier version refers to its files. Erasing either would leave the record with a hole.
+    Only a draft's file that no version shows is deleted, bytes and row. Campaigns never return to
+    draft, so the current state tells whether the file was ever out of draft.
     """
     shown_before = db.session.scalar(select(exists().where(version_files.c.file_id == file.id)))
-    details = {"file_id": file.id, "kind": file.kind.value, "name": file.original_name, "kept_for_versions": shown_before}
-    if shown_before:
+    keep = bool(shown_before) or campaign.state != CampaignState.draft
+    details = {"file_id": file.id, "kind": file.kind.value, "name": file.original_name, "kept_for_versions": keep}
+    if keep:
         file.removed_at, file.removed_by_id = utcnow(), actor.id
     else:
         for key in (file.key, file.small_key):

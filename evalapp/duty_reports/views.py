@@ -8,6 +8,7 @@ from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.storage import storage
 from evalapp.core.web import flash_errors, get_or_404, perform, require
+from evalapp.duty_reports import richtext
 from evalapp.duty_reports.forms import AttachmentForm, CaptionForm, ImagesForm, ReportForm, VideoForm
 from evalapp.duty_reports.models import FileKind, ReportFile
 from evalapp.duty_reports.operations import (
@@ -57,8 +58,8 @@ def _raise_limits_for_the_chair(endpoint, values):
     limit = _upload_limit(endpoint)
     if limit is not None:
         request.max_content_length = max(limit, request.max_content_length or 0)
-    if endpoint == "duty_reports.edit":
-        request.max_form_memory_size = FORM_MEMORY
+    # Every form of the editor may carry the report text along (see _save_text_first).
+    request.max_form_memory_size = FORM_MEMORY
 
 
 def _editable_campaign(campaign_id):
@@ -69,9 +70,12 @@ def _editable_campaign(campaign_id):
 
 def _render_edit(campaign, status=200, form=None, images_form=None, video_form=None, attachment_form=None):
     report = campaign.report
+    saved = report.body if report else ""
+    # On a POST the form takes the text that came with it, which may not be the saved text.
+    form = form or ReportForm(data={"body": saved})
     return render_template(
         "duty_reports/edit.html", campaign=campaign, report=report, editable=is_editable(campaign),
-        form=form or ReportForm(data={"body": report.body if report else ""}),
+        form=form, unsaved="body" in request.form and richtext.from_input(request.form["body"]) != saved,
         images_form=images_form or ImagesForm(), video_form=video_form or VideoForm(),
         attachment_form=attachment_form or AttachmentForm(), action_form=ActionForm(),
         caption_form=lambda image: CaptionForm(data={"caption": image.caption}, prefix=f"f{image.id}"),
@@ -79,6 +83,25 @@ def _render_edit(campaign, status=200, form=None, images_form=None, video_form=N
                                                  "REPORT_ATTACHMENT_MAX_BYTES", "REPORT_IMAGE_MAX_COUNT",
                                                  "REPORT_ATTACHMENT_MAX_COUNT", "REPORT_IMAGES_PER_UPLOAD")},
     ), status
+
+
+def _save_text_first(campaign):
+    """Save the report text posted along with an upload, caption or removal, if it changed.
+
+    Those forms reload the editor from the saved text; the editor's script copies the text being
+    written into them so that it is not lost. Returns a response when the text cannot be saved:
+    then nothing else is done and the editor shows the text with the reason.
+    """
+    body = request.form.get("body")
+    if body is None:
+        return None
+    html, report = richtext.from_input(body), campaign.report
+    if not richtext.text_length(html) or (report is not None and report.version and html == report.body):
+        return None  # nothing written that could be lost (an emptied editor cannot be saved anyway)
+    outcome = perform(save_report, campaign, current_user, body, success="述职报告正文已保存。")
+    if not outcome.ok:
+        return _render_edit(campaign, outcome.status)  # the text form shows the posted text again
+    return None
 
 
 def _back_to_editor(campaign, anchor=None):
@@ -109,6 +132,8 @@ def upload_images(campaign_id):
     if not form.validate_on_submit():
         flash_errors(form)
         return _render_edit(campaign, 400, images_form=form)
+    if refused := _save_text_first(campaign):
+        return refused
     files = [(f.stream, f.filename) for f in form.images.data or [] if getattr(f, "filename", None)]
     outcome = perform(add_images, campaign, current_user, files, form.caption.data,
                       success=f"已上传 {len(files)} 张图片。")
@@ -124,6 +149,8 @@ def upload_video(campaign_id):
     if not form.validate_on_submit():
         flash_errors(form)
         return _render_edit(campaign, 400, video_form=form)
+    if refused := _save_text_first(campaign):
+        return refused
     video = form.video.data
     outcome = perform(set_video, campaign, current_user, video.stream, video.filename, success="视频已上传。")
     if not outcome.ok:
@@ -138,6 +165,8 @@ def upload_attachment(campaign_id):
     if not form.validate_on_submit():
         flash_errors(form)
         return _render_edit(campaign, 400, attachment_form=form)
+    if refused := _save_text_first(campaign):
+        return refused
     attachment = form.attachment.data
     outcome = perform(add_attachment, campaign, current_user, attachment.stream, attachment.filename,
                       success="附件已上传。")
@@ -158,6 +187,8 @@ def remove(campaign_id, file_id):
     file = _own_file(campaign, file_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if refused := _save_text_first(campaign):
+        return refused
     kind = file.kind
     outcome = perform(remove_file, campaign, current_user, file, success=f"{kind.label}已删除。")
     if not outcome.ok:
@@ -174,6 +205,8 @@ def caption(campaign_id, file_id):
     if not form.validate_on_submit():
         flash_errors(form)
         return _render_edit(campaign, 400)
+    if refused := _save_text_first(campaign):
+        return refused
     outcome = perform(set_caption, campaign, current_user, file, form.caption.data, success="图片说明已保存。")
     if not outcome.ok:
         return _render_edit(campaign, outcome.status)

@@ -67,8 +67,63 @@
     ["引用", "block", "blockquote"], ["链接", "link"], ["取消链接", "command", "unlink"]
   ];
 
+  function isBlank(html) {
+    return /^\s*$/.test(html.replace(/<[^>]*>/g, "").replace(/&nbsp;/g, " "));
+  }
+
+  /* Keep what the chair is writing when the page is left some other way than "save".
+   *
+   * The page's other forms (uploads, captions, removals) reload the editor from the saved text.
+   * When the text changed, a copy of it goes with them and the server saves it first. Leaving by
+   * any other way (a link, the back button, closing the tab) asks the browser to warn.
+   * `current` returns the text as it would be submitted.
+   */
+  function protect(textarea, current) {
+    var form = textarea.form;
+    if (!form) return;
+    var loaded = current();
+    // The server marks text that came back unsaved (a refused save): it differs from the stored one.
+    var unsaved = textarea.hasAttribute("data-unsaved");
+    var prefix = (form.getAttribute("action") || "").replace(/\/+$/, "") + "/";
+    var leaving = false;
+
+    function dirty() {
+      var now = current();
+      return unsaved || (now !== loaded && !(isBlank(now) && isBlank(loaded)));
+    }
+
+    document.addEventListener("submit", function (event) {
+      var other = event.target;
+      if (event.defaultPrevented) return;
+      if (other === form) { leaving = true; return; }
+      var action = other.getAttribute("action") || "";
+      if ((other.getAttribute("method") || "").toLowerCase() !== "post" || action.indexOf(prefix) !== 0) return;
+      leaving = true;
+      if (!dirty()) return;
+      var copy = other.querySelector("input[data-report-text]");
+      if (!copy) {
+        copy = document.createElement("input");
+        copy.type = "hidden";
+        copy.name = textarea.name;
+        copy.setAttribute("data-report-text", "1");
+        other.appendChild(copy);
+      }
+      copy.value = current();
+    });
+    window.addEventListener("beforeunload", function (event) {
+      if (leaving || !dirty()) return;
+      event.preventDefault();
+      event.returnValue = "";  // older browsers need it set to show their warning
+    });
+    // Coming back to this page from the browser's page cache: it is being edited again.
+    window.addEventListener("pageshow", function () { leaving = false; });
+  }
+
   function setup(textarea) {
-    if (typeof document.execCommand !== "function" || typeof DOMParser !== "function") return;
+    if (typeof document.execCommand !== "function" || typeof DOMParser !== "function") {
+      protect(textarea, function () { return textarea.value; });
+      return;
+    }
     var area = document.createElement("div");
     area.className = "rte-area";
     area.contentEditable = "true";
@@ -138,6 +193,7 @@
     textarea.removeAttribute("required");
     textarea.parentNode.insertBefore(toolbar, textarea);
     textarea.parentNode.insertBefore(area, textarea);
+    protect(textarea, function () { return area.innerHTML; });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-rich-editor]"), setup);
