@@ -42,6 +42,7 @@ from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.results.operations import turnout
+from evalapp.results.ranking import batch_ranking
 from evalapp.unions.models import CHILD_KINDS, Union
 from evalapp.voting.operations import has_voted
 
@@ -219,9 +220,11 @@ def batch(batch_id):
     started = [c for c in campaigns if c.electorate_size is not None]
     total = turnout_stats.Turnout(batch.title, sum(c.electorate_size for c in started),
                                   sum(voted.get(c.id, 0) for c in started)) if started else None
+    ranking, difference, unranked = batch_ranking(campaigns)
     return render_template("campaigns/batch_show.html", batch=batch, campaigns=campaigns, voted=voted,
                            states=[(state, states[state]) for state in CampaignState if state in states],
-                           bulk=bulk, rule=describe_rule(batch), total=total, started=len(started))
+                           bulk=bulk, rule=describe_rule(batch), total=total, started=len(started),
+                           ranking=ranking, difference=difference, unranked=unranked)
 
 
 @bp.route("/batches/<int:batch_id>/actions/<action>", methods=["POST"])
