@@ -25,6 +25,7 @@ takes the app); `UPLOAD_FOLDER` is the local root (default: instance/uploads). A
 signed URL (with the response Content-Type and Content-Disposition fixed in the signature); nothing
 else in the application has to change.
 """
+import abc
 import io
 import os
 import re
@@ -46,30 +47,32 @@ class TooLarge(Exception):
     """The stream was longer than `max_bytes`; nothing was stored."""
 
 
-class Storage:
-    """The interface. Implementations must make `save` all-or-nothing."""
+class Storage(abc.ABC):
+    """The interface an object store implements (LocalStorage below); `save` must be all-or-nothing."""
 
+    @abc.abstractmethod
     def save(self, stream, max_bytes=None):
         """Store the rest of binary `stream` under a new random key and return the key."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def open(self, key):
         """Return a readable, seekable binary file object (use it as a context manager)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def size(self, key):
-        raise NotImplementedError
+        """Return the object's size in bytes."""
 
+    @abc.abstractmethod
     def exists(self, key):
-        raise NotImplementedError
+        """Return whether an object is stored under `key`."""
 
+    @abc.abstractmethod
     def delete(self, key):
         """Remove the object if it is there; deleting a missing key is not an error."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def send(self, key, mimetype, download_name=None, as_attachment=False):
         """Return a response that delivers the object, honouring conditional and Range requests."""
-        raise NotImplementedError
 
 
 def new_key():
