@@ -1,4 +1,4 @@
-"""Result PDFs rendered by WeasyPrint with the system's Noto Sans CJK font."""
+"""PDF reports rendered by WeasyPrint with the system's Noto Sans CJK font."""
 from flask import render_template
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -22,8 +22,13 @@ def _refuse_fetch(url, *args, **kwargs):
     raise ValueError(f"external resource refused: {url}")
 
 
+def render_pdf(template, **context):
+    """Render a template under `templates/reports/` to PDF bytes; `generated_at` is set here."""
+    html = render_template(template, generated_at=utcnow(), **context)
+    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())
+
+
 def result_pdf(campaign, for_officers=True):
     """Return the result report of a published campaign as PDF bytes (warnings only `for_officers`)."""
-    html = render_template("reports/result_pdf.html", generated_at=utcnow(), for_officers=for_officers,
-                           **result_context(campaign, include_texts=True))
-    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())
+    return render_pdf("reports/result_pdf.html", for_officers=for_officers,
+                      **result_context(campaign, include_texts=True))
