@@ -97,3 +97,41 @@ def test_pdf_of_an_unpublished_campaign_is_not_found(world, login, state):
     assert response.status_code == 404
     assert not response.data.startswith(b"%PDF")
     assert db.session.scalar(select(Result).where(Result.campaign_id == campaign.id)) is None
+
+
+def test_the_pdf_opens_with_a_cover_page_and_draws_the_rates_chart(published, downloaded_pdf):
+    first_page = "".join(subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(downloaded_pdf), "-"], check=True,
+                                        capture_output=True, text=True).stdout.split())
+    assert "评议结果报告" in first_page
+    assert "被评议工会甲公司工会" in first_page
+    assert "评议等次合格" in first_page
+    assert "各题评议情况" not in first_page  # the figures start on page two
+    compact = "".join(pdf_text(downloaded_pdf).split())
+    # The chart's own labels: one row per scored item with its rate, and the 80% rectification line.
+    assert "蓝色虚线为整改线80%" in compact
+    chart_rates = [line.split() for line in pdf_text(downloaded_pdf).splitlines()]
+    assert any(row[:2] == ["2", "60.0%"] for row in chart_rates), "the chart's row for item 2"
+
+
+def test_the_pdf_lists_suggestions_with_the_chairs_responses(world, published, login, tmp_path):
+    from evalapp.feedback import operations as feedback
+
+    answered = feedback.add_suggestion(published, world.members[0], "食堂饭菜品种太少", named=True)
+    feedback.add_suggestion(published, world.members[1], "希望增加技能培训")
+    abusive = feedback.add_suggestion(published, world.members[2], "骂人的话")
+    feedback.respond(answered, world.chair, "已与食堂承包方商定每周新增两个菜品")
+    feedback.hide(abusive, world.county_officer, "人身攻击")
+    db.session.commit()
+
+    response = login("county_officer").get(f"/campaigns/{published.id}/result.pdf")
+    path = tmp_path / "result.pdf"
+    path.write_bytes(response.data)
+    compact = "".join(pdf_text(path).split())
+
+    assert "意见建议及回应" in compact
+    assert "会员共提出意见建议3条，已回应1条；另有1条因内容不当已由上级工会隐藏" in compact
+    assert "食堂饭菜品种太少（会员1，" in compact
+    assert "已与食堂承包方商定每周新增两个菜品" in compact
+    assert "希望增加技能培训（匿名会员，" in compact
+    assert "尚未回应" in compact
+    assert "骂人的话" not in compact

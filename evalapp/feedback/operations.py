@@ -274,3 +274,18 @@ def state_counts(account, *, mine=False, campaign=None, union=None):
             SuggestionState.unanswered if is_unanswered else SuggestionState.answered)
         counts[state.value] += count
     return counts
+
+
+def report_listing(campaign):
+    """Return (visible suggestions as plain data, number hidden) for a campaign's result report.
+
+    The report goes to the chair and the superior unions: authors appear only where they signed,
+    and hidden (abusive) suggestions are counted, not printed.
+    """
+    suggestions = list(db.session.scalars(
+        select(Suggestion).where(Suggestion.campaign_id == campaign.id, Suggestion.hidden_at.is_(None))
+        .options(joinedload(Suggestion.member)).order_by(Suggestion.created_at, Suggestion.id)))
+    hidden = db.session.scalar(select(func.count()).select_from(Suggestion).where(
+        Suggestion.campaign_id == campaign.id, Suggestion.hidden_at.is_not(None)))
+    return [{"author": s.author_label, "body": s.body, "created_at": s.created_at,
+             "response": s.response, "responded_at": s.responded_at} for s in suggestions], hidden

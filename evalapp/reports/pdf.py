@@ -4,6 +4,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from evalapp.core.timeutil import utcnow
+from evalapp.feedback.operations import report_listing
 from evalapp.results.presentation import result_context
 
 _font_config = None
@@ -30,5 +31,6 @@ def render_pdf(template, **context):
 
 def result_pdf(campaign, for_officers=True):
     """Return the result report of a published campaign as PDF bytes (warnings only `for_officers`)."""
-    return render_pdf("reports/result_pdf.html", for_officers=for_officers,
-                      **result_context(campaign, include_texts=True))
+    suggestions, hidden_suggestions = report_listing(campaign)
+    return render_pdf("reports/result_pdf.html", for_officers=for_officers, suggestions=suggestions,
+                      hidden_suggestions=hidden_suggestions, **result_context(campaign, include_texts=True))

@@ -45,6 +45,7 @@ def result_context(campaign, include_texts=False):
             "alpha": result.alpha if breakdown_shown else None,
             "comparison": result.comparison if breakdown_shown else None,
             "flags": (result.flags or []) if breakdown_shown else [],
+            "rectify_below": float(campaign.questionnaire.rectify_below_rate),
         },
         "items": items,
         "dimensions": dimensions,
