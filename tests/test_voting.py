@@ -42,7 +42,17 @@ def test_ballots_carry_no_voter_and_no_time():
     text_columns = {column["name"] for column in inspect(db.engine).get_columns("text_answers")}
     assert text_columns == {"id", "campaign_id", "item_id", "body"}  # free text is kept apart from ballots
     participation_columns = {column["name"] for column in inspect(db.engine).get_columns("participations")}
-    assert participation_columns == {"campaign_id", "member_id"}
+    # Who voted keeps the hour (for the turnout-burst warning); the ballot has no time to match it with.
+    assert participation_columns == {"campaign_id", "member_id", "voted_hour"}
+
+
+def test_participation_keeps_only_the_hour_of_voting(world):
+    from evalapp.voting.models import Participation
+
+    make_campaign(world, "open", votes=[[1, 1, 1]] * 3)
+    hours = list(db.session.scalars(select(Participation.voted_hour)))
+    assert len(hours) == 3
+    assert all(hour is not None and (hour.minute, hour.second, hour.microsecond) == (0, 0, 0) for hour in hours)
 
 
 def test_ballot_ids_are_random_not_ordered_like_votes(world):

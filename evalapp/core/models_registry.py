@@ -7,6 +7,7 @@ from evalapp.feedback import models as _feedback  # noqa: F401
 from evalapp.notifications import models as _notifications  # noqa: F401
 from evalapp.questionnaires import models as _questionnaires  # noqa: F401
 from evalapp.rectification import models as _rectification  # noqa: F401
+from evalapp.reports import models as _reports  # noqa: F401
 from evalapp.results import models as _results  # noqa: F401
 from evalapp.rosters import models as _rosters  # noqa: F401
 from evalapp.unions import models as _unions  # noqa: F401

@@ -1,11 +1,22 @@
+from datetime import date
 from urllib.parse import quote
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
-from evalapp.core.web import require
+from evalapp.campaigns.models import CampaignBatch
+from evalapp.core.db import db
+from evalapp.core.jobs import run_in_background
+from evalapp.core.storage import storage
+from evalapp.core.timeutil import local_today
+from evalapp.core.web import form_status, get_or_404, perform, require
+from evalapp.reports.forms import ReviewForm
+from evalapp.reports.models import ReviewJob
 from evalapp.reports.pdf import result_pdf
+from evalapp.reports.review import is_stalled, may_read, published_between, request_review, run_review
 from evalapp.results.views import published_campaign
+from evalapp.unions.models import Union
 
 bp = Blueprint("reports", __name__)
 
@@ -18,3 +29,60 @@ def result(campaign_id):
     pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f"attachment; filename=result-{campaign.id}.pdf; filename*=UTF-8''{filename}"})
+
+
+def _batch_of(union):
+    """The batch named by ?batch= (or the form), which must be rooted at `union`; None without one."""
+    batch_id = request.values.get("batch", type=int)
+    if batch_id is None:
+        return None
+    batch = get_or_404(CampaignBatch, batch_id)
+    require(batch.root_union_id == union.id and batch.can_manage(current_user))
+    return batch
+
+
+@bp.route("/unions/<int:union_id>/review", methods=["GET", "POST"])
+def review(union_id):
+    union = get_or_404(Union, union_id)
+    require(current_user.manages(union))
+    batch = _batch_of(union)
+    today = local_today()
+    form = ReviewForm(data=None if request.method == "POST" else {
+        "period_start": date(today.year, 1, 1), "period_end": today})
+    if form.validate_on_submit():
+        outcome = perform(request_review, current_user, union, form.period_start.data, form.period_end.data, batch)
+        if outcome.ok:
+            run_in_background(current_app._get_current_object(), run_review, outcome.value.id)
+            return redirect(url_for(".review_job", job_id=outcome.value.id))
+    status = form_status(form) if request.method == "POST" else 200
+    start, end = (form.period_start.data, form.period_end.data) if form.period_start.data and form.period_end.data \
+        else (date(today.year, 1, 1), today)
+    found = db.session.scalar(published_between(union, start, end, batch).with_only_columns(db.func.count())) \
+        if start <= end else 0
+    jobs = db.session.scalars(select(ReviewJob).where(ReviewJob.union_id == union.id)
+                              .order_by(ReviewJob.id.desc()).limit(10)).all()
+    return render_template("reports/review_new.html", union=union, batch=batch, form=form, found=found,
+                           jobs=jobs), status
+
+
+def _readable_job(job_id):
+    job = get_or_404(ReviewJob, job_id)
+    require(may_read(job, current_user))
+    return job
+
+
+@bp.route("/reviews/<int:job_id>")
+def review_job(job_id):
+    job = _readable_job(job_id)
+    return render_template("reports/review_job.html", job=job, stalled=is_stalled(job))
+
+
+@bp.route("/reviews/<int:job_id>/download")
+def review_download(job_id):
+    job = _readable_job(job_id)
+    require(job.file_key is not None)
+    name = f"审阅报告-{job.union.name}-{job.period_start}至{job.period_end}.pdf"
+    try:
+        return storage().send(job.file_key, "application/pdf", download_name=name, as_attachment=True)
+    except FileNotFoundError:
+        require(False)

@@ -1,7 +1,8 @@
 """Participation (who voted) and ballots (what was voted) are separate records.
 
 A ballot carries no voter id, no timestamp and a random id, so nothing in the application links
-it to the participation row written in the same transaction.
+it to the participation row written in the same transaction. Participation keeps the hour of voting
+(not the minute) for the turnout-burst warning; ballots have no time to match it against.
 """
 from evalapp.core.db import db
 
@@ -13,6 +14,8 @@ class Participation(db.Model):
 
     campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), primary_key=True)
     member_id = db.Column(db.Integer, db.ForeignKey("members.id"), primary_key=True)
+    #: The UTC hour the member voted in, truncated; None for participations from before it was kept.
+    voted_hour = db.Column(db.DateTime, nullable=True)
 
 
 class Ballot(db.Model):

@@ -55,7 +55,8 @@ def cast_ballot(campaign, account, choices):
     member = check_can_vote(campaign, account)
     answers, texts = _validated_answers(campaign, choices)
     receipt = secrets.token_hex(8)
-    db.session.add(Participation(campaign_id=campaign.id, member_id=member.id))
+    db.session.add(Participation(campaign_id=campaign.id, member_id=member.id,
+                                 voted_hour=utcnow().replace(minute=0, second=0, microsecond=0)))
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
                     **ballot_summary(campaign.questionnaire, answers),
                     answers=[Answer(campaign_id=campaign.id, item_id=item_id, option_id=option_id)

@@ -1,0 +1,176 @@
+"""The batch review PDF: every published campaign under a superior union in a period, in one report.
+
+For a county of hundreds of unions this takes longer than a request should, so it runs as a job:
+`request_review` records it and starts it, `run_review` gathers the figures in a few queries and
+renders the PDF into storage, writing its progress where the job page (in any process) reads it.
+"""
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import joinedload
+
+from evalapp.campaigns.models import Campaign, CampaignState
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.storage import storage
+from evalapp.core.timeutil import from_local, local_today, utcnow
+from evalapp.rectification.models import OPEN_STATES, Rectification
+from evalapp.reports.models import ReportJobState, ReviewJob
+from evalapp.results.ranking import batch_ranking
+from evalapp.unions.models import Union
+
+logger = logging.getLogger(__name__)
+
+#: A job without a heartbeat for this long is shown as stalled (its process probably died).
+STALLED_AFTER = timedelta(minutes=15)
+#: The longest period one report covers: a review is yearly at most, with some slack.
+MAX_PERIOD = timedelta(days=731)
+GRADES = ("优秀", "良好", "合格", "不合格")
+
+
+def is_stalled(job, now=None):
+    return job.state.running and job.updated_at < (now or utcnow()) - STALLED_AFTER
+
+
+def may_read(job, account):
+    """The requester and every officer managing the union (the report holds nothing they cannot see)."""
+    return account.manages(job.union)
+
+
+def request_review(account, union, period_start, period_end, batch=None):
+    """Record a review job for `union`'s subtree (or one batch of it); the caller commits, then starts it."""
+    if not account.manages(union):
+        raise Refused("您无权为该工会生成审阅报告。", 404)
+    if batch is not None and (batch.root_union_id != union.id or not batch.can_manage(account)):
+        raise Refused("该批次不属于此工会。", 404)
+    if period_start is None or period_end is None:
+        raise Refused("请填写起止日期。", 400)
+    if period_end < period_start:
+        raise Refused("结束日期不能早于开始日期。", 400)
+    if period_end - period_start > MAX_PERIOD:
+        raise Refused("一份审阅报告最多覆盖两年。", 400)
+    job = ReviewJob(union=union, batch=batch, period_start=period_start, period_end=period_end,
+                    requested_by_id=account.id, state=ReportJobState.queued)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def _set(job_id, **values):
+    """Write the job's progress on a connection of its own, so any process sees it at once."""
+    with db.engine.begin() as connection:
+        connection.execute(update(ReviewJob).where(ReviewJob.id == job_id).values(updated_at=utcnow(), **values))
+
+
+def run_review(job_id):
+    """Gather and render one review job; failures end in the job's `failed` state with a message."""
+    from evalapp.reports.pdf import render_pdf
+
+    job = db.session.get(ReviewJob, job_id)
+    if job is None or job.state != ReportJobState.queued:
+        return
+    try:
+        _set(job_id, state=ReportJobState.collecting)
+        data = review_data(job.union, job.period_start, job.period_end, job.batch,
+                           progress=lambda done, total: _set(job_id, processed=done, total=total))
+        _set(job_id, state=ReportJobState.rendering)
+        pdf = render_pdf("reports/review_pdf.html", job=job, **data)
+        key = storage().save(io.BytesIO(pdf))
+        _set(job_id, state=ReportJobState.done, file_key=key, file_size=len(pdf), finished_at=utcnow())
+    except Exception:
+        logger.exception("review job %s failed", job_id)
+        db.session.rollback()
+        _set(job_id, state=ReportJobState.failed, finished_at=utcnow(),
+             message="生成审阅报告时出错，请稍后重新生成；如果再次失败，请联系系统管理员。")
+    finally:
+        db.session.remove()
+
+
+@dataclass
+class ReviewRow:
+    campaign: Campaign
+    electorate: int
+    turnout: int
+    turnout_rate: float | None
+    quorum_met: bool
+    grade: str | None
+    overall: float | None
+    rank: int | None
+    mean: float | None
+    low: float | None
+    high: float | None
+    rectifications: int
+    open_rectifications: int
+    overdue: int
+
+
+def published_between(union, start, end, batch=None):
+    """SQL for the campaigns in `union`'s subtree published on the local days start..end (inclusive)."""
+    low = from_local(datetime.combine(start, time()))
+    high = from_local(datetime.combine(end + timedelta(days=1), time()))
+    query = (select(Campaign).join(Union, Union.id == Campaign.union_id)
+             .where(Union.subtree_filter(union), Campaign.state.in_((CampaignState.published, CampaignState.archived)),
+                    Campaign.published_at >= low, Campaign.published_at < high))
+    if batch is not None:
+        query = query.where(Campaign.batch_id == batch.id)
+    return query
+
+
+def review_data(union, start, end, batch=None, today=None, progress=None):
+    """Return the review's context: rows (ranked first), the Kruskal–Wallis test, totals, overdue items."""
+    today = today or local_today()
+    campaigns = list(db.session.scalars(
+        published_between(union, start, end, batch)
+        .options(joinedload(Campaign.union).joinedload(Union.parent), joinedload(Campaign.result))
+        .order_by(Campaign.id)).unique())
+    if progress:
+        progress(0, len(campaigns))
+    ids = [c.id for c in campaigns]
+    is_open = Rectification.state.in_([s.value for s in OPEN_STATES])
+    counts = {campaign_id: (total, still_open, overdue) for campaign_id, total, still_open, overdue in db.session.execute(
+        select(Rectification.campaign_id, func.count(), func.sum(case((is_open, 1), else_=0)),
+               func.sum(case((Rectification.overdue_condition(today), 1), else_=0)))
+        .where(Rectification.campaign_id.in_(ids)).group_by(Rectification.campaign_id))} if ids else {}
+    ranking, difference, _left_out = batch_ranking(campaigns)
+    ranked = {r.campaign.id: r for r in ranking}
+    rows = []
+    for done, campaign in enumerate(campaigns, start=1):
+        result, place = campaign.result, ranked.get(campaign.id)
+        total, still_open, overdue = counts.get(campaign.id, (0, 0, 0))
+        rows.append(ReviewRow(
+            campaign, result.electorate_size, result.turnout,
+            result.turnout / result.electorate_size if result.electorate_size else None,
+            result.quorum_met, result.grade, result.overall_score if result.quorum_met else None,
+            place.rank if place else None, place.mean if place else None,
+            place.low if place else None, place.high if place else None,
+            total, int(still_open or 0), int(overdue or 0)))
+        if progress and done % 100 == 0:
+            progress(done, len(campaigns))
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.campaign.union.name, r.campaign.id))
+    electorate = sum(r.electorate for r in rows)
+    turnout = sum(r.turnout for r in rows)
+    overdue_items = list(db.session.scalars(
+        select(Rectification).where(Rectification.campaign_id.in_(ids), Rectification.overdue_condition(today))
+        .options(joinedload(Rectification.campaign).joinedload(Campaign.union))
+        .order_by(Rectification.deadline, Rectification.id))) if ids else []
+    if progress:
+        progress(len(campaigns), len(campaigns))
+    return {
+        "union": union, "batch": batch, "period_start": start, "period_end": end, "today": today,
+        "rows": rows, "difference": difference,
+        "totals": {
+            "campaigns": len(rows), "electorate": electorate, "turnout": turnout,
+            "turnout_rate": turnout / electorate if electorate else None,
+            "grades": [(grade, sum(1 for r in rows if r.grade == grade)) for grade in GRADES],
+            "void": sum(1 for r in rows if not r.quorum_met),
+            "ranked": len(ranking),
+            "rectifications": sum(r.rectifications for r in rows),
+            "open_rectifications": sum(r.open_rectifications for r in rows),
+            "overdue": sum(r.overdue for r in rows),
+        },
+        "overdue_items": [{"union": r.campaign.union.name, "problem": r.problem, "state": r.state.label,
+                           "deadline": r.deadline, "days": (today - r.deadline).days} for r in overdue_items],
+    }
