@@ -193,3 +193,53 @@ def test_flags_are_in_the_officers_pdf_but_not_the_chairs(login, tmp_path):
         (tmp_path / f"{username}.pdf").write_bytes(response.data)
         texts[username] = pdf_text(tmp_path / f"{username}.pdf")
     assert "需要核实的情况" in texts["county_officer"] and "需要核实的情况" not in texts["chair"]
+
+
+def _burst_campaign(window_hours, hours_of_votes):
+    """30 voters, the campaign open `window_hours`; `hours_of_votes` gives each voter's hour (UTC, offset from opening)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from evalapp.campaigns.models import Campaign
+    from evalapp.voting.models import Participation
+
+    world = build_world(member_count=len(hours_of_votes))
+    campaign = make_campaign(world, "open", votes=[[1, 1, 1]] * len(hours_of_votes))
+    opened = campaign.opened_at.replace(minute=0, second=0, microsecond=0) - timedelta(hours=window_hours)
+    db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(opened_at=opened))
+    for member, offset in zip([m.member for m in world.members], hours_of_votes):
+        db.session.execute(update(Participation).where(Participation.campaign_id == campaign.id,
+                                                       Participation.member_id == member.id)
+                           .values(voted_hour=opened + timedelta(hours=offset)))
+    db.session.commit()
+    db.session.refresh(campaign)
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    return campaign, opened
+
+
+def test_an_hour_with_a_third_of_all_ballots_in_a_week_long_vote_is_flagged(login):
+    from datetime import timedelta
+
+    from evalapp.core.timeutil import to_local
+
+    # 22 of 30 in the hour starting 50 hours after opening; the rest one per hour.
+    campaign, opened = _burst_campaign(7 * 24, [50] * 22 + list(range(8)))
+    [flag] = [f for f in campaign.result.flags if f["kind"] == "turnout_burst"]
+    expected_hour = to_local(opened + timedelta(hours=50))
+    assert flag["message"].startswith(f"{expected_hour:%Y-%m-%d %H}:00 起的一小时内有 22 人投票，占全部参评人数的 73%")
+    page = login("county_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "集中组织投票" in page
+    assert "集中组织投票" not in login("m1").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("window", "hours"), [
+    (7 * 24, [hour * 5 for hour in range(30)]),   # spread over the week
+    (7 * 24, [50] * 19 + list(range(11))),        # 19 in one hour: under the 20-ballot floor
+    (6, [3] * 22 + list(range(8))),               # a six-hour vote: everyone votes at the meeting
+])
+def test_ordinary_turnout_is_not_flagged(window, hours):
+    campaign, _opened = _burst_campaign(window, hours)
+    assert [f for f in campaign.result.flags if f["kind"] == "turnout_burst"] == []

@@ -5,9 +5,10 @@ Both are computed once, when the result is frozen, and stored with it.
 from sqlalchemy import func, select
 
 from evalapp.core.db import db
+from evalapp.core.timeutil import to_local
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results import statistics
-from evalapp.voting.models import TextAnswer
+from evalapp.voting.models import Participation, TextAnswer
 
 #: Below this many ballots a share of identical ballots says nothing.
 UNIFORM_MIN_BALLOTS = 20
@@ -15,6 +16,11 @@ UNIFORM_MIN_BALLOTS = 20
 UNIFORM_WARNING_SHARE = 0.9
 #: The same free text this many times (or more) earns a warning.
 REPEATED_TEXT_MIN = 3
+#: A voting window shorter than this has no hours to compare (a meeting that votes together is normal then).
+BURST_MIN_WINDOW_HOURS = 24
+#: One hour with at least this many ballots and at least this share of all of them earns a warning.
+BURST_MIN_BALLOTS = 20
+BURST_SHARE = 1 / 3
 #: Differences with a p-value below this are called significant on the pages.
 SIGNIFICANCE = 0.05
 
@@ -102,6 +108,7 @@ def warning_flags(campaign, voters, summaries):
         flags.append({"kind": "straight_lining", "message": (
             f"{summaries.uniform} 张选票（{summaries.uniform / voters:.0%}）在所有计分题上都选择了同一位置的选项"
             "（例如全部“满意”）。请了解是否有人统一指导投票。")})
+    flags += turnout_bursts(campaign, voters)
     text_items = {item.id: item for item in campaign.questionnaire.items if item.kind == ItemKind.text}
     if text_items:
         repeated = db.session.execute(
@@ -115,3 +122,22 @@ def warning_flags(campaign, voters, summaries):
             flags.append({"kind": "repeated_text", "message": (
                 f"第 {text_items[item_id].position} 题有同一内容被 {count} 张选票原样填写。请了解是否为组织填写。")})
     return flags
+
+
+def turnout_bursts(campaign, voters):
+    """Warnings for single hours in which a large share of all ballots was cast (organised voting?).
+
+    Counted from the hour kept on participations (who voted); ballots carry no time at all.
+    """
+    if campaign.opened_at is None or campaign.closed_at is None or voters < BURST_MIN_BALLOTS:
+        return []
+    if (campaign.closed_at - campaign.opened_at).total_seconds() < BURST_MIN_WINDOW_HOURS * 3600:
+        return []
+    threshold = max(BURST_MIN_BALLOTS, voters * BURST_SHARE)
+    hours = db.session.execute(
+        select(Participation.voted_hour, func.count()).where(
+            Participation.campaign_id == campaign.id, Participation.voted_hour.is_not(None))
+        .group_by(Participation.voted_hour).having(func.count() >= threshold).order_by(Participation.voted_hour))
+    return [{"kind": "turnout_burst", "message": (
+        f"{to_local(hour):%Y-%m-%d %H:00} 起的一小时内有 {count} 人投票，占全部参评人数的 {count / voters:.0%}。"
+        "请了解是否有人集中组织投票。")} for hour, count in hours]
