@@ -26,19 +26,19 @@ from flask_migrate import upgrade
 from large_electorate import database
 
 from evalapp import create_app
-from evalapp.accounts.models import Role
+from evalapp.accounts.models import Account, Role
 from evalapp.accounts.operations import create_account, grant_role
 from evalapp.campaigns import operations as campaign_ops
 from evalapp.campaigns.models import ElectorateScope, SubjectKind
 from evalapp.core.db import db
-from evalapp.duty_reports.operations import save_report
 from evalapp.core.storage import storage
 from evalapp.core.timeutil import local_today
+from evalapp.duty_reports.operations import save_report
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.reports import review
 from evalapp.reports.models import ReportJobState
-from evalapp.unions.models import UnionKind, UnionSector
+from evalapp.unions.models import Union, UnionKind, UnionSector
 from evalapp.unions.operations import add_member, create_union
 from evalapp.voting.operations import cast_ballot
 
@@ -94,10 +94,13 @@ def main():
                   f"database {db.engine.dialect.name} {db.engine.dialect.server_version_info or ''}")
             started = time.perf_counter()
             county, officer = build(random.Random(2026), args.unions, args.voters)
+            county_id, officer_id = county.id, officer.id
             print(f"built {args.unions} published campaigns in {time.perf_counter() - started:.1f} s")
             today = local_today()
             gather, totals = [], []
             for run in range(args.runs):
+                # run_review ends its session, as a job does: load afresh every time.
+                county, officer = db.session.get(Union, county_id), db.session.get(Account, officer_id)
                 started = time.perf_counter()
                 review.review_data(county, date(today.year, 1, 1), today)
                 gather.append(time.perf_counter() - started)
