@@ -83,3 +83,93 @@ def digest_of_export(text):
         else:
             texts.append((int(row["item_id"]), restore_text(row["option"])))
     return digest_of_listing(((ballot_id, sorted(ballots[ballot_id])) for ballot_id in sorted(ballots)), texts)
+
+
+# --- Tallies, and every export as XLSX -------------------------------------------------------------
+
+#: Columns of the tally: one row per option (a free-text item: one row without an option), with its
+#: item's published figures repeated, so that a script can check them from the ballots alone.
+TALLY_HEADER = ["item_position", "item_id", "item", "kind", "dimension", "weight", "scored", "option_id", "option",
+                "score", "satisfied", "count", "answered", "rate", "rate_low", "rate_high", "mean", "mean_low",
+                "mean_high", "item_score"]
+
+
+def _number(value):
+    """Floats as Python writes them (repr: exact round trip), None as an empty cell."""
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def tally_facts(campaign):
+    """Return the campaign's published facts as (label, value) pairs."""
+    result = campaign.result
+    return [("campaign_id", str(campaign.id)), ("title", spreadsheet_safe(campaign.title)),
+            ("union", spreadsheet_safe(campaign.union.name)), ("electorate", str(result.electorate_size)),
+            ("turnout", str(result.turnout)), ("quorum_required", str(result.quorum_required)),
+            ("quorum_met", "yes" if result.quorum_met else "no"),
+            ("overall_score", _number(result.overall_score if result.quorum_met else None)),
+            ("grade", result.grade or ""), ("ballot_digest", result.ballot_digest),
+            ("published_at_utc", campaign.published_at.isoformat(timespec="seconds"))]
+
+
+def tally_rows(campaign):
+    """Return the tally's rows; none when the breakdown is withheld (no quorum, or under five voters)."""
+    result = campaign.result
+    if not result.quorum_met or result.turnout < MIN_GROUP_SIZE:
+        return []
+    rows = []
+    for row in result.items:
+        item = row.item
+        figures = [str(row.answered), _number(row.rate), _number(row.rate_low), _number(row.rate_high),
+                   _number(row.mean_score), _number(row.mean_low), _number(row.mean_high), _number(row.normalised_score)]
+        head = [str(row.position), str(item.id), spreadsheet_safe(item.prompt), item.kind.value, item.dimension or "",
+                str(item.weight), "yes" if item.scored else "no"]
+        for option in item.options or [None]:
+            if option is None:
+                rows.append(head + ["", "", "", "", str(row.answered)] + figures)
+            else:
+                rows.append(head + [str(option.id), spreadsheet_safe(option.label), str(option.score),
+                                    "yes" if option.counts_satisfied else "no",
+                                    str(row.option_counts.get(str(option.id), 0))] + figures)
+    return rows
+
+
+def tally_csv(campaign):
+    """The facts as two-column rows, an empty row, then the tally table (UTF-8 with BOM for Excel)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerows(tally_facts(campaign))
+    writer.writerow([])
+    writer.writerow(TALLY_HEADER)
+    writer.writerows(tally_rows(campaign))
+    return out.getvalue()
+
+
+def _xlsx(sheets):
+    """Return an XLSX file of [(title, rows)]; every cell is written as a value, never as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s" if isinstance(value, str) else cell.data_type  # "=…" stays text
+                cells.append(cell)
+            sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def tally_xlsx(campaign):
+    return _xlsx([("概况", tally_facts(campaign)), ("计票", [TALLY_HEADER] + tally_rows(campaign))])
+
+
+def ballots_xlsx(campaign):
+    """The anonymous ballot export (same rows as `ballots_csv`, shuffled afresh) as XLSX."""
+    rows = list(csv.reader(io.StringIO(ballots_csv(campaign).lstrip("\ufeff"), newline="")))
+    return _xlsx([("选票", rows)])

@@ -4,7 +4,7 @@ from flask_login import current_user
 from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.web import require
-from evalapp.results.exports import ballots_csv
+from evalapp.results.exports import ballots_csv, ballots_xlsx, tally_csv, tally_xlsx
 from evalapp.results.presentation import result_context
 
 bp = Blueprint("results", __name__)
@@ -18,12 +18,29 @@ def published_campaign(campaign_id):
     return campaign
 
 
-@bp.route("/campaigns/<int:campaign_id>/ballots.csv")
-def ballots_export(campaign_id):
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(body, mimetype, filename):
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.route("/campaigns/<int:campaign_id>/ballots.<any(csv, xlsx):extension>")
+def ballots_export(campaign_id, extension="csv"):
     campaign = published_campaign(campaign_id)
     require(campaign.can_manage(current_user))
-    return Response(ballots_csv(campaign), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=ballots-{campaign.id}.csv"})
+    if extension == "xlsx":
+        return _download(ballots_xlsx(campaign), XLSX, f"ballots-{campaign.id}.xlsx")
+    return _download(ballots_csv(campaign), "text/csv", f"ballots-{campaign.id}.csv")
+
+
+@bp.route("/campaigns/<int:campaign_id>/tally.<any(csv, xlsx):extension>")
+def tally_export(campaign_id, extension):
+    campaign = published_campaign(campaign_id)
+    require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+    if extension == "xlsx":
+        return _download(tally_xlsx(campaign), XLSX, f"tally-{campaign.id}.xlsx")
+    return _download(tally_csv(campaign), "text/csv", f"tally-{campaign.id}.csv")
 
 
 @bp.route("/campaigns/<int:campaign_id>/result")
