@@ -19,6 +19,7 @@ DOMAIN_PACKAGES = (
     "rectification",
     "notifications",
     "reports",
+    "coverage",
 )
 
 

@@ -9,3 +9,7 @@
 # Serve over HTTPS only:
 # SESSION_COOKIE_SECURE = True
 # REMEMBER_COOKIE_SECURE = True
+
+# Which unions must be evaluated every year (the coverage figures): these kinds, and grassroots
+# unions of these sectors with at least this many active members.
+# COVERAGE_RULES = {"kinds": ["town"], "sectors": ["non_public_enterprise"], "min_members": 100}

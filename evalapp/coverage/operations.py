@@ -1,0 +1,159 @@
+"""Coverage and yearly figures, counted in SQL over the materialised path.
+
+A union must be evaluated in a year when it matches the rule in the configuration (by default every
+town/street union, and every non-public-enterprise grassroots union with 100 or more active members);
+it was evaluated when a chair evaluation of that union was published in that calendar year
+(Asia/Shanghai). See docs/statistics.md, "Coverage and yearly figures".
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy.orm import aliased
+
+from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
+from evalapp.core.db import db
+from evalapp.core.timeutil import from_local, local_today
+from evalapp.feedback.models import Suggestion
+from evalapp.rectification.models import Rectification
+from evalapp.results.models import Result
+from evalapp.unions.models import Member, Union, UnionKind, UnionSector
+
+PUBLISHED = (CampaignState.published, CampaignState.archived)
+PAGE_SIZE = 100
+DEFAULT_RULES = {"kinds": ["town"], "sectors": ["non_public_enterprise"], "min_members": 100}
+
+
+def rules():
+    """The configured rule: COVERAGE_RULES = {"kinds": [...], "sectors": [...], "min_members": n}."""
+    configured = current_app.config.get("COVERAGE_RULES") or {}
+    return {**DEFAULT_RULES, **configured}
+
+
+def year_bounds(year):
+    """The UTC instants at which the local calendar year starts and ends."""
+    return from_local(datetime(year, 1, 1)), from_local(datetime(year + 1, 1, 1))
+
+
+def _members():
+    return (select(Member.union_id, func.count().label("members")).where(Member.active.is_(True))
+            .group_by(Member.union_id).subquery())
+
+
+def required_condition(members):
+    """SQL on Union (joined with the `members` subquery): the union must be evaluated."""
+    rule = rules()
+    grassroots = and_(Union.kind == UnionKind.grassroots,
+                      Union.sector.in_([UnionSector(s) for s in rule["sectors"]]),
+                      func.coalesce(members.c.members, 0) >= rule["min_members"])
+    kinds = [UnionKind(k) for k in rule["kinds"] if k != "grassroots"]
+    return or_(Union.kind.in_(kinds) if kinds else false(), grassroots)
+
+
+def _published_in(year):
+    low, high = year_bounds(year)
+    return and_(Campaign.state.in_(PUBLISHED), Campaign.published_at >= low, Campaign.published_at < high)
+
+
+def evaluated_condition(year):
+    """SQL on Union: a chair evaluation of this union was published in `year`."""
+    return exists().where(Campaign.union_id == Union.id, Campaign.subject_kind == SubjectKind.chair, _published_in(year))
+
+
+@dataclass
+class Coverage:
+    required: int
+    evaluated: int
+
+    @property
+    def rate(self):
+        return self.evaluated / self.required if self.required else None
+
+
+def _required_query(root, columns):
+    members = _members()
+    return (select(*columns).select_from(Union).outerjoin(members, members.c.union_id == Union.id)
+            .where(Union.subtree_filter(root), required_condition(members)))
+
+
+def coverage(root, year):
+    evaluated = evaluated_condition(year)
+    required, done = db.session.execute(_required_query(
+        root, [func.count(), func.sum(case((evaluated, 1), else_=0))])).one()
+    return Coverage(required, int(done or 0))
+
+
+def coverage_list(root, year, evaluated, page=1):
+    """One page of required unions that were (or were not) evaluated: [(union, parent name)], and the count."""
+    parent = aliased(Union)
+    condition = evaluated_condition(year) if evaluated else ~evaluated_condition(year)
+    query = _required_query(root, [Union, parent.name]).outerjoin(parent, parent.id == Union.parent_id).where(condition)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    rows = db.session.execute(query.order_by(parent.name, Union.name, Union.id)
+                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return rows, total
+
+
+@dataclass
+class Figures:
+    name: str
+    campaigns: int = 0
+    electorate: int = 0
+    turnout: int = 0
+    suggestions: int = 0
+    answered: int = 0
+    rectifications: int = 0
+    overdue: int = 0
+    required: int = 0
+    evaluated: int = 0
+
+    @property
+    def turnout_rate(self):
+        return self.turnout / self.electorate if self.electorate else None
+
+    @property
+    def coverage_rate(self):
+        return self.evaluated / self.required if self.required else None
+
+
+def yearly_figures(root, year, today=None):
+    """Return (total Figures for `root`'s subtree, [Figures per direct child union]) for `year`.
+
+    Campaigns, electorate and turnout count the results published in the year; suggestions and
+    rectification items are those of these campaigns; overdue is as of `today`. Each figure is one
+    GROUP BY over the subtree, joined to the child union whose path the union's path starts with.
+    """
+    today = today or local_today()
+    children = list(db.session.scalars(select(Union).where(Union.parent_id == root.id).order_by(Union.name)))
+    total, rows = Figures(root.name), {child.id: Figures(child.name) for child in children}
+    child = aliased(Union)
+
+    def grouped(query):
+        """Run `query` for the whole subtree and once grouped by child: yield (Figures, row)."""
+        yield from ((total, row) for row in db.session.execute(query.where(Union.subtree_filter(root))))
+        by_child = (query.add_columns(child.id).join(child, Union.path.startswith(child.path))
+                    .where(child.parent_id == root.id).group_by(child.id))
+        for row in db.session.execute(by_child):
+            yield rows[row[-1]], row
+
+    published = (select(Campaign.id).join(Union, Union.id == Campaign.union_id)).where(_published_in(year))
+    base = published.join(Result, Result.campaign_id == Campaign.id)
+    for figures, row in grouped(base.with_only_columns(func.count(), func.coalesce(func.sum(Result.electorate_size), 0),
+                                                       func.coalesce(func.sum(Result.turnout), 0))):
+        figures.campaigns, figures.electorate, figures.turnout = row[0], int(row[1]), int(row[2])
+    feedback = published.join(Suggestion, Suggestion.campaign_id == Campaign.id).with_only_columns(
+        func.count(), func.sum(case((Suggestion.response.is_not(None), 1), else_=0)))
+    for figures, row in grouped(feedback):
+        figures.suggestions, figures.answered = row[0], int(row[1] or 0)
+    items = published.join(Rectification, Rectification.campaign_id == Campaign.id).with_only_columns(
+        func.count(), func.sum(case((Rectification.overdue_condition(today), 1), else_=0)))
+    for figures, row in grouped(items):
+        figures.rectifications, figures.overdue = row[0], int(row[1] or 0)
+    members = _members()
+    evaluated = evaluated_condition(year)
+    required = (select(func.count(), func.sum(case((evaluated, 1), else_=0))).select_from(Union)
+                .outerjoin(members, members.c.union_id == Union.id).where(required_condition(members)))
+    for figures, row in grouped(required):
+        figures.required, figures.evaluated = row[0], int(row[1] or 0)
+    return total, [rows[c.id] for c in children]

@@ -1,0 +1,127 @@
+"""Coverage (who had to be evaluated this year, and was) and the yearly figures, on a hand-built tree.
+
+Under 新会区 (county): 会城街道 (town, required) with 甲公司工会 (6 members, other sector: not required),
+大企业 (non-public, 100 roster + its chair = 101: required), 线上企业 (non-public, exactly 100: required),
+小企业 (non-public, 99: not required), 国企 (state-owned, 150: not required); and 司前镇 (town, 10
+members. This year: 甲's chair evaluation (5 of 6 voted) and 大企业's are published, and a
+survey of 司前镇; 司前镇's chair evaluation was published last year.
+"""
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import update
+
+from evalapp.campaigns.models import Campaign, SubjectKind
+from evalapp.core.db import db
+from evalapp.core.timeutil import local_today, utcnow
+from evalapp.coverage.operations import coverage, coverage_list, yearly_figures
+from evalapp.feedback import operations as feedback
+from evalapp.rectification.models import Rectification
+from evalapp.unions.models import UnionKind
+from tests.factories import make_account, make_campaign, make_union
+from tests.test_reports import VOTES, pdf_text
+
+
+@pytest.fixture
+def tree(world):
+    t = SimpleNamespace(world=world)
+    t.big = make_union(world.town, "大企业工会", sector="non_public_enterprise", members=100, chair="big_chair")
+    t.line = make_union(world.town, "线上企业工会", sector="non_public_enterprise", members=100)
+    t.small = make_union(world.town, "小企业工会", sector="non_public_enterprise", members=99)
+    t.soe = make_union(world.town, "国企工会", sector="state_owned_enterprise", members=150)
+    t.siqian = make_union(world.county, "司前镇总工会", kind=UnionKind.town, members=10)
+    siqian_chair = make_account("siqian_chair", "司前镇主席", member_of=t.siqian, chair_of=t.siqian)
+    db.session.commit()
+    t.a = make_campaign(world, "published", votes=VOTES)
+    t.big_campaign = make_campaign(SimpleNamespace(**{**vars(world), "chair": db.session.merge(
+        db.session.query(type(world.chair)).filter_by(username="big_chair").one())}), "published", union=t.big)
+    t.survey = make_campaign(world, "published", union=t.siqian, subject=SubjectKind.none)
+    last_year = make_campaign(SimpleNamespace(**{**vars(world), "chair": siqian_chair}), "published", union=t.siqian)
+    db.session.execute(update(Campaign).where(Campaign.id == last_year.id)
+                       .values(published_at=utcnow().replace(year=utcnow().year - 1)))
+    first = feedback.add_suggestion(t.a, world.members[0], "食堂太小")
+    second = feedback.add_suggestion(t.a, world.members[1], "多组织活动")
+    feedback.respond(first, world.chair, "明年扩建")
+    assert second.response is None
+    db.session.execute(update(Rectification).where(Rectification.campaign_id == t.a.id)
+                       .values(due_date=local_today() - timedelta(days=2)))
+    db.session.commit()
+    t.year = local_today().year
+    return t
+
+
+def test_coverage_counts_required_unions_and_their_published_chair_evaluations(tree):
+    w = tree.world
+    summary = coverage(w.county, tree.year)
+    assert (summary.required, summary.evaluated) == (4, 1)
+    gaps, count = coverage_list(w.county, tree.year, evaluated=False)
+    assert count == 3
+    assert {u.name: parent for u, parent in gaps} == {
+        "会城街道总工会": "新会区总工会", "线上企业工会": "会城街道总工会", "司前镇总工会": "新会区总工会"}
+    covered, _count = coverage_list(w.county, tree.year, evaluated=True)
+    assert [u.name for u, _parent in covered] == ["大企业工会"]
+    # Last year only 司前镇 was evaluated (a survey this year does not count for it).
+    last = coverage(w.county, tree.year - 1)
+    assert (last.required, last.evaluated) == (4, 1)
+    assert [u.name for u, _p in coverage_list(w.county, tree.year - 1, evaluated=True)[0]] == ["司前镇总工会"]
+    # The other county has nothing required.
+    assert coverage(w.other_county, tree.year).required == 0
+
+
+def test_the_rule_comes_from_the_configuration(app, tree):
+    app.config["COVERAGE_RULES"] = {"kinds": [], "sectors": ["non_public_enterprise", "state_owned_enterprise"],
+                                    "min_members": 99}
+    try:
+        summary = coverage(tree.world.county, tree.year)
+        assert (summary.required, summary.evaluated) == (4, 1)  # 大, 线上, 小, 国企; no towns
+    finally:
+        del app.config["COVERAGE_RULES"]
+
+
+def test_yearly_figures_of_the_subtree_and_each_child(tree):
+    total, children = yearly_figures(tree.world.county, tree.year)
+    assert (total.campaigns, total.electorate, total.turnout) == (3, 5 + 100 + 11, 5)
+    assert (total.suggestions, total.answered, total.rectifications, total.overdue) == (2, 1, 1, 1)
+    assert (total.required, total.evaluated) == (4, 1)
+    by_name = {f.name: f for f in children}
+    assert list(by_name) == sorted(by_name)
+    town = by_name["会城街道总工会"]
+    assert (town.campaigns, town.electorate, town.turnout, town.suggestions, town.overdue) == (2, 105, 5, 2, 1)
+    assert (town.required, town.evaluated) == (3, 1)
+    siqian = by_name["司前镇总工会"]
+    assert (siqian.campaigns, siqian.electorate, siqian.turnout, siqian.required, siqian.evaluated) == (1, 11, 0, 1, 0)
+
+
+def test_the_pages_and_the_pdf_show_the_figures(tree, login, tmp_path):
+    client = login("county_officer")
+    page = client.get("/coverage").get_data(as_text=True)  # defaults: the officer's county, this year
+    assert "新会区总工会" in page and "覆盖率 25.0%" in page and "线上企业工会" in page and "大企业工会" not in page
+    covered = client.get(f"/coverage?union={tree.world.county.id}&show=covered").get_data(as_text=True)
+    assert "大企业工会" in covered and "线上企业工会" not in covered
+    yearly = client.get(f"/coverage/yearly?union={tree.world.county.id}&year={tree.year}").get_data(as_text=True)
+    assert "会城街道总工会" in yearly and "司前镇总工会" in yearly
+    response = client.get(f"/coverage/yearly.pdf?union={tree.world.county.id}&year={tree.year}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    path = tmp_path / "yearly.pdf"
+    path.write_bytes(response.data)
+    text = "".join(pdf_text(path).split())
+    assert f"新会区总工会{tree.year}年度评议统计" in text
+    assert "新会区总工会311654.3%211/425.0%11" in text  # the total row
+    assert "第1页/共1页" in text
+
+
+@pytest.mark.parametrize("username", ["other_officer", "chair", "m1", "outsider"])
+def test_others_get_not_found(tree, login, username):
+    client = login(username)
+    county = tree.world.county.id
+    for path in (f"/coverage?union={county}", f"/coverage/yearly?union={county}", f"/coverage/yearly.pdf?union={county}"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_bad_parameters_are_not_errors(tree, login):
+    client = login("city_officer")
+    assert client.get("/coverage?year=99999").status_code == 404
+    assert client.get("/coverage?union=999999").status_code == 404
+    assert client.get("/coverage?year=abc&page=-3").status_code == 200
+    assert "江门市总工会" in client.get("/coverage/yearly").get_data(as_text=True)
