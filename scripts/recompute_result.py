@@ -96,38 +96,55 @@ def t_interval(scores, population):
     return mean, (mean - half, mean + half)
 
 
-def recompute(ballots, facts, rows):
-    """Return (figures {name: value}, items {item id: {name: value}}) computed from the ballots."""
-    population = int(facts["electorate"])
-    chosen = {}
-    for answers in ballots.values():
-        for item_id, option_id in answers:
-            chosen.setdefault(item_id, []).append(option_id)
-    options = {}
+def items_of(rows):
+    """Return {item id: {position, kind, scored, weight, options {option id: (score, satisfied)}}}, in tally order."""
+    items = {}
     for row in rows:
-        if row["scored"] == "yes" and row["option_id"]:
-            options.setdefault(int(row["item_id"]), {})[int(row["option_id"])] = (float(row["score"]), row["satisfied"] == "yes")
-    weights = {int(row["item_id"]): float(row["weight"]) for row in rows}
+        item = items.setdefault(int(row["item_id"]), {
+            "position": row["item_position"], "kind": row["kind"], "scored": row["scored"] == "yes",
+            "weight": float(row["weight"]), "options": {}})
+        if row["option_id"]:
+            item["options"][int(row["option_id"])] = (float(row["score"]), row["satisfied"] == "yes")
+    return items
+
+
+def recompute(ballots, texts, facts, rows):
+    """Return (figures {name: value}, items {item id: {name: value}}) computed from the ballots.
+
+    Every item gets its answer count ("answered": ballots that answered it; for free text, the
+    texts) and its count per option; scored items also their rate, mean and 0–100 score.
+    """
+    population = int(facts["electorate"])
+    chosen = {}  # {item id: [(ballot id, option id), ...]}
+    for ballot_id, answers in ballots.items():
+        for item_id, option_id in answers:
+            chosen.setdefault(item_id, []).append((ballot_id, option_id))
     items, weighted = {}, []
-    for item_id, item_options in options.items():
-        answers = [option for option in chosen.get(item_id, []) if option in item_options]
-        counts = {option: answers.count(option) for option in item_options}
-        n = len(answers)
-        figures = {"answered": n, "counts": counts}
-        if n:
-            satisfied = sum(1 for option in answers if item_options[option][1])
-            scores = [item_options[option][0] for option in answers]
+    for item_id, item in items_of(rows).items():
+        options = item["options"]
+        answers = [option for _ballot, option in chosen.get(item_id, []) if option in options]
+        if item["kind"] == "text":
+            n = sum(1 for text_item, _text in texts if text_item == item_id)
+        elif item["kind"] == "multiple":
+            n = len({ballot for ballot, option in chosen.get(item_id, []) if option in options})
+        else:
+            n = len(answers)
+        figures = {"position": item["position"], "answered": n, "counts": {o: answers.count(o) for o in options}}
+        if item["scored"] and n:
+            satisfied = sum(1 for option in answers if options[option][1])
+            scores = [options[option][0] for option in answers]
             mean, (mean_low, mean_high) = t_interval(scores, population)
-            low_score, high_score = min(s for s, _ in item_options.values()), max(s for s, _ in item_options.values())
+            low_score, high_score = min(s for s, _ in options.values()), max(s for s, _ in options.values())
             span = high_score - low_score
             item_score = 100 * (mean - low_score) / span if span else 100.0
             figures.update(rate=satisfied / n, rate_interval=wilson(satisfied, n, population), mean=mean,
                            mean_interval=(mean_low, mean_high), item_score=item_score)
-            weighted.append((item_score, weights[item_id]))
+            weighted.append((item_score, item["weight"]))
         items[item_id] = figures
     total_weight = sum(weight for _score, weight in weighted)
     overall = sum(score * weight for score, weight in weighted) / total_weight if total_weight else None
-    return {"turnout": len(ballots), "overall_score": overall}, items
+    turnout = len(ballots)
+    return {"turnout": turnout, "quorum_met": turnout >= int(facts["quorum_required"]), "overall_score": overall}, items
 
 
 def differs(mine, published):
@@ -142,18 +159,18 @@ def check(figures, items, facts, rows, ballot_digest):
         problems.append(f"ballot digest: recomputed {ballot_digest}, published {facts['ballot_digest']}")
     if figures["turnout"] != int(facts["turnout"]):
         problems.append(f"turnout: recomputed {figures['turnout']}, published {facts['turnout']}")
+    if figures["quorum_met"] != (facts["quorum_met"] == "yes"):
+        problems.append(f"quorum met: recomputed {figures['quorum_met']}, published {facts['quorum_met']}")
     if differs(figures["overall_score"], facts["overall_score"]):
         problems.append(f"overall score: recomputed {figures['overall_score']}, published {facts['overall_score']}")
     for row in rows:
-        item = items.get(int(row["item_id"]))
-        if item is None or not row["option_id"]:
-            continue
+        item = items[int(row["item_id"])]
         where = f"item {row['item_position']}"
-        if item["counts"].get(int(row["option_id"]), 0) != int(row["count"]):
+        if row["option_id"] and item["counts"][int(row["option_id"])] != int(row["count"]):
             problems.append(f"{where}, option {row['option_id']}: recomputed count "
-                            f"{item['counts'].get(int(row['option_id']), 0)}, published {row['count']}")
+                            f"{item['counts'][int(row['option_id'])]}, published {row['count']}")
         pairs = [("answered", item["answered"], row["answered"])]
-        if item["answered"]:
+        if "rate" in item:
             pairs += [("rate", item["rate"], row["rate"]), ("rate_low", item["rate_interval"][0], row["rate_low"]),
                       ("rate_high", item["rate_interval"][1], row["rate_high"]), ("mean", item["mean"], row["mean"]),
                       ("mean_low", item["mean_interval"][0], row["mean_low"]),
@@ -162,6 +179,23 @@ def check(figures, items, facts, rows, ballot_digest):
         problems += [f"{where}: {name} recomputed {mine}, published {published}"
                      for name, mine, published in pairs if differs(mine, published)]
     return sorted(set(problems))
+
+
+def report(figures, items, facts, ballot_digest):
+    print(f"campaign {facts['campaign_id']}: electorate {facts['electorate']}, turnout {figures['turnout']}, "
+          f"quorum {facts['quorum_required']} {'met' if figures['quorum_met'] else 'not met'}")
+    for item in items.values():
+        counts = " ".join(f"{option}:{count}" for option, count in item["counts"].items())
+        line = f"item {item['position']}: answered {item['answered']}" + (f", counts {counts}" if counts else "")
+        if "rate" in item:
+            (low, high), (mean_low, mean_high) = item["rate_interval"], item["mean_interval"]
+            interval = "" if mean_low is None else f" [{mean_low:.4f}, {mean_high:.4f}]"
+            line += (f", satisfied {item['rate']:.4f} [{low:.4f}, {high:.4f}], mean {item['mean']:.4f}{interval}, "
+                     f"score {item['item_score']:.2f}")
+        print(line)
+    overall = figures["overall_score"]
+    print(f"overall score: {'—' if overall is None else f'{overall:.4f}'}")
+    print(f"ballot digest: {ballot_digest}")
 
 
 def main():
@@ -173,24 +207,15 @@ def main():
     ballots, texts = read_ballots(args.ballots)
     facts, rows = read_tally(args.tally)
     ballot_digest = digest(ballots, texts)
-    figures, items = recompute(ballots, facts, rows)
-    print(f"campaign {facts['campaign_id']}: electorate {facts['electorate']}, turnout {figures['turnout']}")
-    for row in rows:
-        item = items.get(int(row["item_id"]))
-        if item and row["option_id"] == next(r["option_id"] for r in rows if r["item_id"] == row["item_id"]) and item["answered"]:
-            low, high = item["rate_interval"]
-            print(f"item {row['item_position']}: answered {item['answered']}, satisfied {item['rate']:.4f} "
-                  f"[{low:.4f}, {high:.4f}], mean {item['mean']:.4f}, score {item['item_score']:.2f}")
-    overall = figures["overall_score"]
-    print(f"overall score: {'—' if overall is None else f'{overall:.4f}'}")
-    print(f"ballot digest: {ballot_digest}")
-    if args.check:
-        problems = check(figures, items, facts, rows, ballot_digest)
-        for problem in problems:
-            print(f"DIFFERS: {problem}")
-        print("all published figures agree with the ballots" if not problems else f"{len(problems)} differences")
-        return 1 if problems else 0
-    return 0
+    figures, items = recompute(ballots, texts, facts, rows)
+    report(figures, items, facts, ballot_digest)
+    if not args.check:
+        return 0
+    problems = check(figures, items, facts, rows, ballot_digest)
+    for problem in problems:
+        print(f"DIFFERS: {problem}")
+    print("all published figures agree with the ballots" if not problems else f"{len(problems)} differences")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

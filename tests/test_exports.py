@@ -19,8 +19,9 @@ from evalapp.campaigns import operations as campaign_ops
 from evalapp.core.db import db
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
+from evalapp.results.exports import TALLY_HEADER
 from evalapp.voting.operations import cast_ballot
-from tests.factories import make_campaign
+from tests.factories import make_account, make_campaign
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "recompute_result.py"
 VOTES = [[1, 1, 1], [1, 2, 2], [2, 1, 3], [2, 3, 1], [3, 3, 2]]
@@ -35,6 +36,15 @@ def read_tally(text):
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     blank = rows.index([])
     return dict(rows[:blank]), [dict(zip(rows[blank + 1], row)) for row in rows[blank + 2:]]
+
+
+def as_csv(cell, csv_value):
+    """An XLSX cell as the CSV wrote it: numbers equal to the CSV's number, None as an empty field."""
+    if cell is None:
+        return ""
+    if isinstance(cell, (int, float)):
+        return csv_value if float(csv_value) == pytest.approx(cell, rel=1e-15) else cell
+    return cell
 
 
 def textbook(campaign):
@@ -84,30 +94,35 @@ def test_the_xlsx_exports_hold_the_same_rows_as_the_csv(published, login):
     facts, rows = read_tally(client.get(f"/campaigns/{published.id}/tally.csv").get_data(as_text=True))
     book = load_workbook(io.BytesIO(client.get(f"/campaigns/{published.id}/tally.xlsx").data))
     assert book.sheetnames == ["概况", "计票"]
-    assert {name: value for name, value in book["概况"].iter_rows(values_only=True)} == facts
+    assert {name: as_csv(value, facts[name]) for name, value in book["概况"].iter_rows(values_only=True)} == facts
     header, *table = list(book["计票"].iter_rows(values_only=True))
-    assert [dict(zip(header, (cell or "" for cell in row))) for row in table] == rows
+    assert [{name: as_csv(cell, row[name]) for name, cell in zip(header, cells)} for cells, row in zip(table, rows)] == rows
+    assert len(table) == len(rows) == 3 + 3 + 5  # two three-level items and a five-point scale
+    counts = dict(zip(header, table[0]))
+    assert isinstance(counts["count"], int) and isinstance(counts["rate"], float)  # numbers, not text
 
     ballots_csv = list(csv.reader(io.StringIO(client.get(f"/campaigns/{published.id}/ballots.csv")
                                               .get_data(as_text=True).lstrip("\ufeff"))))
     response = client.get(f"/campaigns/{published.id}/ballots.xlsx")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.data))["选票"]
-    xlsx_rows = [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
+    xlsx_rows = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
     assert xlsx_rows[0] == ballots_csv[0]
     assert sorted(map(tuple, xlsx_rows[1:])) == sorted(map(tuple, ballots_csv[1:]))
     assert len({row[0] for row in xlsx_rows[1:]}) == 5
 
 
-def test_text_that_looks_like_a_formula_stays_text_in_every_export(world, login):
+def test_text_that_looks_like_a_formula_stays_text_in_every_export(world, login, tmp_path):
     form = create_questionnaire(world.city, "公式测试")
     add_item(form, ItemKind.satisfaction3, "=HYPERLINK(\"http://evil\",\"点我\")")
     add_item(form, ItemKind.text, "意见", required=False)
+    add_item(form, ItemKind.single, "选择", options=[("=1+1", None, False), ("+2", None, False)])
     db.session.commit()
     campaign = make_campaign(world, "open", form=form)
     items = campaign.questionnaire.items
-    for voter in world.members:
-        cast_ballot(campaign, voter, {items[0].id: items[0].options[0].id, items[1].id: "@SUM(1+1)*cmd|' /C calc'!A0"})
+    for index, voter in enumerate(world.members):
+        cast_ballot(campaign, voter, {items[0].id: items[0].options[0].id, items[1].id: "@SUM(1+1)*cmd|' /C calc'!A0",
+                                      items[2].id: items[2].options[index % 2].id})
     campaign_ops.close_voting(campaign, world.county_officer)
     campaign_ops.publish(campaign, world.county_officer)
     db.session.commit()
@@ -115,10 +130,21 @@ def test_text_that_looks_like_a_formula_stays_text_in_every_export(world, login)
     for path, sheet in ((f"/campaigns/{campaign.id}/tally.xlsx", "计票"), (f"/campaigns/{campaign.id}/ballots.xlsx", "选票")):
         cells = [cell for row in load_workbook(io.BytesIO(client.get(path).data))[sheet].iter_rows() for cell in row]
         risky = [cell for cell in cells if isinstance(cell.value, str) and cell.value.lstrip("'")[:1] in "=+-@"]
-        assert risky, path
+        assert {"'=1+1", "'+2"} <= {cell.value for cell in risky}, path  # option labels too
+        assert any(cell.value.startswith("'=HYPERLINK") for cell in risky), path
         assert all(cell.data_type == "s" and cell.value.startswith("'") for cell in risky), path
     tally = client.get(f"/campaigns/{campaign.id}/tally.csv").get_data(as_text=True)
-    assert "'=HYPERLINK" in tally and ",=HYPERLINK" not in tally
+    assert "'=HYPERLINK" in tally and ",=HYPERLINK" not in tally and ",'=1+1," in tally and ",=1+1" not in tally
+    ballots = client.get(f"/campaigns/{campaign.id}/ballots.csv").get_data(as_text=True)
+    assert ",'@SUM(1+1)" in ballots and ",'=1+1" in ballots and ",=" not in ballots and ",@" not in ballots
+    facts, rows = read_tally(tally)
+    assert [row["count"] for row in rows if row["item_position"] == "3"] == ["3", "2"]  # unscored choice: counts only
+    assert [row["answered"] for row in rows if row["item_position"] == "2"] == ["5"]  # free text: the answers
+    # The script handles unscored choices and free text (its digest undoes the quote before "@").
+    ballots_file, tally_file = _exports(client, campaign, tmp_path)
+    run = _run(ballots_file, tally_file)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"ballot digest: {campaign.result.ballot_digest}" in run.stdout
 
 
 @pytest.mark.parametrize("username", ["m1", "outsider", "other_officer"])
@@ -130,11 +156,23 @@ def test_exports_are_not_found_for_members_and_strangers(published, login, usern
 
 def test_the_chair_gets_the_tally_but_not_the_ballots(published, login):
     client = login("chair")
-    assert client.get(f"/campaigns/{published.id}/tally.xlsx").status_code == 200
-    assert client.get(f"/campaigns/{published.id}/ballots.xlsx").status_code == 404
-    client = login("county_officer")
-    assert client.get(f"/campaigns/{published.id + 1000}/tally.csv").status_code == 404
-    assert client.get(f"/campaigns/{published.id}/tally.pdf").status_code == 404
+    for path in ("tally.csv", "tally.xlsx"):
+        assert client.get(f"/campaigns/{published.id}/{path}").status_code == 200, path
+    for path in ("ballots.csv", "ballots.xlsx"):
+        assert client.get(f"/campaigns/{published.id}/{path}").status_code == 404, path
+    page = client.get(f"/campaigns/{published.id}/result").get_data(as_text=True)
+    assert f"/campaigns/{published.id}/tally.xlsx" in page and "ballots.xlsx" not in page
+
+
+def test_the_managing_officers_get_every_export_and_guessed_ids_are_not_found(published, login):
+    for username in ("county_officer", "city_officer"):
+        client = login(username)
+        page = client.get(f"/campaigns/{published.id}/result").get_data(as_text=True)
+        for path in ("tally.csv", "tally.xlsx", "ballots.csv", "ballots.xlsx"):
+            assert f"/campaigns/{published.id}/{path}" in page, (username, path)
+            assert client.get(f"/campaigns/{published.id}/{path}").status_code == 200, (username, path)
+            assert client.get(f"/campaigns/{published.id + 1000}/{path}").status_code == 404, (username, path)
+        assert client.get(f"/campaigns/{published.id}/tally.pdf").status_code == 404
 
 
 def test_under_five_voters_the_tally_has_only_the_facts_and_no_ballots_are_exported(world, login):
@@ -144,6 +182,24 @@ def test_under_five_voters_the_tally_has_only_the_facts_and_no_ballots_are_expor
     assert facts["turnout"] == "3" and facts["quorum_met"] == "no" and rows == []
     response = client.get(f"/campaigns/{campaign.id}/ballots.xlsx")
     assert response.status_code == 403 and b"PK" not in response.data[:2]
+    assert client.get(f"/campaigns/{campaign.id}/ballots.csv").status_code == 403
+
+
+def test_without_quorum_five_ballots_are_not_exported_and_the_tally_has_only_the_facts(world, login):
+    for i in range(6, 9):  # an electorate of eight: five voters miss the quorum of six
+        make_account(f"m{i}", f"会员{i}", member_of=world.union_a)
+    db.session.commit()
+    campaign = make_campaign(world, "published", votes=VOTES)
+    assert campaign.result.turnout == 5 and not campaign.result.quorum_met
+    client = login("county_officer")
+    facts, rows = read_tally(client.get(f"/campaigns/{campaign.id}/tally.csv").get_data(as_text=True))
+    assert (facts["electorate"], facts["quorum_required"], facts["quorum_met"], facts["overall_score"]) == \
+        ("8", "6", "no", "") and rows == []
+    header, *table = load_workbook(io.BytesIO(client.get(f"/campaigns/{campaign.id}/tally.xlsx").data))["计票"] \
+        .iter_rows(values_only=True)
+    assert list(header) == TALLY_HEADER and table == []
+    for path in ("ballots.csv", "ballots.xlsx"):
+        assert client.get(f"/campaigns/{campaign.id}/{path}").status_code == 403, path
 
 
 def _exports(client, campaign, tmp_path):

@@ -94,42 +94,40 @@ TALLY_HEADER = ["item_position", "item_id", "item", "kind", "dimension", "weight
                 "mean_high", "item_score"]
 
 
-def _number(value):
-    """Floats as Python writes them (repr: exact round trip), None as an empty cell."""
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
-
-
 def tally_facts(campaign):
-    """Return the campaign's published facts as (label, value) pairs."""
+    """Return the campaign's published facts as (label, value) pairs; numbers stay numbers, None is empty."""
     result = campaign.result
-    return [("campaign_id", str(campaign.id)), ("title", spreadsheet_safe(campaign.title)),
-            ("union", spreadsheet_safe(campaign.union.name)), ("electorate", str(result.electorate_size)),
-            ("turnout", str(result.turnout)), ("quorum_required", str(result.quorum_required)),
+    return [("campaign_id", campaign.id), ("title", spreadsheet_safe(campaign.title)),
+            ("union", spreadsheet_safe(campaign.union.name)), ("electorate", result.electorate_size),
+            ("turnout", result.turnout), ("quorum_required", result.quorum_required),
             ("quorum_met", "yes" if result.quorum_met else "no"),
-            ("overall_score", _number(result.overall_score if result.quorum_met else None)),
+            ("overall_score", result.overall_score if result.quorum_met else None),
             ("grade", result.grade or ""), ("ballot_digest", result.ballot_digest),
             ("published_at_utc", campaign.published_at.isoformat(timespec="seconds"))]
 
 
 def tally_rows(campaign):
-    """Return the tally's rows; none when the breakdown is withheld (no quorum, or under five voters)."""
+    """Return the tally's rows; none when the breakdown is withheld (no quorum, or under five voters).
+
+    Text is spreadsheet-safe; numbers are ints and floats (CSV writes floats as repr, an exact round
+    trip), None an empty cell.
+    """
     result = campaign.result
     if not result.quorum_met or result.turnout < MIN_GROUP_SIZE:
         return []
     rows = []
     for row in result.items:
         item = row.item
-        figures = [str(row.answered), _number(row.rate), _number(row.rate_low), _number(row.rate_high),
-                   _number(row.mean_score), _number(row.mean_low), _number(row.mean_high), _number(row.normalised_score)]
-        head = [str(row.position), str(item.id), spreadsheet_safe(item.prompt), item.kind.value, item.dimension or "",
-                str(item.weight), "yes" if item.scored else "no"]
-        for option in item.options or [None]:
-            if option is None:
-                rows.append(head + ["", "", "", "", str(row.answered)] + figures)
-            else:
-                rows.append(head + [str(option.id), spreadsheet_safe(option.label), str(option.score),
-                                    "yes" if option.counts_satisfied else "no",
-                                    str(row.option_counts.get(str(option.id), 0))] + figures)
+        figures = [row.answered, row.rate, row.rate_low, row.rate_high, row.mean_score, row.mean_low, row.mean_high,
+                   row.normalised_score]
+        head = [row.position, item.id, spreadsheet_safe(item.prompt), item.kind.value, item.dimension or "",
+                float(item.weight), "yes" if item.scored else "no"]
+        if not item.options:  # free text: one row, its count is the number of answers
+            rows.append(head + [None, "", None, "", row.answered] + figures)
+        for option in item.options:
+            rows.append(head + [option.id, spreadsheet_safe(option.label), float(option.score),
+                                "yes" if option.counts_satisfied else "no",
+                                row.option_counts.get(str(option.id), 0)] + figures)
     return rows
 
 
@@ -137,7 +135,7 @@ def tally_csv(campaign):
     """The facts as two-column rows, an empty row, then the tally table (UTF-8 with BOM for Excel)."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv.writer(out)  # None becomes an empty field, floats their repr
     writer.writerows(tally_facts(campaign))
     writer.writerow([])
     writer.writerow(TALLY_HEADER)
@@ -146,7 +144,11 @@ def tally_csv(campaign):
 
 
 def _xlsx(sheets):
-    """Return an XLSX file of [(title, rows)]; every cell is written as a value, never as a formula."""
+    """Return an XLSX file of [(title, rows)]; every cell is written as a value, never as a formula.
+
+    Text cells are typed as strings even when they start with "=" (and the rows' text is already
+    spreadsheet-safe), numbers as numbers, None as an empty cell.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -171,5 +173,7 @@ def tally_xlsx(campaign):
 
 def ballots_xlsx(campaign):
     """The anonymous ballot export (same rows as `ballots_csv`, shuffled afresh) as XLSX."""
-    rows = list(csv.reader(io.StringIO(ballots_csv(campaign).lstrip("\ufeff"), newline="")))
-    return _xlsx([("选票", rows)])
+    header, *rows = csv.reader(io.StringIO(ballots_csv(campaign).lstrip("\ufeff"), newline=""))
+    numbers = [[ballot_id, int(item_id) if item_id else None, item, int(option_id) if option_id else None, option]
+               for ballot_id, item_id, item, option_id, option in rows]
+    return _xlsx([("选票", [header] + numbers)])
