@@ -10,7 +10,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from evalapp.campaigns.models import Campaign, SubjectKind
 from evalapp.core.db import db
@@ -57,14 +57,16 @@ def test_coverage_counts_required_unions_and_their_published_chair_evaluations(t
     assert (summary.required, summary.evaluated) == (4, 1)
     gaps, count = coverage_list(w.county, tree.year, evaluated=False)
     assert count == 3
-    assert {u.name: parent for u, parent in gaps} == {
-        "会城街道总工会": "新会区总工会", "线上企业工会": "会城街道总工会", "司前镇总工会": "新会区总工会"}
+    assert {row.union.name: (row.county.name, row.town and row.town.name) for row in gaps} == {
+        "会城街道总工会": ("新会区总工会", None), "线上企业工会": ("新会区总工会", "会城街道总工会"),
+        "司前镇总工会": ("新会区总工会", None)}
     covered, _count = coverage_list(w.county, tree.year, evaluated=True)
-    assert [u.name for u, _parent in covered] == ["大企业工会"]
+    assert [(row.union.name, row.campaign.id, row.result.turnout) for row in covered] == [
+        ("大企业工会", tree.big_campaign.id, 0)]
     # Last year only 司前镇 was evaluated (a survey this year does not count for it).
     last = coverage(w.county, tree.year - 1)
     assert (last.required, last.evaluated) == (4, 1)
-    assert [u.name for u, _p in coverage_list(w.county, tree.year - 1, evaluated=True)[0]] == ["司前镇总工会"]
+    assert [row.union.name for row in coverage_list(w.county, tree.year - 1, evaluated=True)[0]] == ["司前镇总工会"]
     # The other county has nothing required.
     assert coverage(w.other_county, tree.year).required == 0
 
@@ -107,8 +109,78 @@ def test_the_pages_and_the_pdf_show_the_figures(tree, login, tmp_path):
     path.write_bytes(response.data)
     text = "".join(pdf_text(path).split())
     assert f"新会区总工会{tree.year}年度评议统计" in text
+    for heading in ("公布评议", "应参评", "实参评", "参评率", "意见建议", "已回应", "已评议/应评议", "覆盖率", "整改事项", "逾期",
+                    "生成时间"):
+        assert heading in text, heading
     assert "新会区总工会311654.3%211/425.0%11" in text  # the total row
+    assert "会城街道总工会210554.8%211/333.3%11" in text
+    assert "司前镇总工会11100.0%000/10.0%00" in text
     assert "第1页/共1页" in text
+
+
+def test_the_covered_list_names_campaign_and_grade_and_the_gaps_their_county_and_town(tree, login):
+    client = login("county_officer")
+    covered = client.get(f"/coverage?union={tree.world.county.id}&show=covered").get_data(as_text=True)
+    assert f"/campaigns/{tree.big_campaign.id}" in covered and "2026年度述职评议" in covered
+    assert "无效（未达法定人数）" in covered  # nobody voted in 大企业's evaluation
+    gaps = client.get(f"/coverage?union={tree.world.county.id}").get_data(as_text=True)
+    assert "所属县（市、区）" in gaps and "所属镇（街）" in gaps
+    # The town's page: only its subtree (the town itself, 大企业 and 线上企业 are required; 大企业 was evaluated).
+    town = client.get(f"/coverage?union={tree.world.town.id}").get_data(as_text=True)
+    assert "覆盖率 33.3%" in town and "线上企业工会" in town and "司前镇总工会" not in town
+
+
+def test_an_unpublished_chair_evaluation_does_not_count(tree):
+    w = tree.world
+    chair = make_account("line_chair", member_of=tree.line, chair_of=tree.line)
+    db.session.commit()
+    make_campaign(SimpleNamespace(**{**vars(w), "chair": chair}), "closed", union=tree.line)
+    summary = coverage(w.county, tree.year)
+    assert (summary.required, summary.evaluated) == (4, 1)
+
+
+def test_the_pages_cost_the_same_queries_for_more_unions(tree, login):
+    client = login("county_officer")
+    paths = [f"/coverage?union={tree.world.county.id}", f"/coverage?union={tree.world.county.id}&show=covered",
+             f"/coverage/yearly?union={tree.world.county.id}"]
+
+    def counts():
+        statements = []
+
+        def listener(*_args):
+            statements.append(1)
+
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            for path in paths:
+                assert client.get(path).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    before = counts()
+    for i in range(12):
+        town = make_union(tree.world.county, f"新镇{i}总工会", kind=UnionKind.town)
+        make_union(town, f"新企业{i}工会", sector="non_public_enterprise", members=100)
+    db.session.commit()
+    assert counts() == before
+
+
+@pytest.mark.parametrize("username", ["admin", "city_officer", "county_officer"])
+def test_officers_above_and_admins_see_the_county(tree, login, username):
+    client = login(username)
+    county = tree.world.county.id
+    for path in (f"/coverage?union={county}", f"/coverage/yearly?union={county}"):
+        response = client.get(path)
+        assert response.status_code == 200 and "新会区总工会" in response.get_data(as_text=True), path
+    assert client.get(f"/coverage/yearly.pdf?union={tree.world.town.id}").status_code == 200
+
+
+def test_by_default_each_sees_the_top_of_their_own_scope(tree, login, client):
+    assert "江门市总工会 " in login("admin").get("/coverage").get_data(as_text=True)
+    assert "新会区总工会 " in login("county_officer").get("/coverage/yearly").get_data(as_text=True)
+    response = client.get("/coverage")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("username", ["other_officer", "chair", "m1", "outsider"])
@@ -117,11 +189,34 @@ def test_others_get_not_found(tree, login, username):
     county = tree.world.county.id
     for path in (f"/coverage?union={county}", f"/coverage/yearly?union={county}", f"/coverage/yearly.pdf?union={county}"):
         assert client.get(path).status_code == 404, path
+    if username != "other_officer":
+        assert client.get("/coverage").status_code == 404
+        assert "覆盖与统计" not in client.get("/").get_data(as_text=True)
 
 
-def test_bad_parameters_are_not_errors(tree, login):
+def test_a_county_officer_cannot_climb_to_the_city(tree, login):
+    client = login("county_officer")
+    assert client.get(f"/coverage?union={tree.world.city.id}").status_code == 404
+    assert client.get(f"/coverage/yearly.pdf?union={tree.world.other_county.id}").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["year=abc", "year=99999", "year=1999", "year=２０２６", "year=-1"])
+def test_a_bad_year_gets_a_message(tree, login, query):
+    for path in ("/coverage", "/coverage/yearly", "/coverage/yearly.pdf"):
+        response = login("city_officer").get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert "年度应为 2000 至" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["union=999999", "union=abc", "union=99999999999", "union=-3", "union=1.5"])
+def test_a_bad_union_is_not_found(tree, login, query):
+    for path in ("/coverage", "/coverage/yearly", "/coverage/yearly.pdf"):
+        assert login("city_officer").get(f"{path}?{query}").status_code == 404, path
+
+
+def test_other_bad_parameters_fall_back_to_the_first_page(tree, login):
     client = login("city_officer")
-    assert client.get("/coverage?year=99999").status_code == 404
-    assert client.get("/coverage?union=999999").status_code == 404
-    assert client.get("/coverage?year=abc&page=-3").status_code == 200
+    for query in ("page=-3", "page=abc", "page=99999999999999999999", "show=x"):
+        response = client.get(f"/coverage?{query}")
+        assert response.status_code == 200 and "覆盖率" in response.get_data(as_text=True), query
     assert "江门市总工会" in client.get("/coverage/yearly").get_data(as_text=True)

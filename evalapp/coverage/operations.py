@@ -36,16 +36,23 @@ def year_bounds(year):
     return from_local(datetime(year, 1, 1)), from_local(datetime(year + 1, 1, 1))
 
 
-def _members():
-    return (select(Member.union_id, func.count().label("members")).where(Member.active.is_(True))
+def _members(root):
+    """Subquery: active members on the own roster (as batches count them, `active_member_counts`) of
+    each grassroots union of the configured sectors in `root`'s subtree; no other union needs a count."""
+    return (select(Member.union_id, func.count().label("members")).join(Union, Union.id == Member.union_id)
+            .where(Member.active.is_(True), Union.subtree_filter(root), Union.kind == UnionKind.grassroots,
+                   Union.sector.in_(_sectors()))
             .group_by(Member.union_id).subquery())
+
+
+def _sectors():
+    return [UnionSector(s) for s in rules()["sectors"]]
 
 
 def required_condition(members):
     """SQL on Union (joined with the `members` subquery): the union must be evaluated."""
     rule = rules()
-    grassroots = and_(Union.kind == UnionKind.grassroots,
-                      Union.sector.in_([UnionSector(s) for s in rule["sectors"]]),
+    grassroots = and_(Union.kind == UnionKind.grassroots, Union.sector.in_(_sectors()),
                       func.coalesce(members.c.members, 0) >= rule["min_members"])
     kinds = [UnionKind(k) for k in rule["kinds"] if k != "grassroots"]
     return or_(Union.kind.in_(kinds) if kinds else false(), grassroots)
@@ -72,7 +79,7 @@ class Coverage:
 
 
 def _required_query(root, columns):
-    members = _members()
+    members = _members(root)
     return (select(*columns).select_from(Union).outerjoin(members, members.c.union_id == Union.id)
             .where(Union.subtree_filter(root), required_condition(members)))
 
@@ -84,20 +91,52 @@ def coverage(root, year):
     return Coverage(required, int(done or 0))
 
 
+@dataclass
+class CoverageRow:
+    union: Union
+    #: The county and the town/street union the union lies in (None where there is none).
+    county: Union | None
+    town: Union | None
+    #: For an evaluated union: its latest chair evaluation published in the year, and that result.
+    campaign: Campaign | None = None
+    result: Result | None = None
+
+
 def coverage_list(root, year, evaluated, page=1):
-    """One page of required unions that were (or were not) evaluated: [(union, parent name)], and the count."""
-    parent = aliased(Union)
-    condition = evaluated_condition(year) if evaluated else ~evaluated_condition(year)
-    query = _required_query(root, [Union, parent.name]).outerjoin(parent, parent.id == Union.parent_id).where(condition)
+    """One page of required unions that were (or were not) evaluated, as [CoverageRow], and the count.
+
+    Two queries: the count, and the page (each union with its parent and grandparent, which name its
+    county and town, and for the evaluated ones the latest campaign of the year with its result).
+    """
+    parent, grandparent = aliased(Union, name="parent"), aliased(Union, name="grandparent")
+    if evaluated:
+        latest = (select(Campaign.union_id, func.max(Campaign.id).label("campaign_id"))
+                  .where(Campaign.subject_kind == SubjectKind.chair, _published_in(year))
+                  .group_by(Campaign.union_id).subquery())
+        query = (_required_query(root, [Union, parent, grandparent, Campaign, Result])
+                 .join(latest, latest.c.union_id == Union.id).join(Campaign, Campaign.id == latest.c.campaign_id)
+                 .outerjoin(Result, Result.campaign_id == Campaign.id))
+    else:
+        query = _required_query(root, [Union, parent, grandparent]).where(~evaluated_condition(year))
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    rows = db.session.execute(query.order_by(parent.name, Union.name, Union.id)
-                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return rows, total
+    query = (query.outerjoin(parent, parent.id == Union.parent_id)
+             .outerjoin(grandparent, grandparent.id == parent.parent_id))
+    rows = db.session.execute(query.order_by(Union.path).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return [_coverage_row(row) for row in rows], total
+
+
+def _coverage_row(row):
+    """A CoverageRow from a row of the page query: the county and town read off the two ancestors."""
+    ancestors = [u for u in (row.parent, row.grandparent) if u is not None]
+    county = next((u for u in ancestors if u.kind == UnionKind.county), None)
+    town = next((u for u in ancestors if u.kind == UnionKind.town), None)
+    return CoverageRow(row.Union, county, town, *(row[3:] if len(row) > 3 else ()))
 
 
 @dataclass
 class Figures:
     name: str
+    union_id: int
     campaigns: int = 0
     electorate: int = 0
     turnout: int = 0
@@ -126,7 +165,7 @@ def yearly_figures(root, year, today=None):
     """
     today = today or local_today()
     children = list(db.session.scalars(select(Union).where(Union.parent_id == root.id).order_by(Union.name)))
-    total, rows = Figures(root.name), {child.id: Figures(child.name) for child in children}
+    total, rows = Figures(root.name, root.id), {child.id: Figures(child.name, child.id) for child in children}
     child = aliased(Union)
 
     def grouped(query):
@@ -150,7 +189,7 @@ def yearly_figures(root, year, today=None):
         func.count(), func.sum(case((Rectification.overdue_condition(today), 1), else_=0)))
     for figures, row in grouped(items):
         figures.rectifications, figures.overdue = row[0], int(row[1] or 0)
-    members = _members()
+    members = _members(root)
     evaluated = evaluated_condition(year)
     required = (select(func.count(), func.sum(case((evaluated, 1), else_=0))).select_from(Union)
                 .outerjoin(members, members.c.union_id == Union.id).where(required_condition(members)))

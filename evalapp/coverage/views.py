@@ -1,11 +1,12 @@
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from evalapp.core.timeutil import local_today
 from evalapp.core.web import get_or_404, page_number, require
+from evalapp.coverage.forms import parse_union_id, parse_year
 from evalapp.coverage.operations import PAGE_SIZE, coverage, coverage_list, rules, yearly_figures
 from evalapp.reports.pdf import render_pdf
-from evalapp.unions.models import Union, UnionSector
+from evalapp.unions.models import Union, UnionKind, UnionSector
 from evalapp.unions.operations import visible_roots
 
 bp = Blueprint("coverage", __name__)
@@ -14,7 +15,7 @@ bp = Blueprint("coverage", __name__)
 def _scope():
     """The union (?union=, default the account's top managed union) and the year (?year=, default this year)."""
     require(current_user.is_staff)
-    union_id = request.args.get("union", type=int)
+    union_id = parse_union_id(request.args.get("union"))
     if union_id is None:
         roots = visible_roots(current_user)
         require(roots)
@@ -23,17 +24,18 @@ def _scope():
         union = get_or_404(Union, union_id)
         require(current_user.manages(union))
     this_year = local_today().year
-    year = request.args.get("year", this_year, type=int)
-    if not 2000 <= year <= this_year + 1:
-        abort(404)
+    year = parse_year(request.args.get("year"), this_year)
     return union, year, range(this_year, 2019, -1)
 
 
 def _rule_text():
+    """The configured rule in words, e.g. "全部镇（街）总工会，以及在册会员 100 人以上的非公有制企业基层工会"."""
     rule = rules()
-    sectors = "、".join(UnionSector(s).label for s in rule["sectors"])
-    kinds = "、".join({"county": "县（市、区）总工会", "town": "镇（街）总工会"}.get(k, k) for k in rule["kinds"])
-    return f"{kinds}，以及会员 {rule['min_members']} 人以上的{sectors}基层工会"
+    parts = [f"全部{UnionKind(k).label}" for k in rule["kinds"] if k != UnionKind.grassroots]
+    if rule["sectors"]:
+        sectors = "、".join(UnionSector(s).label for s in rule["sectors"])
+        parts.append(f"在册会员 {rule['min_members']} 人以上的{sectors}基层工会")
+    return "，以及".join(parts) or "（未设置）"
 
 
 @bp.route("/coverage")
