@@ -167,6 +167,10 @@ def load_demo(rng=None):
     demo.survey(grassroots["新会区新业态行业工会"].parent, survey_form)
     _organisation_campaign(demo, city)
     _chair_batch(officer, city, chair_form)
+    # 柑之源 has grown to 100 members since its evaluation: a non-public enterprise union the coverage
+    # pages must count (evaluated this year). Added last, so the rest of the demo stays as it was.
+    ganzhiyuan = grassroots["江门市新会区柑之源陈皮有限公司工会"]
+    people.fill_roster(ganzhiyuan, "440705", 100 - ganzhiyuan.members.filter_by(active=True).count())
     db.session.commit()
 
 
