@@ -19,6 +19,10 @@ class CampaignState(enum.StrEnum):
                 "published": "已公布", "archived": "已归档"}[self.value]
 
 
+#: States in which the campaign's result is published (and frozen).
+RESULT_STATES = (CampaignState.published, CampaignState.archived)
+
+
 class SubjectKind(enum.StrEnum):
     chair = "chair"
     organisation = "organisation"
@@ -111,6 +115,11 @@ class Campaign(db.Model):
         if self.can_manage(account) or self.is_chaired_by(account):
             return True
         return self.state != CampaignState.draft and self.in_electorate(account.member)
+
+
+def published_within(low, high):
+    """SQL on Campaign: its result was published at a UTC time in [low, high)."""
+    return Campaign.state.in_(RESULT_STATES) & (Campaign.published_at >= low) & (Campaign.published_at < high)
 
 
 class BatchRule(enum.StrEnum):

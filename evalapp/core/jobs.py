@@ -7,7 +7,14 @@ process, so job pages must treat a job without progress for a long time as stall
 import logging
 import threading
 
+from evalapp.core.timeutil import utcnow
+
 logger = logging.getLogger(__name__)
+
+
+def is_stalled(job, after, now=None):
+    """A running job (state.running, updated_at as heartbeat) that has not moved for `after`."""
+    return job.state.running and job.updated_at < (now or utcnow()) - after
 
 
 def run_in_background(app, fn, *args):

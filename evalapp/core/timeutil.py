@@ -1,6 +1,6 @@
 """Times are stored as naive UTC; deadlines are calendar dates in the display time zone."""
 import calendar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -27,6 +27,12 @@ def from_local(moment):
     if moment is None:
         return None
     return moment.replace(tzinfo=display_zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def utc_bounds(first_day, last_day):
+    """Return the naive-UTC [start, end) of the local calendar days first_day..last_day (both included)."""
+    return (from_local(datetime.combine(first_day, time())),
+            from_local(datetime.combine(last_day + timedelta(days=1), time())))
 
 
 def local_today(now=None):

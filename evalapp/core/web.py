@@ -93,10 +93,14 @@ def form_status(form, outcome=None):
     return outcome.status if outcome is not None and not outcome.ok else 400
 
 
+#: The largest id the database's integer columns hold: a longer number cannot name anything.
+MAX_ID = 2**31 - 1
+
+
 class BoundedIntConverter(IntegerConverter):
     """`<int:…>` limited to the database's integer range, so a huge guessed id is a plain 404."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

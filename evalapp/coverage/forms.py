@@ -4,10 +4,9 @@ import re
 from flask import abort
 
 from evalapp.core.errors import Refused
+from evalapp.core.web import MAX_ID
 
 FIRST_YEAR = 2000
-#: Union ids are database integers: a longer number cannot exist (and PostgreSQL would refuse it).
-MAX_ID = 2**31 - 1
 
 
 def parse_union_id(raw):

@@ -6,21 +6,20 @@ it was evaluated when a chair evaluation of that union was published in that cal
 (Asia/Shanghai). See docs/statistics.md, "Coverage and yearly figures".
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
-from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
+from evalapp.campaigns.models import Campaign, SubjectKind, published_within
 from evalapp.core.db import db
-from evalapp.core.timeutil import from_local, local_today
+from evalapp.core.timeutil import local_today, utc_bounds
 from evalapp.feedback.models import Suggestion
 from evalapp.rectification.models import Rectification
 from evalapp.results.models import Result
 from evalapp.unions.models import Member, Union, UnionKind, UnionSector
 
-PUBLISHED = (CampaignState.published, CampaignState.archived)
 PAGE_SIZE = 100
 DEFAULT_RULES = {"kinds": ["town"], "sectors": ["non_public_enterprise"], "min_members": 100}
 
@@ -29,11 +28,6 @@ def rules():
     """The configured rule: COVERAGE_RULES = {"kinds": [...], "sectors": [...], "min_members": n}."""
     configured = current_app.config.get("COVERAGE_RULES") or {}
     return {**DEFAULT_RULES, **configured}
-
-
-def year_bounds(year):
-    """The UTC instants at which the local calendar year starts and ends."""
-    return from_local(datetime(year, 1, 1)), from_local(datetime(year + 1, 1, 1))
 
 
 def _members(root):
@@ -59,8 +53,7 @@ def required_condition(members):
 
 
 def _published_in(year):
-    low, high = year_bounds(year)
-    return and_(Campaign.state.in_(PUBLISHED), Campaign.published_at >= low, Campaign.published_at < high)
+    return published_within(*utc_bounds(date(year, 1, 1), date(year, 12, 31)))
 
 
 def evaluated_condition(year):

@@ -7,16 +7,17 @@ renders the PDF into storage, writing its progress where the job page (in any pr
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload
 
-from evalapp.campaigns.models import Campaign, CampaignState
+from evalapp.campaigns.models import Campaign, published_within
+from evalapp.core import jobs
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.storage import storage
-from evalapp.core.timeutil import from_local, local_today, utcnow
+from evalapp.core.timeutil import local_today, utc_bounds, utcnow
 from evalapp.rectification.models import OPEN_STATES, Rectification
 from evalapp.reports.models import ReportJobState, ReviewJob
 from evalapp.results.ranking import batch_ranking
@@ -32,7 +33,7 @@ GRADES = ("优秀", "良好", "合格", "不合格")
 
 
 def is_stalled(job, now=None):
-    return job.state.running and job.updated_at < (now or utcnow()) - STALLED_AFTER
+    return jobs.is_stalled(job, STALLED_AFTER, now)
 
 
 def may_read(job, account):
@@ -109,11 +110,8 @@ class ReviewRow:
 
 def published_between(union, start, end, batch=None):
     """SQL for the campaigns in `union`'s subtree published on the local days start..end (inclusive)."""
-    low = from_local(datetime.combine(start, time()))
-    high = from_local(datetime.combine(end + timedelta(days=1), time()))
     query = (select(Campaign).join(Union, Union.id == Campaign.union_id)
-             .where(Union.subtree_filter(union), Campaign.state.in_((CampaignState.published, CampaignState.archived)),
-                    Campaign.published_at >= low, Campaign.published_at < high))
+             .where(Union.subtree_filter(union), published_within(*utc_bounds(start, end))))
     if batch is not None:
         query = query.where(Campaign.batch_id == batch.id)
     return query
@@ -137,7 +135,7 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
     ranking, difference, _left_out = batch_ranking(campaigns)
     ranked = {r.campaign.id: r for r in ranking}
     rows = []
-    for done, campaign in enumerate(campaigns, start=1):
+    for campaign in campaigns:
         result, place = campaign.result, ranked.get(campaign.id)
         total, still_open, overdue = counts.get(campaign.id, (0, 0, 0))
         rows.append(ReviewRow(
@@ -147,8 +145,6 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
             place.rank if place else None, place.mean if place else None,
             place.low if place else None, place.high if place else None,
             total, int(still_open or 0), int(overdue or 0)))
-        if progress and done % 100 == 0:
-            progress(done, len(campaigns))
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.campaign.union.name, r.campaign.id))
     electorate = sum(r.electorate for r in rows)
     turnout = sum(r.turnout for r in rows)

@@ -54,9 +54,8 @@ def review(union_id):
         if outcome.ok:
             run_in_background(current_app._get_current_object(), run_review, outcome.value.id)
             return redirect(url_for(".review_job", job_id=outcome.value.id))
-    status = form_status(form) if request.method == "POST" else 200
-    start, end = (form.period_start.data, form.period_end.data) if form.period_start.data and form.period_end.data \
-        else (date(today.year, 1, 1), today)
+    status = form_status(form)
+    start, end = form.period_start.data or date(today.year, 1, 1), form.period_end.data or today
     found = db.session.scalar(published_between(union, start, end, batch).with_only_columns(db.func.count())) \
         if start <= end else 0
     jobs = db.session.scalars(select(ReviewJob).where(ReviewJob.union_id == union.id)

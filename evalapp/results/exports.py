@@ -33,8 +33,8 @@ def restore_text(cell):
     return cell[1:] if cell.startswith("'") else cell
 
 
-def ballots_csv(campaign):
-    """Return the campaign's ballots as CSV text (UTF-8 with BOM for Excel), ballots shuffled.
+def ballot_rows(campaign):
+    """Return the rows of the anonymous ballot export (after HEADER), ballots shuffled; None is an empty cell.
 
     First every ballot's choices (a ballot without answers is one row with only its id), in random
     order; then the free-text answers without any ballot id, sorted by item and text, as they are
@@ -59,13 +59,20 @@ def ballots_csv(campaign):
         .order_by(Item.id, TextAnswer.body.collate("C") if db.engine.dialect.name == "postgresql" else TextAnswer.body))
     order = list(ballots)
     secrets.SystemRandom().shuffle(order)  # storage order must never leak into the export
+    rows = []
+    for ballot_id in order:
+        rows.extend(ballots[ballot_id] or [(ballot_id, None, None, None, None)])
+    rows.extend((None, item_id, spreadsheet_safe(prompt), None, reversible_safe(body)) for item_id, prompt, body in texts)
+    return rows
+
+
+def ballots_csv(campaign):
+    """Return the anonymous ballot export as CSV text (UTF-8 with BOM for Excel)."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv.writer(out)  # None becomes an empty field
     writer.writerow(HEADER)
-    for ballot_id in order:
-        writer.writerows(ballots[ballot_id] or [(ballot_id, "", "", "", "")])
-    writer.writerows(("", item_id, spreadsheet_safe(prompt), "", reversible_safe(body)) for item_id, prompt, body in texts)
+    writer.writerows(ballot_rows(campaign))
     return out.getvalue()
 
 
@@ -173,7 +180,4 @@ def tally_xlsx(campaign):
 
 def ballots_xlsx(campaign):
     """The anonymous ballot export (same rows as `ballots_csv`, shuffled afresh) as XLSX."""
-    header, *rows = csv.reader(io.StringIO(ballots_csv(campaign).lstrip("\ufeff"), newline=""))
-    numbers = [[ballot_id, int(item_id) if item_id else None, item, int(option_id) if option_id else None, option]
-               for ballot_id, item_id, item, option_id, option in rows]
-    return _xlsx([("选票", [header] + numbers)])
+    return _xlsx([("选票", [HEADER] + ballot_rows(campaign))])

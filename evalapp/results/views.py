@@ -1,20 +1,19 @@
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
-from evalapp.campaigns.models import CampaignState
+from evalapp.campaigns.models import RESULT_STATES
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.web import require
 from evalapp.results.exports import ballots_csv, ballots_xlsx, tally_csv, tally_xlsx
 from evalapp.results.presentation import result_context
 
 bp = Blueprint("results", __name__)
-PUBLISHED = (CampaignState.published, CampaignState.archived)
 
 
 def published_campaign(campaign_id):
     """Return a campaign whose result the current account may read (published, and visible)."""
     campaign = visible_campaign(campaign_id)
-    require(campaign.state in PUBLISHED and campaign.result is not None)
+    require(campaign.state in RESULT_STATES and campaign.result is not None)
     return campaign
 
 

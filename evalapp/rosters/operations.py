@@ -10,6 +10,7 @@ from pathlib import PurePath
 
 from sqlalchemy import select, update
 
+from evalapp.core import jobs
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
@@ -33,7 +34,7 @@ def can_manage(account, job):
 
 
 def is_stalled(job, now=None):
-    return job.state.running and job.updated_at < (now or utcnow()) - STALLED_AFTER
+    return jobs.is_stalled(job, STALLED_AFTER, now)
 
 
 def start_import(union, actor, stream, filename):
