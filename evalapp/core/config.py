@@ -25,7 +25,8 @@ def load(app, test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         #: werkzeug password-hash method; tests choose a cheaper one.
-        PASSWORD_HASH_METHOD="scrypt",
+        # A hash method's name, not a password.
+        PASSWORD_HASH_METHOD="scrypt",  # nosec B106
         #: Key for the keyed hash of national ID numbers (falls back to the secret key).
         ID_HASH_KEY=None,
         DISPLAY_TIMEZONE="Asia/Shanghai",

@@ -43,7 +43,8 @@ from evalapp.unions.operations import (
 )
 from evalapp.voting.operations import cast_ballot
 
-DEMO_PASSWORD = "demo2026"
+# The published demo password, for demo data only.
+DEMO_PASSWORD = "demo2026"  # nosec B105
 DEMO_LOGINS = [
     ("admin", "系统管理员"),
     ("officer", "江门市总工会工作人员（管理全市）"),
@@ -123,7 +124,8 @@ SUGGESTIONS = [
 
 def load_demo(rng=None):
     """Create the demo federation, accounts and campaigns, and commit."""
-    rng = rng or random.Random(2026)
+    # Repeatable demo data, not secrets.
+    rng = rng or random.Random(2026)  # nosec B311
     shared_hash = generate_password_hash(DEMO_PASSWORD)  # one hash for every demo account: seeding stays fast
     people = _People(rng, shared_hash)
 

@@ -55,7 +55,8 @@ def _copy(connection, staged_rows):
 def _executemany(connection, staged_rows):
     count = 0
     cursor = connection.connection.dbapi_connection.cursor()
-    statement = f"INSERT INTO {table(connection)} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    # Our own table and columns.
+    statement = f"INSERT INTO {table(connection)} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # nosec B608
     chunk = []
     for row in staged_rows:
         chunk.append(row)
