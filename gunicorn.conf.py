@@ -38,6 +38,15 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    # gunicorn's own lines (workers booting, timeouts) as JSON too, so one collector reads both.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "evalapp.core.requestlog.JSONFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False}},
+    }
 proc_name = "evalapp"
 # gunicorn's control socket sits at one fixed path per user: two instances on one machine would
 # fight over it, and evalapp is managed by signals (HUP to reload, TERM to stop) instead.

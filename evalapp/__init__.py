@@ -35,14 +35,16 @@ def create_app(test_config=None):
 
     config.load(app, test_config)
 
-    from evalapp.core import auth, cli, db, errors, limits, web
+    from evalapp.core import auth, cli, db, errors, health, limits, requestlog, web
 
+    requestlog.init_app(app)
     db.init_app(app)
     limits.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    app.register_blueprint(health.bp)
 
     hops = app.config.get("PROXY_HOPS", 0)
     if hops:

@@ -1,6 +1,6 @@
 """Flask-Login wiring: every page needs a login except those marked public."""
-from flask import flash, redirect, request, url_for
-from flask_login import LoginManager, current_user
+from flask import flash, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, user_logged_in
 
 from evalapp.core.db import db
 
@@ -10,7 +10,7 @@ login_manager.login_message = "请先登录。"
 login_manager.session_protection = "strong"
 
 #: Endpoints that anonymous visitors may reach.
-PUBLIC_ENDPOINTS = {"accounts.login", "accounts.activate_view", "static"}
+PUBLIC_ENDPOINTS = {"accounts.login", "accounts.activate_view", "static", "health.healthz"}
 #: Endpoints open to an account that must first choose its own password.
 PASSWORD_CHANGE_ENDPOINTS = {"accounts.password", "accounts.logout", "static"}
 
@@ -21,6 +21,13 @@ def _load_account(account_id):
 
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
     return account if account is not None and account.active else None
+
+
+@user_logged_in.connect
+def _expire_when_idle(_app, **_extra):
+    # A permanent session ends PERMANENT_SESSION_LIFETIME after the last request (checked on the
+    # server from the signed cookie's timestamp), not only when the browser closes.
+    session.permanent = True
 
 
 def init_app(app):

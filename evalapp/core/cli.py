@@ -82,8 +82,10 @@ def verify():
 
 
 def init_app(app):
+    from evalapp.core.worker import jobs_cli
     from evalapp.rectification.cli import rectification_cli
 
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(rectification_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(audit_cli)

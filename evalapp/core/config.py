@@ -1,6 +1,7 @@
 """Configuration: defaults, then instance/config.py, then environment variables, then tests."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -30,7 +31,8 @@ def load(app, test_config=None):
         #: Key for the keyed hash of national ID numbers (falls back to the secret key).
         ID_HASH_KEY=None,
         DISPLAY_TIMEZONE="Asia/Shanghai",
-        RATELIMIT_STORAGE_URI="memory://",
+        #: None: in Redis when REDIS_URL is set (shared by every app instance), else in memory.
+        RATELIMIT_STORAGE_URI=None,
         RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         #: SMTP for e-mail copies of inbox notices; no MAIL_SERVER (or no MAIL_FROM): inbox only.
@@ -42,29 +44,88 @@ def load(app, test_config=None):
         MAIL_FROM=None,
         #: The site's public address (https://…), for links in mail sent outside a request (reminders).
         PUBLIC_URL=None,
+        #: Redis for rate limits and the job queue; without it both stay inside the web process.
+        REDIS_URL=None,
+        #: "auto" queues jobs in Redis when REDIS_URL is set; "thread" keeps them in the web process.
+        JOBS_BACKEND="auto",
+        JOBS_QUEUE="evalapp",
+        #: A signed-in session ends after this long without a request (shared office PCs).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=2),
+        #: "在本设备上保持登录" keeps a login for this long at most.
+        REMEMBER_COOKIE_DURATION=timedelta(days=14),
+        #: Cookies only over HTTPS; None: yes exactly when PUBLIC_URL starts with https://.
+        SESSION_COOKIE_SECURE=None,
+        #: JSON lines for log collectors, or "text" for people reading a terminal.
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        if os.environ.get("DATABASE_URL"):
-            app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
-        if os.environ.get("REDIS_URL"):
-            app.config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
-        if os.environ.get("PROXY_HOPS"):
-            app.config["PROXY_HOPS"] = int(os.environ["PROXY_HOPS"])
-        if os.environ.get("SECRET_KEY"):
-            app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
-        for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "PUBLIC_URL"):
-            if os.environ.get(key):
-                app.config[key] = os.environ[key]
-        if os.environ.get("MAIL_PORT"):
-            app.config["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
-        if os.environ.get("MAIL_USE_TLS"):
-            app.config["MAIL_USE_TLS"] = os.environ["MAIL_USE_TLS"].strip().lower() in ("1", "true", "yes", "on")
+        app.config.update(from_environment(os.environ))
     else:
         app.config.from_mapping(test_config)
+    if app.config["RATELIMIT_STORAGE_URI"] is None:
+        # Several app instances must count one visitor's attempts together.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = (app.config.get("PUBLIC_URL") or "").startswith("https://")
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def _flag(value):
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _megabytes(value):
+    return int(float(value) * 1024 * 1024)
+
+
+def _minutes(value):
+    return timedelta(minutes=int(value))
+
+
+#: Environment variable → (config key, conversion). Set variables override instance/config.py.
+ENVIRONMENT = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "AUDIT_KEY": ("AUDIT_KEY", str),
+    "ID_HASH_KEY": ("ID_HASH_KEY", str),
+    "PUBLIC_URL": ("PUBLIC_URL", str),
+    "PROXY_HOPS": ("PROXY_HOPS", int),
+    "MAX_UPLOAD_MB": ("MAX_CONTENT_LENGTH", _megabytes),
+    "MAX_ROSTER_UPLOAD_MB": ("ROSTER_MAX_UPLOAD_BYTES", _megabytes),
+    "SESSION_IDLE_MINUTES": ("PERMANENT_SESSION_LIFETIME", _minutes),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _flag),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
+    "MAIL_FROM": ("MAIL_FROM", str),
+    "JOBS_BACKEND": ("JOBS_BACKEND", str),
+    "JOBS_QUEUE": ("JOBS_QUEUE", str),
+    "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),
+    "LOG_FORMAT": ("LOG_FORMAT", str),
+    "LOG_LEVEL": ("LOG_LEVEL", str),
+}
+
+
+def from_environment(environ):
+    """The settings given by environment variables (empty ones are ignored); bad values stop the start."""
+    settings = {}
+    for variable, (key, convert) in ENVIRONMENT.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            settings[key] = convert(raw)
+        except ValueError as error:
+            raise RuntimeError(f"environment variable {variable}={raw!r} is not valid: {error}") from None
+    return settings
 
 
 def normalise_database_url(url):

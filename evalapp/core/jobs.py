@@ -1,15 +1,27 @@
-"""Long work outside the request: a daemon thread with its own app context (inline in tests).
+"""Long work outside the request: an RQ queue in Redis when REDIS_URL is set, else a thread in-process.
 
 A job function receives plain ids, loads what it needs in its own session, and records its own
-progress and outcome in the database; callers commit before starting it. A thread dies with its
-process, so job pages must treat a job without progress for a long time as stalled.
+progress and outcome in the database; callers commit before starting it. The same job functions
+run everywhere: queued in Redis and run by `flask jobs worker` (any number of workers, on any
+machine), in a daemon thread of the web process on the embedded default (nothing needs Redis), or
+inline when JOBS_INLINE is set (the tests). A thread dies with its process and a worker can be
+killed, so job pages treat a job without progress for a long time as stalled.
 """
 import logging
 import threading
+from functools import cache
+from importlib import import_module
+
+from flask import current_app, has_app_context
 
 from evalapp.core.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
+
+#: The queue's name in Redis; several evalapp sites can share one Redis with different names.
+DEFAULT_QUEUE = "evalapp"
+#: A job running longer than this is stopped by the worker (a 700,000-row import takes minutes).
+JOB_TIMEOUT_SECONDS = 2 * 60 * 60
 
 
 def is_stalled(job, after, now=None):
@@ -17,21 +29,68 @@ def is_stalled(job, after, now=None):
     return job.state.running and job.updated_at < (now or utcnow()) - after
 
 
-def run_in_background(app, fn, *args):
-    """Run `fn(*args)` in a new app context: in a daemon thread, or now if JOBS_INLINE is set.
+def uses_queue(app):
+    return bool(app.config.get("REDIS_URL")) and not app.config.get("JOBS_INLINE") \
+        and app.config.get("JOBS_BACKEND", "auto") != "thread"
 
-    Returns the thread, or None when the job ran inline (its exceptions then reach the caller).
+
+def run_in_background(app, fn, *args):
+    """Run `fn(*args)` outside this request: queued, in a thread, or now if JOBS_INLINE is set.
+
+    Returns the RQ job or the thread, or None when the job ran inline (its exceptions then reach
+    the caller).
     """
     if app.config.get("JOBS_INLINE"):
         with app.app_context():
             fn(*args)
         return None
-    thread = threading.Thread(target=_run, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
+    if uses_queue(app):
+        return queue(app).enqueue(run_job, f"{fn.__module__}:{fn.__qualname__}", list(args),
+                                  job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0, failure_ttl=7 * 24 * 3600,
+                                  description=f"{fn.__qualname__}{tuple(args)}")
+    thread = threading.Thread(target=_run_in_thread, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
     thread.start()
     return thread
 
 
-def _run(app, fn, args):
+@cache
+def redis_connection(url):
+    from redis import Redis
+
+    # Timeouts, so that a Redis outage is an error a page can report, not a request that hangs.
+    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+
+
+def queue(app):
+    from rq import Queue
+
+    return Queue(app.config.get("JOBS_QUEUE", DEFAULT_QUEUE), connection=redis_connection(app.config["REDIS_URL"]))
+
+
+def run_job(target, args):
+    """What the RQ worker runs: resolve `module:function` and call it in an app context."""
+    module_name, _, name = target.partition(":")
+    fn = getattr(import_module(module_name), name)
+    app = current_app._get_current_object() if has_app_context() else _worker_app()
+    from evalapp.core.db import db
+
+    with app.app_context():
+        # A forked work horse must never use connections it inherited from the worker process.
+        db.engine.dispose(close=False)
+        try:
+            fn(*args)
+        finally:
+            db.session.remove()
+
+
+@cache
+def _worker_app():
+    from evalapp import create_app
+
+    return create_app()
+
+
+def _run_in_thread(app, fn, args):
     with app.app_context():
         try:
             fn(*args)

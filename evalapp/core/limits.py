@@ -1,4 +1,5 @@
 """Rate limits (Flask-Limiter): in memory by default, in Redis when REDIS_URL is configured."""
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -25,14 +26,20 @@ def count_login_attempt(name):
     the limit; a successful login clears the count (`forget_login_attempts`).
     """
     address = get_remote_address()
-    within_address = limiter.limiter.hit(LOGIN_TRIES_PER_NAME_AND_ADDRESS, "login", name, address)
-    within_name = limiter.limiter.hit(LOGIN_TRIES_PER_NAME, "login", name)
+    within_address = limiter.limiter.hit(LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, address)
+    within_name = limiter.limiter.hit(LOGIN_TRIES_PER_NAME, _site(), "login", name)
     return within_address and within_name
 
 
 def forget_login_attempts(name):
-    limiter.limiter.clear(LOGIN_TRIES_PER_NAME_AND_ADDRESS, "login", name, get_remote_address())
-    limiter.limiter.clear(LOGIN_TRIES_PER_NAME, "login", name)
+    limiter.limiter.clear(LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, get_remote_address())
+    limiter.limiter.clear(LOGIN_TRIES_PER_NAME, _site(), "login", name)
+
+
+def _site():
+    # Counters kept outside Flask-Limiter's own decorators get the site's key prefix too, so that
+    # two evalapp sites sharing one Redis never lock each other's users out.
+    return current_app.config.get("RATELIMIT_KEY_PREFIX") or "evalapp"
 
 
 def account_key():

@@ -1,0 +1,94 @@
+"""`flask jobs worker`: runs queued jobs, and keeps the clock for the scheduled ones.
+
+The clock replaces the cron lines of a one-machine install: every minute it queues the campaign
+schedule (planned opening and closing), and every day at REMINDER_TIME (Shanghai time) the
+rectification reminders. Any number of workers may run, on any machines: each slot is claimed in
+Redis first (SET NX), so a slot's job is queued once however many clocks are ticking.
+"""
+import logging
+import threading
+from datetime import datetime
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from evalapp.core import jobs
+from evalapp.core.timeutil import to_local, utcnow
+
+logger = logging.getLogger(__name__)
+jobs_cli = AppGroup("jobs", help="Background jobs (Redis queue).")
+
+#: When the daily rectification reminders go out, local time.
+REMINDER_TIME = (8, 5)
+CLOCK_CLAIM_SECONDS = 2 * 24 * 3600
+
+
+def due_slots(moment):
+    """The clock's (slot key, job target) pairs due at `moment` (a local datetime)."""
+    slots = [(f"schedule:{moment:%Y%m%d%H%M}", "evalapp.campaigns.operations:run_schedule")]
+    if (moment.hour, moment.minute) == REMINDER_TIME:
+        slots.append((f"reminders:{moment:%Y%m%d}", "evalapp.rectification.reminders:run"))
+    return slots
+
+
+def tick(app, moment=None):
+    """Queue the jobs due at `moment` that no other clock has queued; return their targets."""
+    moment = moment or to_local(utcnow())
+    connection = jobs.redis_connection(app.config["REDIS_URL"])
+    prefix = f"{app.config.get('JOBS_QUEUE', jobs.DEFAULT_QUEUE)}:clock:"
+    queued = []
+    for slot, target in due_slots(moment):
+        if connection.set(prefix + slot, "1", nx=True, ex=CLOCK_CLAIM_SECONDS):
+            jobs.queue(app).enqueue(jobs.run_job, target, [], job_timeout=jobs.JOB_TIMEOUT_SECONDS,
+                                    result_ttl=0, description=target)
+            queued.append(target)
+    return queued
+
+
+def _clock(app, stop):
+    while not stop.is_set():
+        try:
+            for target in tick(app):
+                logger.info("clock queued %s", target)
+        except Exception:
+            # Redis away for a moment: the next minute tries again; a missed minute's schedule is
+            # caught up by the next run, which acts on every campaign whose time has passed.
+            logger.exception("clock tick failed")
+        stop.wait(60 - datetime.now().second + 0.5)
+
+
+@jobs_cli.command("worker")
+@click.option("--clock/--no-clock", default=True, show_default=True,
+              help="Also queue the scheduled jobs (campaign opening/closing every minute, daily reminders).")
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop (for scripts and tests).")
+def worker(clock, burst):
+    """Run queued jobs until stopped (needs REDIS_URL)."""
+    from rq import Worker
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the web process")
+    stop = threading.Event()
+    if clock and not burst:
+        threading.Thread(target=_clock, args=(app, stop), name="clock", daemon=True).start()
+    try:
+        Worker([jobs.queue(app)], connection=jobs.redis_connection(app.config["REDIS_URL"])).work(
+            burst=burst, with_scheduler=False, logging_level="INFO")
+    finally:
+        stop.set()
+
+
+@jobs_cli.command("status")
+def status():
+    """Show how many jobs wait, run and failed."""
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        click.echo("REDIS_URL is not set: jobs run in the web process, nothing is queued")
+        return
+    q = jobs.queue(app)
+    click.echo(f"queue {q.name}: {len(q)} waiting, {len(StartedJobRegistry(queue=q))} running, "
+               f"{len(FailedJobRegistry(queue=q))} failed")
+

@@ -1,0 +1,277 @@
+"""Running as a service: configuration from the environment, health, request ids, error pages,
+session expiry and jobs queued in Redis for `flask jobs worker`."""
+import io
+import json
+import secrets
+import time
+
+import pytest
+from redis import Redis
+
+from evalapp import create_app
+from evalapp.core.config import from_environment
+from evalapp.core.db import db
+from evalapp.core.worker import due_slots, tick
+from evalapp.rosters.models import ImportJob, ImportState
+from tests.conftest import TEST_PASSWORD, IsolatedClient
+from tests.factories import make_campaign, vote
+from tests.test_rosters import csv_file, make_id
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def second_app(app, tmp_path=None, **config):
+    """Another app on the test database, as a second instance or a differently configured node."""
+    other = create_app({
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **config,
+    })
+    other.test_client_class = IsolatedClient
+    return other
+
+
+def log_in(app, username):
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
+    return client
+
+
+# Configuration ---------------------------------------------------------------------------------
+
+def test_the_environment_sets_database_redis_uploads_sessions_and_mail():
+    settings = from_environment({
+        "DATABASE_URL": "postgresql://evalapp@db.internal/evalapp", "REDIS_URL": "redis://cache:6379/1",
+        "MAX_UPLOAD_MB": "50", "SESSION_IDLE_MINUTES": "30", "SESSION_COOKIE_SECURE": "yes",
+        "MAIL_SERVER": "smtp.example.cn", "MAIL_PORT": "465", "MAIL_USE_TLS": "on", "SECRET_KEY": " ",
+        "MAX_ROSTER_UPLOAD_MB": "300",
+    })
+    assert settings["ROSTER_MAX_UPLOAD_BYTES"] == 300 * 1024 * 1024
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql://evalapp@db.internal/evalapp"
+    assert settings["REDIS_URL"] == "redis://cache:6379/1"
+    assert settings["MAX_CONTENT_LENGTH"] == 50 * 1024 * 1024
+    assert settings["PERMANENT_SESSION_LIFETIME"].total_seconds() == 30 * 60
+    assert settings["SESSION_COOKIE_SECURE"] is True and settings["MAIL_USE_TLS"] is True
+    assert settings["MAIL_PORT"] == 465
+    assert "SECRET_KEY" not in settings, "an empty variable must not blank the key"
+
+
+def test_a_malformed_setting_stops_the_start_naming_the_variable():
+    with pytest.raises(RuntimeError, match="MAX_UPLOAD_MB"):
+        from_environment({"MAX_UPLOAD_MB": "lots"})
+
+
+def test_redis_url_moves_rate_limits_to_redis_and_https_makes_cookies_secure(app):
+    node = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
+                       "REDIS_URL": REDIS_URL, "PUBLIC_URL": "https://pingyi.example.cn"})
+    assert node.config["RATELIMIT_STORAGE_URI"] == REDIS_URL
+    assert node.config["SESSION_COOKIE_SECURE"] and node.config["REMEMBER_COOKIE_SECURE"]
+    plain = second_app(app)
+    assert plain.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_a_request_over_the_upload_limit_gets_a_clear_page_and_changes_nothing(app, world):
+    small = second_app(app, MAX_CONTENT_LENGTH=1024)
+    with small.app_context():
+        client = log_in(small, "chair")
+        response = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "x" * 4096,
+                                                  "confirm": "x" * 4096})
+    assert response.status_code == 413
+    assert "上传的内容超过了大小限制" in response.get_data(as_text=True)
+    assert log_in(small, "chair"), "the password must be unchanged"
+
+
+# Health, request ids and logs -----------------------------------------------------------------------
+
+def test_health_answers_without_a_login_and_sets_no_cookie(client, world):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["checks"]["database"]["ok"]
+    assert body["checks"]["redis"] == {"ok": True, "used": False}
+    assert "Set-Cookie" not in response.headers
+
+
+def test_health_reports_an_unreachable_redis_as_unavailable(app):
+    node = second_app(app, REDIS_URL="redis://127.0.0.1:1/0")
+    response = node.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] and not body["checks"]["redis"]["ok"]
+
+
+def test_every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept(client):
+    first, second = client.get("/login"), client.get("/login")
+    assert len(first.headers["X-Request-ID"]) == 32 and first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    assert client.get("/login", headers={"X-Request-ID": "proxy-1234abcd"}).headers["X-Request-ID"] == "proxy-1234abcd"
+    forged = client.get("/login", headers={"X-Request-ID": "<script>alert(1)</script>"}).headers["X-Request-ID"]
+    assert "<" not in forged and len(forged) == 32
+
+
+def log_lines(capsys):
+    return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+
+
+def test_requests_are_logged_as_json_lines_without_accounts_and_ballots_leave_none(world, login, capsys):
+    campaign = make_campaign(world, "open")
+    client = login("m1")
+    capsys.readouterr()
+    page = client.get(f"/campaigns/{campaign.id}")
+    vote(campaign, world.members[1], [0, 0, 0])
+    from tests.factories import ballot_form
+
+    cast = client.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [0, 1, 2]))
+    assert cast.status_code == 302
+    lines = log_lines(capsys)
+    page_line = next(line for line in lines if line.get("path") == f"/campaigns/{campaign.id}")
+    assert page_line["request_id"] == page.headers["X-Request-ID"]
+    assert page_line["status"] == 200 and page_line["method"] == "GET" and page_line["duration_ms"] >= 0
+    assert not [line for line in lines if line.get("path", "").endswith("/vote")], "casting a ballot must leave no log line"
+    text = json.dumps(lines, ensure_ascii=False)
+    assert "m1" not in text and "会员1" not in text
+
+
+def test_a_crash_shows_a_plain_page_with_the_request_id_and_logs_the_traceback(app, capsys):
+    node = second_app(app, PROPAGATE_EXCEPTIONS=False)
+
+    @node.route("/boom")
+    def boom():
+        raise RuntimeError("secret detail from deep inside")
+
+    from evalapp.core import auth
+
+    auth.PUBLIC_ENDPOINTS.add("boom")
+    try:
+        response = node.test_client().get("/boom")
+    finally:
+        auth.PUBLIC_ENDPOINTS.discard("boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "服务器出错" in page
+    assert response.headers["X-Request-ID"] in page
+    assert "secret detail" not in page and "Traceback" not in page
+    logged = [line for line in log_lines(capsys) if line.get("message") == "unhandled error"]
+    assert logged and "secret detail from deep inside" in logged[0]["exception"]
+    assert logged[0]["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_with_the_database_gone_pages_say_nothing_was_saved_and_to_retry(app, tmp_path):
+    gone = second_app(app, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/evalapp.sqlite")
+    client = gone.test_client()
+    response = client.post("/login", data={"username": "m1", "password": TEST_PASSWORD})
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    page = response.get_data(as_text=True)
+    assert "没有任何内容被保存" in page and response.headers["X-Request-ID"] in page
+    assert "sqlite" not in page.lower() and "OperationalError" not in page
+    assert client.get("/healthz").status_code == 503
+
+
+# Sessions ------------------------------------------------------------------------------------------
+
+def test_a_session_ends_after_the_idle_time(app, world):
+    node = second_app(app, PERMANENT_SESSION_LIFETIME=1)
+    with node.app_context():
+        client = log_in(node, "m1")
+        cookie = client.get_cookie("session")
+        assert cookie.expires is not None, "a signed-in session must carry an expiry"
+        assert client.get("/").status_code == 200
+        time.sleep(2.2)
+        response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_session_cookies_are_httponly_lax_and_secure_under_https(app, world):
+    node = second_app(app, SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    with node.app_context():
+        client = node.test_client()
+        response = client.post("/login", data={"username": "m1", "password": TEST_PASSWORD, "remember": "y"},
+                               base_url="https://localhost")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies)
+    assert all("SameSite=Lax" in c for c in cookies if c.startswith("session="))
+
+
+def test_security_headers_forbid_inline_script_framing_and_sniffing(client):
+    headers = client.get("/login").headers
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy and "base-uri 'none'" in policy
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+# Jobs in Redis -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def queue_app(app, tmp_path):
+    name = f"evalapp-test-{secrets.token_hex(4)}"
+    node = second_app(app, REDIS_URL=REDIS_URL, JOBS_QUEUE=name, ROSTER_UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    yield node
+    connection = Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"*{name}*"):
+        connection.delete(key)
+
+
+def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, world):
+    rows = [["新会员一", "13800000001", make_id(1), world.union_a.name]]
+    with queue_app.app_context():
+        client = log_in(queue_app, "county_officer")
+        response = client.post(f"/rosters/unions/{world.union_a.id}/import",
+                               data={"roster": (io.BytesIO(csv_file(rows)), "roster.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 302
+        job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        from evalapp.core.jobs import queue
+
+        assert len(queue(queue_app)) == 1
+        assert db.session.get(ImportJob, job_id).state == ImportState.uploaded, "nothing runs before a worker takes it"
+        result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+        assert result.exit_code == 0, result.output
+        assert len(queue(queue_app)) == 0
+        db.session.expire_all()
+        job = db.session.get(ImportJob, job_id)
+        assert job.state == ImportState.previewed
+        page = client.get(f"/rosters/jobs/{job_id}").get_data(as_text=True)
+    assert '<td>新增会员</td><td class="num">1</td>' in page
+
+
+def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
+    from datetime import datetime
+
+    from evalapp.core.jobs import queue
+
+    eight_o_five = datetime(2026, 12, 3, 8, 5)
+    with queue_app.app_context():
+        assert [target for _, target in due_slots(eight_o_five)] == [
+            "evalapp.campaigns.operations:run_schedule", "evalapp.rectification.reminders:run"]
+        first = tick(queue_app, eight_o_five)
+        second = tick(queue_app, eight_o_five)
+        assert len(first) == 2 and second == []
+        assert tick(queue_app, datetime(2026, 12, 3, 8, 6)) == ["evalapp.campaigns.operations:run_schedule"]
+        assert len(queue(queue_app)) == 3
+
+
+def test_a_scheduled_opening_runs_from_the_queue(queue_app, world):
+    from datetime import timedelta
+
+    from evalapp.campaigns.models import CampaignState
+    from evalapp.core.timeutil import utcnow
+
+    campaign = make_campaign(world, "reporting")
+    campaign.opens_at = utcnow() - timedelta(minutes=1)
+    campaign.closes_at = utcnow() + timedelta(days=3)
+    db.session.commit()
+    with queue_app.app_context():
+        tick(queue_app)
+        result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+        assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert campaign.state == CampaignState.open
+
+
+def test_the_worker_refuses_to_start_without_redis(app):
+    result = second_app(app).test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code != 0 and "REDIS_URL" in result.output
