@@ -199,3 +199,28 @@ def test_login_names_match_whatever_the_case_or_width(world, client):
     client.post("/logout")
     response = client.post("/login", data={"username": "ｍ１", "password": PASSWORD})  # full-width, as IMEs type it
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(("new", "reason"), [
+    ("abc", "至少需要 8 个字符"),
+    ("12345678", "过于简单"),
+    ("87654321", "过于简单"),
+    ("abcdefgh", "过于简单"),
+    ("aaaaaaaa", "过于简单"),
+    ("Password1", "过于简单"),
+    ("woaini1314", "过于简单"),
+    ("my-Chair-99", "不能包含登录名"),
+    ("19900101", "日期"),
+])
+def test_weak_new_passwords_are_refused_with_the_reason(world, login, new, reason):
+    client = login("chair")
+    response = client.post("/account/password", data={"current": PASSWORD, "new": new, "confirm": new})
+    assert response.status_code == 400 and reason in response.get_data(as_text=True)
+    assert login("chair"), "the old password still works"
+
+
+def test_a_password_that_only_contains_digits_but_no_date_is_accepted(world, login):
+    client = login("chair")
+    response = client.post("/account/password", data={"current": PASSWORD, "new": "73915028", "confirm": "73915028"})
+    assert response.status_code == 302
+    assert login("chair", "73915028")

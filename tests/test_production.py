@@ -238,6 +238,24 @@ def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, wo
     assert '<td>新增会员</td><td class="num">1</td>' in page
 
 
+def test_with_redis_away_a_job_runs_in_the_web_process_instead_of_being_lost(app, world, tmp_path):
+    node = second_app(app, REDIS_URL="redis://127.0.0.1:1/0", ROSTER_UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    rows = [["新会员一", "13800000001", make_id(1), world.union_a.name]]
+    with node.app_context():
+        client = log_in(node, "county_officer")
+        response = client.post(f"/rosters/unions/{world.union_a.id}/import",
+                               data={"roster": (io.BytesIO(csv_file(rows)), "roster.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 302
+        job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            if db.session.get(ImportJob, job_id).state == ImportState.previewed:
+                break
+            time.sleep(0.1)
+        assert db.session.get(ImportJob, job_id).state == ImportState.previewed
+
+
 def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
     from datetime import datetime
 

@@ -42,7 +42,7 @@ def create_account(username, display_name, password=None, *, password_hash=None,
     if password_hash is not None:
         account.password_hash = password_hash
     else:
-        check_password_policy(password)
+        check_password_policy(password, username)
         account.set_password(password)
     db.session.add(account)
     db.session.flush()
@@ -50,17 +50,46 @@ def create_account(username, display_name, password=None, *, password_hash=None,
     return account
 
 
-def check_password_policy(password):
+#: Passwords every guesser tries first (the top of leaked-password lists, Chinese ones included).
+COMMON_PASSWORDS = frozenset("""
+    12345678 123456789 1234567890 87654321 11111111 88888888 66666666 00000000 12341234 11223344
+    password password1 passw0rd qwertyui qwerty123 1qaz2wsx qazwsxedc asdfghjk zxcvbnm1 abcd1234
+    abc12345 a1234567 a12345678 aa123456 iloveyou woaini1314 5201314520 qq123456 admin123 admin888
+    """.split())
+_RUNS = "0123456789012345678901234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm"
+
+
+def check_password_policy(password, username=None):
+    """Refuse passwords too short or too easy to guess, with a message saying why."""
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
         raise Refused(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。", 400)
-    if password.isdigit() and len(set(password)) <= 2:
-        raise Refused("密码过于简单，请换一个。", 400)
+    lowered = password.lower()
+    if len(set(lowered)) <= 2 or lowered in COMMON_PASSWORDS or _is_run(lowered):
+        raise Refused("密码过于简单（如连续或重复的字符、常见密码），请换一个。", 400)
+    if username and len(username) >= 4 and username.lower() in lowered:
+        raise Refused("密码不能包含登录名或手机号。", 400)
+    if password.isdigit() and len(password) < 10 and _looks_like_a_date(password):
+        raise Refused("密码不能是生日等日期，请换一个。", 400)
+
+
+def _is_run(text):
+    return any(text in run or text in run[::-1] for run in _RUNS)
+
+
+def _looks_like_a_date(digits):
+    from datetime import datetime
+
+    try:
+        datetime.strptime(digits[:8], "%Y%m%d")
+    except ValueError:
+        return False
+    return 1900 <= int(digits[:4]) <= 2100
 
 
 def change_password(account, current, new):
     if not account.check_password(current or ""):
         raise Refused("当前密码不正确。", 400)
-    check_password_policy(new)
+    check_password_policy(new, account.username)
     if new == current:
         raise Refused("新密码不能与当前密码相同。", 400)
     account.set_password(new)

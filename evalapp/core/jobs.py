@@ -45,9 +45,15 @@ def run_in_background(app, fn, *args):
             fn(*args)
         return None
     if uses_queue(app):
-        return queue(app).enqueue(run_job, f"{fn.__module__}:{fn.__qualname__}", list(args),
-                                  job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0, failure_ttl=7 * 24 * 3600,
-                                  description=f"{fn.__qualname__}{tuple(args)}")
+        from redis.exceptions import RedisError
+
+        try:
+            return queue(app).enqueue(run_job, f"{fn.__module__}:{fn.__qualname__}", list(args),
+                                      job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0, failure_ttl=7 * 24 * 3600,
+                                      description=f"{fn.__qualname__}{tuple(args)}")
+        except RedisError:
+            # The step that asked for the job has committed: run the job here rather than lose it.
+            logger.warning("Redis unreachable: job %s runs in the web process", fn.__qualname__, exc_info=True)
     thread = threading.Thread(target=_run_in_thread, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
     thread.start()
     return thread
