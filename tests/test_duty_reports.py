@@ -651,3 +651,16 @@ def test_stored_files_follow_the_fate_of_the_transaction(world, uploads):
     world.chair.display_name = "改名"
     db.session.commit()
     assert not storage().exists(kept)
+
+
+def test_behind_nginx_files_are_handed_over_with_x_accel_redirect_after_the_checks(world, login, app, monkeypatch):
+    campaign = make_campaign(world, "reporting")
+    assert upload(login("chair"), campaign, "video", mp4(), "述职.mp4").status_code == 302
+    video = db.session.scalar(db.select(ReportFile))
+    monkeypatch.setitem(app.config, "UPLOADS_ACCEL_PREFIX", "/_uploads/")
+    response = login("m1").get(file_url(campaign, video))
+    assert response.status_code == 200 and response.get_data() == b""
+    key = video.key
+    assert response.headers["X-Accel-Redirect"] == f"/_uploads/{key[:2]}/{key}"
+    assert response.mimetype == "video/mp4"
+    assert "X-Accel-Redirect" not in login("outsider").get(file_url(campaign, video)).headers
