@@ -112,3 +112,27 @@ def test_behind_a_proxy_links_and_addresses_come_from_the_forwarded_headers(app,
     finally:
         with proxied.app_context():
             db.engine.dispose()  # its own engine: close its connections, or they linger until garbage collection
+
+
+def test_with_redis_unreachable_members_still_sign_in_and_guessing_stays_limited(app, world):
+    """In a process of its own, like the test above: a limiter whose Redis does not answer."""
+    import json
+    import subprocess
+    import sys
+
+    db.session.commit()
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    probe = """
+import json, sys
+from evalapp import create_app
+app = create_app(json.loads(sys.argv[1]))
+statuses = [app.test_client().post("/login", data={"username": "m1", "password": sys.argv[2]}).status_code]
+guesser = app.test_client()
+statuses += [guesser.post("/login", data={"username": "m2", "password": "wrong"}).status_code for _ in range(6)]
+print(json.dumps(statuses))
+"""
+    run = subprocess.run([sys.executable, "-c", probe, json.dumps(config), PASSWORD], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [302] + [400] * 5 + [429]

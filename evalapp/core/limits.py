@@ -1,11 +1,22 @@
-"""Rate limits (Flask-Limiter): in memory by default, in Redis when REDIS_URL is configured."""
+"""Rate limits (Flask-Limiter): in memory by default, in Redis when REDIS_URL is configured.
+
+If Redis becomes unreachable, counting goes on in each process's memory (Flask-Limiter's fallback
+for the decorated limits, a local limiter for the login counters) until it is back: members can
+still sign in and vote, and guessing stays limited per process.
+"""
+import logging
+
 from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
+logger = logging.getLogger(__name__)
 limiter = Limiter(get_remote_address)
+_local_counts = FixedWindowRateLimiter(MemoryStorage())
 
 #: Login attempts for one name from one address, then that address is locked out of that name.
 LOGIN_TRIES_PER_NAME_AND_ADDRESS = parse("5 per 15 minutes")
@@ -26,14 +37,22 @@ def count_login_attempt(name):
     the limit; a successful login clears the count (`forget_login_attempts`).
     """
     address = get_remote_address()
-    within_address = limiter.limiter.hit(LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, address)
-    within_name = limiter.limiter.hit(LOGIN_TRIES_PER_NAME, _site(), "login", name)
+    within_address = _counts("hit", LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, address)
+    within_name = _counts("hit", LOGIN_TRIES_PER_NAME, _site(), "login", name)
     return within_address and within_name
 
 
 def forget_login_attempts(name):
-    limiter.limiter.clear(LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, get_remote_address())
-    limiter.limiter.clear(LOGIN_TRIES_PER_NAME, _site(), "login", name)
+    _counts("clear", LOGIN_TRIES_PER_NAME_AND_ADDRESS, _site(), "login", name, get_remote_address())
+    _counts("clear", LOGIN_TRIES_PER_NAME, _site(), "login", name)
+
+
+def _counts(method, limit, *keys):
+    try:
+        return getattr(limiter.limiter, method)(limit, *keys)
+    except Exception:  # the shared storage is unreachable: count here rather than refuse every login
+        logger.warning("rate-limit storage unreachable: counting logins in this process")
+        return getattr(_local_counts, method)(limit, *keys)
 
 
 def _site():
@@ -47,4 +66,6 @@ def account_key():
 
 
 def init_app(app):
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
