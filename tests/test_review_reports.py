@@ -194,3 +194,38 @@ def test_an_empty_period_gives_a_report_that_says_so(world, login, tmp_path):
     client = login("county_officer")
     flat = compact(download(client, request_review(client, world.town), tmp_path))
     assert "所选期间内没有公布的评议结果" in flat
+
+
+def test_with_a_replica_configured_the_review_reads_there_and_writes_its_progress_to_the_primary(
+        app, world, batch_results, tmp_path):
+    from sqlalchemy import event
+
+    from evalapp import create_app
+    from evalapp.reports.review import request_review as ask_for_review
+    from evalapp.reports.review import run_review
+    from tests.conftest import IsolatedClient
+
+    # The "replica" is the same database under a second URL: what matters is which engine each statement takes.
+    node = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x", "TESTING": True,
+                       "REPLICA_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "JOBS_INLINE": True,
+                       "UPLOAD_FOLDER": str(tmp_path), "RATELIMIT_STORAGE_URI": "memory://"})
+    node.test_client_class = IsolatedClient
+    officer_id, town_id = world.county_officer.id, world.town.id
+    db.session.commit()
+    with node.app_context():
+        statements = {"primary": [], "replica": []}
+        for name, engine in (("primary", db.engines[None]), ("replica", db.engines["replica"])):
+            event.listen(engine, "before_cursor_execute",
+                         lambda *args, name=name: statements[name].append(args[2].split()[0].upper()))
+        from evalapp.accounts.models import Account
+        from evalapp.unions.models import Union
+
+        officer, town = db.session.get(Account, officer_id), db.session.get(Union, town_id)
+        job = ask_for_review(officer, town, date(local_today().year, 1, 1), local_today(), None)
+        db.session.commit()
+        run_review(job.id)
+        job = db.session.get(ReviewJob, job.id)
+        assert job.state == ReportJobState.done and job.processed == 4
+        db.engines["replica"].dispose()
+    assert statements["replica"] and set(statements["replica"]) == {"SELECT"}
+    assert "UPDATE" in statements["primary"], "the job's progress goes to the primary"

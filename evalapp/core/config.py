@@ -73,6 +73,11 @@ def load(app, test_config=None):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config.get("REPLICA_DATABASE_URL"):
+        # A streaming replica of the primary, for the heavy reads of review reports (core.db).
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds["replica"] = normalise_database_url(app.config["REPLICA_DATABASE_URL"])
+        app.config["SQLALCHEMY_BINDS"] = binds
 
 
 def _flag(value):
@@ -90,6 +95,7 @@ def _minutes(value):
 #: Environment variable → (config key, conversion). Set variables override instance/config.py.
 ENVIRONMENT = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "REPLICA_DATABASE_URL": ("REPLICA_DATABASE_URL", str),
     "REDIS_URL": ("REDIS_URL", str),
     "SECRET_KEY": ("SECRET_KEY", str),
     "AUDIT_KEY": ("AUDIT_KEY", str),

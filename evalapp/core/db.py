@@ -1,9 +1,12 @@
-"""The SQLAlchemy handle, naming conventions for constraints, and SQLite connection settings."""
+"""The SQLAlchemy handle, naming conventions for constraints, SQLite settings, the read replica."""
+import contextvars
 import sqlite3
+from contextlib import contextmanager
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from flask_sqlalchemy.session import Session
+from sqlalchemy import Delete, Insert, MetaData, Update, event
 from sqlalchemy.engine import Engine
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -15,7 +18,32 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+#: The bind key of the read replica (REPLICA_DATABASE_URL), when one is configured.
+REPLICA = "replica"
+_reading_from_replica = contextvars.ContextVar("reading_from_replica", default=False)
+
+
+class RoutingSession(Session):
+    """Sends the SELECTs made inside `reading_from_replica()` to the replica; every write to the primary."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if (bind is None and _reading_from_replica.get() and not self._flushing
+                and not isinstance(clause, Insert | Update | Delete) and REPLICA in self._db.engines):
+            return self._db.engines[REPLICA]
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+
+@contextmanager
+def reading_from_replica():
+    """Read from the replica (if configured) inside the block: for heavy reports that may lag a little."""
+    token = _reading_from_replica.set(True)
+    try:
+        yield
+    finally:
+        _reading_from_replica.reset(token)
+
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": RoutingSession})
 migrate = Migrate()
 
 

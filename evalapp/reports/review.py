@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from evalapp.campaigns.models import Campaign, published_within
 from evalapp.core import jobs
-from evalapp.core.db import db
+from evalapp.core.db import db, reading_from_replica
 from evalapp.core.errors import Refused
 from evalapp.core.storage import storage
 from evalapp.core.timeutil import local_today, utc_bounds, utcnow
@@ -75,8 +75,9 @@ def run_review(job_id):
         return
     try:
         _set(job_id, state=ReportJobState.collecting)
-        data = review_data(job.union, job.period_start, job.period_end, job.batch,
-                           progress=lambda done, total: _set(job_id, processed=done, total=total))
+        with reading_from_replica():
+            data = review_data(job.union, job.period_start, job.period_end, job.batch,
+                               progress=lambda done, total: _set(job_id, processed=done, total=total))
         _set(job_id, state=ReportJobState.rendering)
         pdf = render_pdf("reports/review_pdf.html", job=job, **data)
         key = storage().save(io.BytesIO(pdf))
