@@ -272,6 +272,29 @@ def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
         assert len(queue(queue_app)) == 3
 
 
+def test_the_worker_clock_thread_queues_the_schedule_on_its_own(queue_app):
+    import threading
+
+    from evalapp.core.jobs import queue
+    from evalapp.core.worker import run_clock
+
+    stop = threading.Event()
+    clock = threading.Thread(target=run_clock, args=(queue_app, stop), daemon=True)
+    clock.start()  # a thread of its own, outside any app context, as in `flask jobs worker`
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with queue_app.app_context():
+                if len(queue(queue_app)):
+                    break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        clock.join(5)
+    with queue_app.app_context():
+        assert [job.description for job in queue(queue_app).jobs][:1] == ["evalapp.campaigns.operations:run_schedule"]
+
+
 def test_a_scheduled_opening_runs_from_the_queue(queue_app, world):
     from datetime import timedelta
 

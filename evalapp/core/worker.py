@@ -46,16 +46,18 @@ def tick(app, moment=None):
     return queued
 
 
-def _clock(app, stop):
-    while not stop.is_set():
-        try:
-            for target in tick(app):
-                logger.info("clock queued %s", target)
-        except Exception:
-            # Redis away for a moment: the next minute tries again; a missed minute's schedule is
-            # caught up by the next run, which acts on every campaign whose time has passed.
-            logger.exception("clock tick failed")
-        stop.wait(60 - datetime.now().second + 0.5)
+def run_clock(app, stop):
+    """Tick every minute, on the minute, until `stop` is set (in a thread of the worker)."""
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                for target in tick(app):
+                    logger.info("clock queued %s", target)
+            except Exception:
+                # Redis away for a moment: the next minute tries again; a missed minute's schedule is
+                # caught up by the next run, which acts on every campaign whose time has passed.
+                logger.exception("clock tick failed")
+            stop.wait(60 - datetime.now().second + 0.5)
 
 
 @jobs_cli.command("worker")
@@ -71,7 +73,7 @@ def worker(clock, burst):
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the web process")
     stop = threading.Event()
     if clock and not burst:
-        threading.Thread(target=_clock, args=(app, stop), name="clock", daemon=True).start()
+        threading.Thread(target=run_clock, args=(app, stop), name="clock", daemon=True).start()
     try:
         Worker([jobs.queue(app)], connection=jobs.redis_connection(app.config["REDIS_URL"])).work(
             burst=burst, with_scheduler=False, logging_level="INFO")
