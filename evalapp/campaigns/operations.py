@@ -1,5 +1,6 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
 import logging
+from datetime import timedelta
 
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -149,6 +150,57 @@ def publish(campaign, actor):
     return result
 
 
+#: From this many ballots on, publishing runs as a background job (a million take about 16 s).
+PUBLISH_IN_BACKGROUND_FROM = 20_000
+#: A background publication without an outcome after this long has died with its worker.
+PUBLISH_STALLED_AFTER = timedelta(minutes=30)
+PUBLISH_FAILED = "统计结果时出错，结果没有公布。请重新点击“统计并公布结果”；如果再次失败，请联系系统管理员。"
+
+
+def publishes_in_background(campaign):
+    from evalapp.results.operations import turnout
+
+    return turnout(campaign) >= PUBLISH_IN_BACKGROUND_FROM
+
+
+def publishing(campaign, now=None):
+    """True while a background publication of `campaign` is under way (and has not stalled)."""
+    requested = campaign.publish_requested_at
+    return requested is not None and requested > (now or utcnow()) - PUBLISH_STALLED_AFTER
+
+
+def request_publish(campaign, actor):
+    """Ask for `campaign` to be published by a job: the same checks as `publish`, nothing computed yet."""
+    if campaign.state != CampaignState.closed:
+        raise Refused("只有已截止投票的活动才能公布结果。")
+    if publishing(campaign):
+        raise Refused("结果正在统计中，请稍候。")
+    campaign.publish_requested_at = utcnow()
+    campaign.publish_failure = None
+    audit.record("campaign.publish_requested", campaign, actor=actor)
+
+
+def run_publish(campaign_id, actor_id):
+    """The job: publish the campaign as `actor` would have; on failure, say so on the campaign's page."""
+    from evalapp.accounts.models import Account
+
+    campaign, actor = db.session.get(Campaign, campaign_id), db.session.get(Account, actor_id)
+    if campaign is None or actor is None or campaign.publish_requested_at is None:
+        return
+    try:
+        publish(campaign, actor)
+        campaign.publish_requested_at = None
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if not isinstance(error, Refused):
+            logger.exception("publishing campaign %s failed", campaign_id)
+        campaign = db.session.get(Campaign, campaign_id)
+        campaign.publish_requested_at = None
+        campaign.publish_failure = error.message if isinstance(error, Refused) else PUBLISH_FAILED
+        db.session.commit()
+
+
 def apply_schedule(campaign, now=None):
     """Open or close `campaign` if its planned time has come; return "opened", "closed" or None."""
     now = now or utcnow()
@@ -213,7 +265,7 @@ def available_actions(campaign):
         CampaignState.draft: ["start_reporting"] + ([] if campaign.has_report else ["open"]),
         CampaignState.reporting: ["open"],
         CampaignState.open: ["close"],
-        CampaignState.closed: ["publish"],
+        CampaignState.closed: [] if publishing(campaign) else ["publish"],
         CampaignState.published: ["archive"],
     }
     return by_state.get(campaign.state, [])

@@ -1,7 +1,7 @@
 import math
 import secrets
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -33,10 +33,15 @@ from evalapp.campaigns.operations import (
     available_actions,
     campaigns_for,
     create_campaign,
+    publishes_in_background,
+    publishing,
+    request_publish,
+    run_publish,
 )
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.forms import ActionForm, choices
+from evalapp.core.jobs import run_in_background
 from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
@@ -104,6 +109,7 @@ def show(campaign_id):
         "campaigns/show.html", campaign=campaign, turnout=turnout(campaign) if sees_turnout else None,
         actions=[(name, ACTIONS[name][1]) for name in available_actions(campaign)] if campaign.can_manage(current_user) else [],
         voted=has_voted(campaign, member), eligible=member is not None and campaign.in_electorate(member),
+        publishing=publishing(campaign),
         sees_turnout_page=campaign.electorate_size is not None and turnout_stats.can_see_turnout(campaign, current_user))
 
 
@@ -115,7 +121,13 @@ def act(campaign_id, action):
     if not form.validate_on_submit():
         abort(400)
     operation, label = ACTIONS[action]
-    perform(operation, campaign, current_user, success=f"已完成：{label}。")
+    if action == "publish" and publishes_in_background(campaign):
+        outcome = perform(request_publish, campaign, current_user,
+                          success="正在统计并公布结果，完成后本页会显示结果，可先离开本页。")
+        if outcome.ok:
+            run_in_background(current_app._get_current_object(), run_publish, campaign.id, current_user.id)
+    else:
+        perform(operation, campaign, current_user, success=f"已完成：{label}。")
     return redirect(url_for(".show", campaign_id=campaign.id))
 
 
