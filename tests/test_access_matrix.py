@@ -1,0 +1,649 @@
+"""Who may reach every page and action: one explicit table, checked for every role, and complete.
+
+`ACCESS` names, for every endpoint and method of the application, the roles allowed to use it on
+objects of union A's side of the tree (union A's campaigns, its chair's report, its suggestions and
+rectifications, the county's template and reviews, a town batch, a roster import under the town).
+Every other role must be refused: anonymous visitors are sent to the login page, signed-in accounts
+get 404 (or 403), and a refused POST changes nothing: no row comes or goes in any table, the audit
+log (which every change of state writes) gets no entry, and no upload is stored.
+A route added to the application without an entry here fails `test_every_route_has_an_entry`.
+`VARIANTS` adds other forms of some routes (another step of the same URL pattern, a draft instead of
+an announced campaign, a filter) whose users differ.
+
+The world is built once per module and backend (building it per case would take minutes); requests
+that consume what they act on (a removal, a state change) run against objects made for that request.
+"""
+import csv
+import functools
+import io
+import itertools
+import struct
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from evalapp.accounts.models import Role
+from evalapp.accounts.operations import grant_role
+from evalapp.campaigns.batches import BatchSpec, create_batch, select_unions
+from evalapp.campaigns.models import BatchRule, SubjectKind
+from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS
+from evalapp.core.db import db
+from evalapp.core.jobs import run_in_background
+from evalapp.core.limits import limiter
+from evalapp.core.timeutil import local_today
+from evalapp.duty_reports.operations import add_images, save_report, versions_of
+from evalapp.feedback import operations as feedback_ops
+from evalapp.notifications.operations import notify
+from evalapp.questionnaires.models import ItemKind
+from evalapp.questionnaires.operations import add_item
+from evalapp.rectification.models import Evidence, RectificationEvent
+from evalapp.rectification.operations import add_progress
+from evalapp.reports.review import request_review, run_review
+from evalapp.rosters import operations as roster_ops
+from evalapp.unions.models import UnionSector
+from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, add_member
+from tests.conftest import TEST_PASSWORD
+from tests.factories import (
+    ballot_form,
+    build_world,
+    drive_rectification,
+    make_account,
+    make_campaign,
+    make_questionnaire,
+    make_union,
+)
+
+# --- Roles -------------------------------------------------------------------------------------------
+
+ANONYMOUS = "anonymous"
+OUTSIDER = "outsider"  # a member of union B, in another county
+MEMBER = "m1"  # a member of union A
+CHAIR = "chair"  # the chair of union A
+OTHER_OFFICER = "other_officer"  # an officer of the other county
+COUNTY_OFFICER = "county_officer"  # an officer of the county above union A
+CITY_OFFICER = "city_officer"  # an officer of the city federation
+ADMIN = "admin"
+ROLES = (ANONYMOUS, OUTSIDER, MEMBER, CHAIR, OTHER_OFFICER, COUNTY_OFFICER, CITY_OFFICER, ADMIN)
+
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+#: Officers anywhere, and administrators: pages about one's own scope, without an object of union A's.
+STAFF = frozenset({OTHER_OFFICER, COUNTY_OFFICER, CITY_OFFICER, ADMIN})
+#: Those who manage union A and the unions above it up to the county (and so review union A's work).
+MANAGERS = frozenset({COUNTY_OFFICER, CITY_OFFICER, ADMIN})
+CHAIR_ONLY = frozenset({CHAIR})
+CHAIR_AND_MANAGERS = MANAGERS | CHAIR_ONLY
+#: Who sees union A's campaigns once out of draft: its managers, its chair, and its members.
+VIEWERS = CHAIR_AND_MANAGERS | {MEMBER}
+#: Members of union A's electorate (the chair is on union A's roster, but does not evaluate themselves).
+VOTERS = frozenset({MEMBER})
+
+
+# --- Small files -------------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def jpeg():
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def mp4():
+    def box(kind, payload=b""):
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    return (box(b"ftyp", b"isom\x00\x00\x02\x00isommp41") + box(b"moov", box(b"mvhd", b"\x00" * 100))
+            + box(b"mdat", bytes(i % 251 for i in range(4000))))
+
+
+def id_number(serial):
+    """A valid national ID number (GB 11643 check digit)."""
+    body = f"44070319900101{serial % 1000:03d}"
+    return body + ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+
+
+def roster_csv():
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["姓名", "手机号", "身份证号", "工会"])
+    writer.writerow(["张三", "13800138000", id_number(1), "丙公司工会"])
+    return text.getvalue().encode()
+
+
+# --- The world -------------------------------------------------------------------------------------
+
+_serial = itertools.count(1)
+
+
+def unique(prefix):
+    return f"{prefix}{next(_serial)}"
+
+
+def build_matrix_world(app):
+    """The factories' world plus one object of every kind, all on union A's side of the tree."""
+    w = build_world()
+    w.app = app
+    w.county_form = make_questionnaire(w.county)
+    # Roster imports go to a union beside union A: applying one deactivates whoever the file leaves out.
+    w.roster_union = make_union(w.town, "丙公司工会")
+    w.phone_member = add_member(w.union_a, "持码会员", "13900000001")
+
+    w.reporting = make_campaign(w, "reporting")
+    [w.report_image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg()), "a.jpg")], "说明")
+    save_report(w.reporting, w.chair, "<p>第二稿：补充了一年来的工作。</p>")  # keeps the first as a version
+    w.report_version = versions_of(w.reporting)[0].number
+    w.draft = make_campaign(w, "draft")
+    save_report(w.draft, w.chair, "<p>还在起草的述职报告。</p>")
+    [w.draft_image] = add_images(w.draft, w.chair, [(io.BytesIO(jpeg()), "draft.jpg")])
+    w.open = make_campaign(w, "open")
+    w.published = make_campaign(w, "published", votes=[[3, 1, 1]] * 5)
+    [w.rectification] = w.published.rectifications
+    drive_rectification(w, w.rectification, "in_progress")
+    add_progress(w.rectification, w.chair, "第一次座谈会已召开。", [(io.BytesIO(jpeg()), "photo.jpg")])
+    db.session.flush()
+    w.evidence = db.session.scalars(sa.select(Evidence).join(RectificationEvent)
+                                    .where(RectificationEvent.rectification_id == w.rectification.id)).one()
+    w.notice = notify(w.chair, "suggestion", "您有一条新的意见建议。", "/inbox")
+    w.batch = fresh_batch(w, w.union_a)
+
+    roster_job = fresh_roster_job(w)
+    review = request_review(w.county_officer, w.county, date(local_today().year, 1, 1), local_today())
+    db.session.commit()
+    run_in_background(app, run_review, review.id)
+    db.session.expire_all()
+    w.roster_job, w.review = roster_job, review
+    assert w.review.file_key is not None, "the review job should have produced its PDF"
+    return w
+
+
+def fresh_batch(w, union=None):
+    """A survey batch of the town picking one grassroots union (by default a new one with a member)."""
+    if union is None:
+        union = make_union(w.town, unique("丁公司工会"), members=1)
+    spec = dict(title=unique("问卷批次"), rule=BatchRule.picked, params={"union_ids": [union.id]},
+                subject_kind=SubjectKind.none, title_pattern="{工会}职工问卷")
+    digest = select_unions(w.county_officer, w.town, BatchSpec(template=w.county_form, **spec)).digest
+    batch, _ = create_batch(w.county_officer, w.town, BatchSpec(template=w.county_form, **spec),
+                            f"{next(_serial):032x}", digest)
+    db.session.commit()
+    return batch
+
+
+def fresh_roster_job(w):
+    """A previewed roster import for the union beside union A."""
+    job = roster_ops.start_import(w.roster_union, w.county_officer, io.BytesIO(roster_csv()), "花名册.csv")
+    db.session.commit()
+    run_in_background(w.app, roster_ops.run_preview, job.id)
+    db.session.expire_all()
+    return job
+
+
+def fresh_suggestion(w, hidden=False):
+    suggestion = feedback_ops.add_suggestion(w.published, w.members[0], unique("职工食堂的卫生需要改进"))
+    if hidden:
+        feedback_ops.hide(suggestion, w.county_officer, "含有不文明用语")
+    db.session.commit()
+    return suggestion
+
+
+def fresh_rectification(w, state):
+    """A rectification item of union A's published campaign (flagged from a suggestion), taken to `state`."""
+    item = feedback_ops.flag(fresh_suggestion(w), w.county_officer, "职工食堂卫生条件差，须限期整改")
+    db.session.commit()
+    return drive_rectification(w, item, state)
+
+
+def fresh_report_image(w):
+    [image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg()), "b.jpg")])
+    db.session.commit()
+    return image
+
+
+def fresh_officer_grant(w):
+    account = make_account(unique("spare_officer"))
+    grant = grant_role(account, w.union_a, Role.officer)
+    db.session.commit()
+    return grant
+
+
+def fresh_item(w):
+    item = add_item(w.county_form, ItemKind.satisfaction3, unique("临时题"))
+    db.session.commit()
+    return item
+
+
+# --- The table ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """Who may use one endpoint, and how to call it.
+
+    `request(world)` returns the path, or (path, form data). A case that `consumes` something (an
+    action that changes its object's state, a removal) gets a new one for every allowed role, made
+    by `consumes(world)` and passed on as `request(world, thing)`; the refused roles share one, which
+    their refusals leave as it was.
+    """
+
+    allowed: frozenset
+    request: Callable
+    consumes: Callable | None = None
+    #: The request ends the session (logout): it gets a client of its own, signed out afterwards.
+    ends_session: bool = False
+
+
+def _year_start():
+    return date(local_today().year, 1, 1).isoformat()
+
+
+RULES_FORM = {"title": "县级测评表", "quorum_ratio": "2/3", "grade_excellent": "90", "grade_good": "80",
+              "grade_pass": "60", "rectify_below_rate": "0.8"}
+ITEM_FORM = {"kind": "satisfaction3", "prompt": "新增的题目", "weight": "1", "required": "y"}
+
+
+ACCESS = {
+    # Accounts and the inbox: one's own, for everyone signed in.
+    ("accounts.login", "GET"): Case(EVERYONE, lambda w: "/login"),
+    ("accounts.login", "POST"): Case(EVERYONE, lambda w: ("/login", {})),
+    ("accounts.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
+    ("accounts.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
+    ("accounts.logout", "POST"): Case(SIGNED_IN, lambda w: ("/logout", {}), ends_session=True),
+    ("accounts.password", "GET"): Case(SIGNED_IN, lambda w: "/account/password"),
+    # An empty form: nobody's password changes here.
+    ("accounts.password", "POST"): Case(SIGNED_IN, lambda w: ("/account/password", {})),
+    ("health.healthz", "GET"): Case(EVERYONE, lambda w: "/healthz"),
+    ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda w: "/inbox"),
+    ("notifications.open_notice", "GET"): Case(CHAIR_ONLY, lambda w: f"/inbox/{w.notice.id}"),
+    ("notifications.read_all", "POST"): Case(SIGNED_IN, lambda w: ("/inbox/read-all", {})),
+    ("notifications.settings", "GET"): Case(SIGNED_IN, lambda w: "/account/notifications"),
+    ("notifications.settings", "POST"): Case(
+        SIGNED_IN, lambda w: ("/account/notifications", {"email": "someone@example.org"})),
+    ("voting.check_receipt", "GET"): Case(SIGNED_IN, lambda w: "/receipts"),
+    ("voting.check_receipt", "POST"): Case(SIGNED_IN, lambda w: ("/receipts", {"code": "ABCD-EFGH-JKLM"})),
+    ("campaigns.index", "GET"): Case(SIGNED_IN, lambda w: "/"),
+    ("feedback.overview", "GET"): Case(SIGNED_IN, lambda w: "/suggestions"),
+
+    # Unions, rosters and templates: officers of the subtree.
+    ("unions.index", "GET"): Case(STAFF, lambda w: "/unions/"),
+    ("unions.show", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.union_a.id}"),
+    ("unions.add_child", "POST"): Case(MANAGERS, lambda w: (
+        f"/unions/{w.town.id}/children", {"name": unique("戊公司工会"), "kind": "grassroots", "sector": "other"})),
+    ("unions.add_member_view", "POST"): Case(MANAGERS, lambda w: (
+        f"/unions/{w.union_a.id}/members", {"name": unique("新会员")})),
+    ("unions.appoint_view", "POST"): Case(MANAGERS, lambda w, account: (
+        f"/unions/{w.union_a.id}/roles", {"role": "officer", "username": account.username}),
+        consumes=lambda w: make_account(unique("appointee"))),
+    ("unions.revoke_view", "POST"): Case(MANAGERS, lambda w, grant: (
+        f"/unions/{w.union_a.id}/roles/{grant.id}/revoke", {}), consumes=fresh_officer_grant),
+    ("unions.sector_view", "POST"): Case(MANAGERS, lambda w: (
+        f"/unions/{w.union_a.id}/sector", {"sector": next(s for s in UnionSector if s != w.union_a.sector).value})),
+    ("unions.invitations", "POST"): Case(MANAGERS, lambda w: (
+        f"/unions/{w.union_a.id}/invitations", {"member_id": str(w.phone_member.id)})),
+    ("rosters.template", "GET"): Case(STAFF, lambda w: "/rosters/template.csv"),
+    ("rosters.upload", "GET"): Case(MANAGERS, lambda w: f"/rosters/unions/{w.roster_union.id}/import"),
+    ("rosters.upload", "POST"): Case(MANAGERS, lambda w: (
+        f"/rosters/unions/{w.roster_union.id}/import", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")})),
+    ("rosters.job", "GET"): Case(MANAGERS, lambda w: f"/rosters/jobs/{w.roster_job.id}"),
+    ("rosters.apply_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/apply", {}),
+                                         consumes=fresh_roster_job),
+    ("rosters.abandon_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/abandon", {}),
+                                           consumes=fresh_roster_job),
+    ("questionnaires.index", "GET"): Case(STAFF, lambda w: "/questionnaires/"),
+    ("questionnaires.new", "GET"): Case(STAFF, lambda w: "/questionnaires/new"),
+    # Any officer may file a new template, under a union of their own (the choices offer no other).
+    ("questionnaires.new", "POST"): Case(STAFF, lambda w: (
+        "/questionnaires/new", RULES_FORM | {"owner_union_id": str(w.county.id)})),
+    ("questionnaires.show", "GET"): Case(MANAGERS, lambda w: f"/questionnaires/{w.county_form.id}"),
+    ("questionnaires.show", "POST"): Case(MANAGERS, lambda w: (f"/questionnaires/{w.county_form.id}", ITEM_FORM)),
+    ("questionnaires.edit_rules", "GET"): Case(MANAGERS, lambda w: f"/questionnaires/{w.county_form.id}/rules"),
+    ("questionnaires.edit_rules", "POST"): Case(MANAGERS, lambda w: (
+        f"/questionnaires/{w.county_form.id}/rules", RULES_FORM | {"title": unique("改名的测评表")})),
+    ("questionnaires.edit_item", "GET"): Case(MANAGERS, lambda w: (
+        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}")),
+    ("questionnaires.edit_item", "POST"): Case(MANAGERS, lambda w: (
+        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}",
+        ITEM_FORM | {"prompt": unique("改过的题目")})),
+    ("questionnaires.delete_item", "POST"): Case(MANAGERS, lambda w, item: (
+        f"/questionnaires/{w.county_form.id}/items/{item.id}/delete", {}), consumes=fresh_item),
+    ("questionnaires.move", "POST"): Case(MANAGERS, lambda w: (
+        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[-1].id}/move/up", {})),
+    ("questionnaires.copy", "POST"): Case(MANAGERS, lambda w: (f"/questionnaires/{w.county_form.id}/copy", {})),
+
+    # Campaigns and batches: managers run them; the chair and the electorate see them.
+    ("campaigns.new", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.union_a.id}/campaigns/new"),
+    ("campaigns.new", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.union_a.id}/campaigns/new", {
+        "title": unique("新的评议"), "subject_kind": "chair", "electorate_scope": "union",
+        "template_id": str(w.form.id)})),
+    ("campaigns.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}"),
+    ("campaigns.act", "POST"): Case(MANAGERS, lambda w, campaign: (
+        f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda w: make_campaign(w, "draft")),
+    ("campaigns.poster", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.open.id}/poster"),
+    ("campaigns.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
+    ("campaigns.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
+    ("campaigns.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
+    ("campaigns.new_batch", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.town.id}/batches/new"),
+    ("campaigns.new_batch", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.town.id}/batches/new", {
+        "title": unique("批次"), "rule": "picked", "union_ids": str(w.union_a.id), "subject_kind": "none",
+        "electorate_scope": "union", "template_id": str(w.county_form.id), "title_pattern": "{工会}职工问卷"})),
+    ("campaigns.batch", "GET"): Case(MANAGERS, lambda w: f"/batches/{w.batch.id}"),
+    ("campaigns.batch_act", "POST"): Case(MANAGERS, lambda w, batch: (f"/batches/{batch.id}/actions/open", {}),
+                                          consumes=fresh_batch),
+
+    # The duty report: the chair writes it; managers read its versions; the electorate reads its files.
+    ("duty_reports.edit", "GET"): Case(CHAIR_ONLY, lambda w: f"/campaigns/{w.reporting.id}/report"),
+    ("duty_reports.edit", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/campaigns/{w.reporting.id}/report", {"body": f"<p>{unique('修改后的述职报告')}</p>"})),
+    ("duty_reports.upload_images", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/images", {"images": (io.BytesIO(jpeg()), "c.jpg")})),
+    ("duty_reports.upload_video", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/video", {"video": (io.BytesIO(mp4()), "v.mp4")})),
+    ("duty_reports.upload_attachment", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/attachments", {"attachment": (io.BytesIO(PDF), "a.pdf")})),
+    ("duty_reports.caption", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}/caption",
+        {f"f{w.report_image.id}-caption": unique("新的图片说明")})),
+    ("duty_reports.remove", "POST"): Case(CHAIR_ONLY, lambda w, image: (
+        f"/campaigns/{w.reporting.id}/report/files/{image.id}/remove", {}), consumes=fresh_report_image),
+    ("duty_reports.file", "GET"): Case(VIEWERS, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}")),
+    ("duty_reports.small", "GET"): Case(VIEWERS, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}/small")),
+    ("duty_reports.versions", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.reporting.id}/report/versions"),
+    ("duty_reports.version", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: (
+        f"/campaigns/{w.reporting.id}/report/versions/{w.report_version}")),
+
+    # Voting: the electorate votes; whoever sees the campaign may see the thank-you page.
+    ("voting.vote", "GET"): Case(VOTERS, lambda w: f"/campaigns/{w.open.id}/vote"),
+    ("voting.vote", "POST"): Case(VOTERS, lambda w, campaign: (
+        f"/campaigns/{campaign.id}/vote", ballot_form(campaign, [1, 1, 1])), consumes=lambda w: make_campaign(w, "open")),
+    ("voting.voted", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}/voted"),
+
+    # Results: published to the electorate; exports and the PDF for those who run the campaign.
+    ("results.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.published.id}/result"),
+    ("results.tally_export", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.published.id}/tally.csv"),
+    ("results.ballots_export", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.published.id}/ballots.csv"),
+    ("reports.result", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.published.id}/result.pdf"),
+
+    # Suggestions: members write them, the chair answers, officers above moderate.
+    ("feedback.index", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.published.id}/suggestions"),
+    ("feedback.index", "POST"): Case(VOTERS, lambda w: (
+        f"/campaigns/{w.published.id}/suggestions", {"body": unique("建议多组织文体活动")})),
+    ("feedback.answer", "POST"): Case(CHAIR_ONLY, lambda w, suggestion: (
+        f"/suggestions/{suggestion.id}/response", {"response": "已安排整改。"}), consumes=fresh_suggestion),
+    ("feedback.hide_view", "POST"): Case(MANAGERS, lambda w, suggestion: (
+        f"/suggestions/{suggestion.id}/hide", {"reason": "含有人身攻击"}), consumes=fresh_suggestion),
+    ("feedback.unhide_view", "POST"): Case(MANAGERS, lambda w, suggestion: (f"/suggestions/{suggestion.id}/unhide", {}),
+                                           consumes=lambda w: fresh_suggestion(w, hidden=True)),
+    ("feedback.flag_view", "POST"): Case(CHAIR_AND_MANAGERS, lambda w, suggestion: (
+        f"/suggestions/{suggestion.id}/flag", {"problem": "职工食堂卫生条件差"}), consumes=fresh_suggestion),
+
+    # Rectification: the chair owns the item, officers above review it, the electorate follows it.
+    ("rectification.index", "GET"): Case(STAFF | CHAIR_ONLY, lambda w: "/rectifications/"),
+    ("rectification.show", "GET"): Case(VIEWERS, lambda w: f"/rectifications/{w.rectification.id}"),
+    ("rectification.plan", "POST"): Case(CHAIR_ONLY, lambda w, item: (
+        f"/rectifications/{item.id}/plan", {"measures": "每月召开座谈会。", "responsible": "主席甲",
+                                            "target_date": (local_today() + timedelta(days=60)).isoformat()}),
+        consumes=lambda w: fresh_rectification(w, "awaiting_plan")),
+    ("rectification.progress", "POST"): Case(CHAIR_ONLY, lambda w: (
+        f"/rectifications/{w.rectification.id}/progress", {"text": unique("又召开了一次座谈会")})),
+    ("rectification.mark_complete", "POST"): Case(CHAIR_ONLY, lambda w, item: (
+        f"/rectifications/{item.id}/complete", {"outcome": "食堂已整改。"}),
+        consumes=lambda w: fresh_rectification(w, "in_progress")),
+    ("rectification.deadline", "POST"): Case(MANAGERS, lambda w: (
+        f"/rectifications/{w.rectification.id}/deadline",
+        {"new_date": (local_today() + timedelta(days=90 + next(_serial) % 300)).isoformat(), "reason": "施工期延长"})),
+    ("rectification.send_back", "POST"): Case(MANAGERS, lambda w, item: (
+        f"/rectifications/{item.id}/return_plan", {"comment": "请写明完成时间。"}),
+        consumes=lambda w: fresh_rectification(w, "plan_submitted")),
+    ("rectification.decide", "POST"): Case(MANAGERS, lambda w, item: (f"/rectifications/{item.id}/approve_plan", {}),
+                                           consumes=lambda w: fresh_rectification(w, "plan_submitted")),
+    # Progress updates, and so their evidence, are public to the electorate once the plan is approved.
+    ("rectification.evidence", "GET"): Case(VIEWERS, lambda w: f"/rectifications/evidence/{w.evidence.id}"),
+
+    # Reviews and coverage: officers of the subtree.
+    ("reports.review", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.county.id}/review"),
+    # The period runs backwards, so that the officers' requests stop at the dates (each would build a PDF).
+    ("reports.review", "POST"): Case(MANAGERS, lambda w: (
+        f"/unions/{w.county.id}/review", {"period_start": local_today().isoformat(), "period_end": _year_start()})),
+    ("reports.review_job", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}"),
+    ("reports.review_download", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}/download"),
+    ("coverage.show", "GET"): Case(MANAGERS, lambda w: f"/coverage?union={w.county.id}"),
+    ("coverage.yearly", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly?union={w.county.id}"),
+    ("coverage.yearly_pdf", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly.pdf?union={w.county.id}"),
+}
+
+#: Other forms of a route whose users differ from the entry above, or that run other code.
+VARIANTS = {
+    # A draft is for those who prepare it: members see the campaign and its report once it is announced.
+    ("campaigns.show", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.draft.id}"),
+    ("duty_reports.file", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: (
+        f"/campaigns/{w.draft.id}/report/files/{w.draft_image.id}")),
+    ("campaigns.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
+        f"/campaigns/{w.open.id}/non-voters?union={w.union_a.id}")),
+    ("feedback.overview", "GET", "one campaign"): Case(VIEWERS, lambda w: f"/suggestions?campaign={w.published.id}"),
+    ("feedback.overview", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/suggestions?union={w.union_a.id}"),
+    # The chair's page has no union filter; officers may filter by a union of their own subtree only.
+    ("rectification.index", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/rectifications/?union={w.town.id}"),
+    ("rectification.decide", "POST", "approve_outcome"): Case(MANAGERS, lambda w, item: (
+        f"/rectifications/{item.id}/approve_outcome", {}), consumes=lambda w: fresh_rectification(w, "completed")),
+    # The owner publishes the approved outcome too, not only the reviewers.
+    ("rectification.decide", "POST", "publish"): Case(CHAIR_AND_MANAGERS, lambda w, item: (
+        f"/rectifications/{item.id}/publish", {}), consumes=lambda w: fresh_rectification(w, "reviewed")),
+    ("rectification.send_back", "POST", "return_outcome"): Case(MANAGERS, lambda w, item: (
+        f"/rectifications/{item.id}/return_outcome", {"comment": "请附上照片。"}),
+        consumes=lambda w: fresh_rectification(w, "completed")),
+    ("results.tally_export", "GET", "xlsx"): Case(CHAIR_AND_MANAGERS, lambda w: (
+        f"/campaigns/{w.published.id}/tally.xlsx")),
+    ("results.ballots_export", "GET", "xlsx"): Case(MANAGERS, lambda w: f"/campaigns/{w.published.id}/ballots.xlsx"),
+    ("questionnaires.move", "POST", "down"): Case(MANAGERS, lambda w: (
+        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}/move/down", {})),
+}
+
+CASES = {(endpoint, method, ""): case for (endpoint, method), case in ACCESS.items()} | VARIANTS
+
+
+def routes(app):
+    """Every (endpoint, method) the application answers, static files and HEAD/OPTIONS aside."""
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+# --- Running requests --------------------------------------------------------------------------------
+
+def log_in(app, role):
+    client = app.test_client()
+    if role != ANONYMOUS:
+        response = client.post("/login", data={"username": role, "password": TEST_PASSWORD})
+        assert response.status_code == 302, f"login as {role} failed"
+    return client
+
+
+def empty_database(app):
+    """Delete every row, as conftest does after each test (lifting the audit log's append-only triggers)."""
+    db.session.rollback()
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(sa.text(statement))
+    if app.backend == "postgresql":
+        db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+    for statement in APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(sa.text(statement))
+    db.session.commit()
+
+
+#: Tables whose rows change state without an entry in the audit log; compared row by row.
+UNAUDITED_STATE = ("notifications", "roster_import_jobs")
+
+
+@functools.cache
+def _row_counts():
+    """One query counting the rows of every table."""
+    return sa.select(*[sa.select(sa.func.count()).select_from(table).scalar_subquery().label(table.name)
+                       for table in db.metadata.sorted_tables])
+
+
+def database_state(app):
+    """What a refused request must leave alone.
+
+    Every table's row count (the audit log's among them: each change of state writes it), the rows
+    of the tables that change state without it, and the files in the upload folders.
+    """
+    db.session.commit()
+    state = dict(db.session.execute(_row_counts()).one()._mapping)
+    for name in UNAUDITED_STATE:
+        table = db.metadata.tables[name]
+        state[name + " rows"] = db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+    for key in ("UPLOAD_FOLDER", "ROSTER_UPLOAD_FOLDER"):
+        folder = Path(app.config[key])
+        state[key] = sorted(str(path) for path in folder.rglob("*")) if folder.exists() else []
+    return state
+
+
+def changed_parts(before, after):
+    return sorted(name for name in before if before[name] != after[name])
+
+
+def prepare(case, world, allowed, shared):
+    """Make what the case needs and return (path, form data); `shared` keeps what refused roles share."""
+    if case.consumes is None:
+        request = case.request(world)
+    else:
+        if allowed:
+            thing = case.consumes(world)
+        else:
+            if id(case) not in shared:
+                shared[id(case)] = case.consumes(world)
+            thing = shared[id(case)]
+        request = case.request(world, thing)
+    path, data = (request, None) if isinstance(request, str) else request
+    db.session.commit()
+    return path, data
+
+
+def is_login_redirect(response):
+    return response.status_code in (301, 302, 303, 307, 308) and \
+        urlsplit(response.headers.get("Location", "")).path == "/login"
+
+
+def describe(response):
+    location = response.headers.get("Location")
+    return f"{response.status_code}" + (f" → {location}" if location else "")
+
+
+def check_allowed(response, label):
+    assert response.status_code not in (401, 403, 404, 405) and response.status_code < 500, \
+        f"{label}: should be allowed, got {describe(response)}"
+    assert not is_login_redirect(response), f"{label}: should be allowed, was sent to the login page"
+
+
+def check_refused(response, role, label):
+    if role == ANONYMOUS:
+        assert is_login_redirect(response), f"{label}: anonymous should be sent to log in, got {describe(response)}"
+    else:
+        assert response.status_code in (403, 404), f"{label}: should be refused, got {describe(response)}"
+
+
+# --- Fixtures ----------------------------------------------------------------------------------------
+
+@contextmanager
+def matrix_world(app, folder):
+    """Build the world in an app context that lasts until the block ends, then empty the database.
+
+    Used by module-scoped fixtures (here and in test_csrf): the uploads go to `folder`, and each
+    role gets a client signed in once.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.config, "UPLOAD_FOLDER", str(folder / "uploads"))
+        patch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(folder / "rosters"))
+        with app.app_context():
+            try:
+                limiter.reset()
+                world = build_matrix_world(app)
+                clients = {role: log_in(app, role) for role in ROLES}
+                yield SimpleNamespace(app=app, world=world, clients=clients, shared={})
+            finally:
+                empty_database(app)
+
+
+@pytest.fixture(scope="module")
+def matrix(app, tmp_path_factory):
+    """One world and one signed-in client per role, for the whole module (per backend)."""
+    with matrix_world(app, tmp_path_factory.mktemp("matrix")) as built:
+        yield built
+
+
+@pytest.fixture(autouse=True)
+def app_context(matrix):
+    """Replaces conftest's clean database per test: this module's tests share the module's world."""
+    limiter.reset()
+    yield
+    db.session.rollback()
+
+
+# --- Tests -------------------------------------------------------------------------------------------
+
+def test_every_route_has_an_entry(matrix):
+    """A new page or action must say who may use it before it ships."""
+    answered = routes(matrix.app)
+    missing = sorted(answered - ACCESS.keys())
+    assert not missing, f"add these to ACCESS in {__name__}, with the roles allowed to use them: {missing}"
+    stale = sorted(ACCESS.keys() - answered)
+    assert not stale, f"ACCESS names routes the application no longer has: {stale}"
+    assert {(endpoint, method) for endpoint, method, _ in VARIANTS} <= answered
+
+
+def _case_params():
+    for (endpoint, method, variant), case in CASES.items():
+        for role in ROLES:
+            verdict = "allowed" if role in case.allowed else "refused"
+            name = f"{endpoint}{'(' + variant + ')' if variant else ''}-{method}-{role}-{verdict}"
+            yield pytest.param(endpoint, method, variant, role, id=name)
+
+
+@pytest.mark.parametrize(("endpoint", "method", "variant", "role"), list(_case_params()))
+def test_access(matrix, endpoint, method, variant, role):
+    case = CASES[(endpoint, method, variant)]
+    app, world = matrix.app, matrix.world
+    assert case.allowed, f"{endpoint}: nobody may use it?"
+    allowed = role in case.allowed
+    path, data = prepare(case, world, allowed, matrix.shared)
+    routed, _ = app.url_map.bind("localhost").match(urlsplit(path).path, method=method)
+    assert routed == endpoint, f"the case for {endpoint} requests {path}, which is {routed}"
+
+    client = log_in(app, role) if case.ends_session else matrix.clients[role]
+    label = f"{method} {path} as {role}"
+    before = database_state(app) if method == "POST" and not allowed else None
+    response = client.open(path, method=method, data=data)
+    if allowed and case.ends_session:
+        assert is_login_redirect(response) and is_login_redirect(client.get("/inbox")), f"{label}: still signed in"
+    elif allowed:
+        check_allowed(response, label)
+    else:
+        check_refused(response, role, label)
+        if before is not None:
+            after = database_state(app)
+            assert before == after, f"{label} was refused but changed {changed_parts(before, after)}"
+
+
+def test_an_officer_files_new_templates_only_under_a_union_of_their_own(matrix):
+    """The new-template form is open to every officer; the owner must be a union they manage."""
+    w, app = matrix.world, matrix.app
+    form = RULES_FORM | {"owner_union_id": str(w.county.id), "title": unique("跨区的测评表")}
+    before = database_state(app)
+    assert matrix.clients[OTHER_OFFICER].post("/questionnaires/new", data=form).status_code == 400
+    after = database_state(app)
+    assert before == after, f"changed {changed_parts(before, after)}"
+    response = matrix.clients[COUNTY_OFFICER].post("/questionnaires/new", data=form)
+    assert response.status_code == 302 and database_state(app)["questionnaires"] == before["questionnaires"] + 1
