@@ -86,19 +86,24 @@ def app_context(app):
     with app.app_context():
         limiter.reset()
         yield
-        db.session.rollback()
-        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-        # The audit tables refuse deletion; lift their triggers for the clean-up, as only an owner could.
-        for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
-            db.session.execute(sa.text(statement))
-        if app.backend == "postgresql":
-            db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                db.session.execute(sa.text(f"DELETE FROM {table}"))
-        for statement in APPEND_ONLY_TRIGGERS[app.backend]:
-            db.session.execute(sa.text(statement))
-        db.session.commit()
+        empty_database(app)
+
+
+def empty_database(app):
+    """Delete every row of every table (in the current app context)."""
+    db.session.rollback()
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    # The audit tables refuse deletion; lift their triggers for the clean-up, as only an owner could.
+    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(sa.text(statement))
+    if app.backend == "postgresql":
+        db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+    for statement in APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(sa.text(statement))
+    db.session.commit()
 
 
 @pytest.fixture

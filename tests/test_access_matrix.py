@@ -34,7 +34,6 @@ from evalapp.accounts.models import Role
 from evalapp.accounts.operations import grant_role
 from evalapp.campaigns.batches import BatchSpec, create_batch, select_unions
 from evalapp.campaigns.models import BatchRule, SubjectKind
-from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS
 from evalapp.core.db import db
 from evalapp.core.jobs import run_in_background
 from evalapp.core.limits import limiter
@@ -50,7 +49,7 @@ from evalapp.reports.review import request_review, run_review
 from evalapp.rosters import operations as roster_ops
 from evalapp.unions.models import UnionSector
 from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, add_member
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, empty_database
 from tests.factories import (
     ballot_form,
     build_world,
@@ -465,22 +464,6 @@ def log_in(app, role):
         response = client.post("/login", data={"username": role, "password": TEST_PASSWORD})
         assert response.status_code == 302, f"login as {role} failed"
     return client
-
-
-def empty_database(app):
-    """Delete every row, as conftest does after each test (lifting the audit log's append-only triggers)."""
-    db.session.rollback()
-    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
-        db.session.execute(sa.text(statement))
-    if app.backend == "postgresql":
-        db.session.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
-    for statement in APPEND_ONLY_TRIGGERS[app.backend]:
-        db.session.execute(sa.text(statement))
-    db.session.commit()
 
 
 #: Tables whose rows change state without an entry in the audit log; compared row by row.
