@@ -20,7 +20,21 @@ from tests.test_rosters import csv_file, make_id
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def second_app(app, tmp_path=None, **config):
+_second_apps = []
+
+
+@pytest.fixture(autouse=True)
+def _close_second_apps():
+    """Close the connections of the apps a test made, before the garbage collector finds them open."""
+    yield
+    while _second_apps:
+        other = _second_apps.pop()
+        with other.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def second_app(app, **config):
     """Another app on the test database, as a second instance or a differently configured node."""
     other = create_app({
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -32,6 +46,7 @@ def second_app(app, tmp_path=None, **config):
         **config,
     })
     other.test_client_class = IsolatedClient
+    _second_apps.append(other)
     return other
 
 
@@ -65,13 +80,19 @@ def test_a_malformed_setting_stops_the_start_naming_the_variable():
         from_environment({"MAX_UPLOAD_MB": "lots"})
 
 
-def test_redis_url_moves_rate_limits_to_redis_and_https_makes_cookies_secure(app):
-    node = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
-                       "REDIS_URL": REDIS_URL, "PUBLIC_URL": "https://pingyi.example.cn"})
+def test_redis_url_moves_rate_limits_to_redis_and_https_makes_cookies_secure(tmp_path):
+    from flask import Flask
+
+    from evalapp.core import config
+
+    # Only the configuration: an app built with it would bind this process's limiter to Redis.
+    node = Flask("node", instance_path=str(tmp_path))
+    config.load(node, {"SECRET_KEY": "x", "REDIS_URL": REDIS_URL, "PUBLIC_URL": "https://pingyi.example.cn"})
     assert node.config["RATELIMIT_STORAGE_URI"] == REDIS_URL
     assert node.config["SESSION_COOKIE_SECURE"] and node.config["REMEMBER_COOKIE_SECURE"]
-    plain = second_app(app)
-    assert plain.config["SESSION_COOKIE_SECURE"] is False
+    plain = Flask("plain", instance_path=str(tmp_path))
+    config.load(plain, {"SECRET_KEY": "x"})
+    assert plain.config["RATELIMIT_STORAGE_URI"] == "memory://" and plain.config["SESSION_COOKIE_SECURE"] is False
 
 
 def test_a_request_over_the_upload_limit_gets_a_clear_page_and_changes_nothing(app, world):

@@ -226,6 +226,8 @@ def test_with_a_replica_configured_the_review_reads_there_and_writes_its_progres
         run_review(job.id)
         job = db.session.get(ReviewJob, job.id)
         assert job.state == ReportJobState.done and job.processed == 4
-        db.engines["replica"].dispose()
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
     assert statements["replica"] and set(statements["replica"]) == {"SELECT"}
     assert "UPDATE" in statements["primary"], "the job's progress goes to the primary"

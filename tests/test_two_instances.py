@@ -67,7 +67,7 @@ def instances(app, tmp_path_factory):
             connection.delete(key)
 
 
-def _wait_until_healthy(url, server, seconds=30):
+def _wait_until_healthy(url, server, seconds=120):  # a loaded CI machine imports slowly
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert server.poll() is None, "gunicorn stopped while starting"
