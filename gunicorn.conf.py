@@ -45,6 +45,8 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "evalapp.core.requestlog.JSONFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        # gunicorn's defaults point "root" at a "console" handler; replacing the handlers needs a root too.
+        "root": {"handlers": ["stderr"], "level": loglevel.upper()},
         "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False}},
     }
 proc_name = "evalapp"

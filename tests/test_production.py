@@ -187,7 +187,7 @@ def test_with_the_database_gone_pages_say_nothing_was_saved_and_to_retry(app, tm
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     page = response.get_data(as_text=True)
-    assert "没有任何内容被保存" in page and response.headers["X-Request-ID"] in page
+    assert "您刚才的提交可能没有完成" in page and response.headers["X-Request-ID"] in page
     assert "sqlite" not in page.lower() and "OperationalError" not in page
     assert client.get("/healthz").status_code == 503
 

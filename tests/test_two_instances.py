@@ -43,7 +43,7 @@ def instances(app, tmp_path_factory):
     prefix = f"evalapp-two-{secrets.token_hex(4)}"
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": secrets.token_hex(16),
            "REDIS_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix, "JOBS_QUEUE": prefix,
-           "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2", "LOG_FORMAT": "text"}
+           "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2"}  # JSON logs, as in production
     servers, urls, logs = [], [], []
     for _ in range(2):
         port = free_port()

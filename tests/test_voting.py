@@ -234,3 +234,33 @@ def test_members_who_leave_after_opening_stay_in_the_electorate(world, login):
     db.session.commit()
     response = login("m1").post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
     assert response.status_code == 302 and count(Ballot, campaign_id=campaign.id) == 1
+
+
+def test_once_the_ballot_is_committed_the_request_reads_nothing_more_from_the_database(world, login):
+    """A connection lost after the commit must not turn a stored ballot into an error without a receipt."""
+    from sqlalchemy import event
+
+    campaign = make_campaign(world, "open")
+    client = login("m1")
+    form = ballot_form(campaign, [1, 2, 3])
+    after_commit, ballot_written, committed = [], threading.Event(), threading.Event()
+
+    def record(_conn, _cursor, statement, *_args):
+        if committed.is_set():
+            after_commit.append(statement.split()[0].upper())
+        elif statement.lstrip().upper().startswith("INSERT INTO BALLOTS"):
+            ballot_written.set()
+
+    def mark_committed(_conn):
+        if ballot_written.is_set():
+            committed.set()
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(db.engine, "commit", mark_committed)
+    try:
+        response = client.post(f"/campaigns/{campaign.id}/vote", data=form)
+    finally:
+        event.remove(db.engine, "commit", mark_committed)
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 302 and committed.is_set()
+    assert after_commit == [], f"statements after the ballot's commit: {after_commit}"

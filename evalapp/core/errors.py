@@ -1,7 +1,7 @@
 """Refusals raised by operations, and the error pages that show them without leaking anything."""
 import logging
 
-from flask import g, make_response, render_template
+from flask import g, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -24,6 +24,16 @@ class Refused(Exception):
 
 
 def init_app(app):
+    @app.teardown_appcontext
+    def _end_session_safely(_error):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, so called later): with the
+        # connection gone, the rollback in remove() raises, and gunicorn would answer with its own
+        # bare page instead of ours (or lose the redirect that carries a receipt).
+        try:
+            db.session.remove()
+        except Exception:
+            logger.warning("closing the database session failed", exc_info=True)
+
     @app.errorhandler(Refused)
     def refused(error):
         db.session.rollback()
@@ -63,9 +73,17 @@ def _page_for(status):
     return handler
 
 
+#: On a GET nothing was changed; on a POST the database may have committed before the connection
+#: dropped, so the page must not promise either way (a ballot resubmitted is refused, never doubled).
+UNAVAILABLE_GET = "系统正在恢复，请稍等几秒后重新打开本页。"
+UNAVAILABLE_POST = ("系统正在恢复，您刚才的提交可能没有完成。请稍等几秒后重新打开页面查看：如果尚未完成，再提交一次；"
+                    "投票不会被重复记录。")
+
+
 def _database_unavailable(error):
     logger.warning("database unavailable: %s", type(error).__name__)
-    response = _server_page(503, "服务暂时不可用", "系统正在恢复，您的操作没有生效（没有任何内容被保存）。请稍等几秒后重试。")
+    text = UNAVAILABLE_GET if request.method in ("GET", "HEAD") else UNAVAILABLE_POST
+    response = _server_page(503, "服务暂时不可用", text)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

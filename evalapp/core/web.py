@@ -1,8 +1,7 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
 from dataclasses import dataclass
 
-from flask import abort, flash, request
-from flask_login import current_user
+from flask import abort, flash, request, session
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
@@ -29,7 +28,9 @@ def init_app(app):
 
     @app.after_request
     def _security_headers(response):
-        if current_user.is_authenticated and not response.cache_control.private:
+        # The session, not current_user: after a commit, asking the account would reload it from the
+        # database, and a dropped connection would then turn a stored ballot into an error page.
+        if session.get("_user_id") is not None and not response.cache_control.private:
             # Shared office PCs: never let the back button show someone's ballot or receipt again.
             # (Responses that chose private caching themselves, like report pictures, keep it.)
             response.headers["Cache-Control"] = "no-store"

@@ -27,8 +27,10 @@ def vote(campaign_id):
     if form.validate_on_submit():
         outcome = perform(cast_ballot, campaign, current_user, submitted_choices(form, campaign.questionnaire))
         if outcome.ok:
-            session["receipt"] = {"campaign_id": campaign.id, "code": outcome.value}
-            return redirect(url_for(".voted", campaign_id=campaign.id))
+            # The ballot is stored: from here on nothing may touch the database (campaign.id would
+            # reload the expired row), or a dropped connection would lose the voter's receipt.
+            session["receipt"] = {"campaign_id": campaign_id, "code": outcome.value}
+            return redirect(url_for(".voted", campaign_id=campaign_id))
     return render_template("voting/vote.html", campaign=campaign, form=form, field_name=field_name), \
         form_status(form, outcome)
 
