@@ -22,6 +22,16 @@ def has_voted(campaign, member):
     return member is not None and db.session.get(Participation, (campaign.id, member.id)) is not None
 
 
+def load_questionnaire(campaign):
+    """Load the campaign's questionnaire with its items and options in two queries, not one per item."""
+    from sqlalchemy.orm import selectinload
+
+    from evalapp.questionnaires.models import Item, Questionnaire
+
+    return db.session.scalars(select(Questionnaire).where(Questionnaire.id == campaign.questionnaire_id)
+                              .options(selectinload(Questionnaire.items).selectinload(Item.options))).one()
+
+
 def check_can_vote(campaign, account):
     """Raise Refused with the reason `account` cannot vote now; return the voting member otherwise."""
     member = account.member

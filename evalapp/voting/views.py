@@ -9,6 +9,7 @@ from evalapp.voting.forms import ReceiptForm, ballot_form, field_name, submitted
 from evalapp.voting.operations import (
     cast_ballot,
     check_can_vote,
+    load_questionnaire,
     receipt_status,
 )
 
@@ -23,7 +24,7 @@ def vote(campaign_id):
         check_can_vote(campaign, current_user)
     except Refused as refusal:
         return render_template("voting/refused.html", campaign=campaign, message=refusal.message), refusal.status
-    form, outcome = ballot_form(campaign.questionnaire), None
+    form, outcome = ballot_form(load_questionnaire(campaign)), None
     if form.validate_on_submit():
         outcome = perform(cast_ballot, campaign, current_user, submitted_choices(form, campaign.questionnaire))
         if outcome.ok:
