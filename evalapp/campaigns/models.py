@@ -107,7 +107,13 @@ class Campaign(db.Model):
         if member is None:
             return False
         if self.electorate_size is not None:
-            return db.session.get(ElectorateEntry, (self.id, member.id)) is not None
+            # The snapshot never changes once taken: remember the answer for this object's request
+            # (the identity map keeps a found entry only while someone holds it, so asking again,
+            # as the visibility check, the vote page and cast_ballot each do, would query again).
+            known = self.__dict__.setdefault("_electorate_answers", {})
+            if member.id not in known:
+                known[member.id] = db.session.get(ElectorateEntry, (self.id, member.id)) is not None
+            return known[member.id]
         if not member.active:
             return False
         if self.electorate_scope == ElectorateScope.subtree:
@@ -116,9 +122,10 @@ class Campaign(db.Model):
 
     def can_view(self, account):
         """Staff, the chair and the electorate see the campaign (members only once it is out of draft)."""
-        if self.can_manage(account) or self.is_chaired_by(account):
+        # The electorate first: it is who asks most (every voter), and one lookup answers it.
+        if self.state != CampaignState.draft and self.in_electorate(account.member):
             return True
-        return self.state != CampaignState.draft and self.in_electorate(account.member)
+        return self.can_manage(account) or self.is_chaired_by(account)
 
 
 def published_within(low, high):
