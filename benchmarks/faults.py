@@ -55,6 +55,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from large_electorate import database  # noqa: E402
 from load_voting import (  # noqa: E402  (the sibling benchmark's setup and servers)
     CSRF_FIELD,
     USER_AGENT,
@@ -63,7 +64,6 @@ from load_voting import (  # noqa: E402  (the sibling benchmark's setup and serv
     bench_app,
     build,
     cpu_model,
-    database,
     server_environment,
 )
 

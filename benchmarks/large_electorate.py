@@ -31,6 +31,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from sqlalchemy.pool import NullPool
 from werkzeug.security import generate_password_hash
 
 from evalapp import create_app
@@ -75,19 +76,33 @@ def database(url, keep=False):
         yield url
         return
     schema = f"evalapp_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(url)
+    # No pooled connection between the two uses: the schema is dropped even if PostgreSQL was
+    # restarted in between (faults.py does that on purpose).
+    admin = sa.create_engine(url, poolclass=NullPool)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+        # The schema's name as application_name too: the run's own PostgreSQL backends can be told apart.
+        yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         if keep:
             print(f"kept schema {schema}")
         else:
+            _drop_schema(admin, schema)
+        admin.dispose()
+
+
+def _drop_schema(admin, schema, attempts=30):
+    for attempt in range(attempts):  # PostgreSQL may still be starting up
+        try:
             with admin.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             print(f"dropped schema {schema}")
-        admin.dispose()
+            return
+        except sa.exc.OperationalError:
+            if attempt == attempts - 1:
+                print(f"could not drop schema {schema}: drop it by hand")
+            time.sleep(1)
 
 
 def insert_chunks(model, rows):

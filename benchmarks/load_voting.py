@@ -60,6 +60,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from large_electorate import database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -167,42 +168,6 @@ def bare_app(url=None):
 
 
 # --- building the data ----------------------------------------------------------------------------
-
-@contextmanager
-def database(url, keep=False):
-    """Yield `url` pointed at a fresh schema of its own, dropped at the end (as large_electorate.py does).
-
-    The engine keeps no connection between its two uses, so the schema is dropped even after
-    PostgreSQL was restarted in between (faults.py).
-    """
-    from sqlalchemy.pool import NullPool
-
-    from evalapp.core.config import normalise_database_url
-
-    url = normalise_database_url(url)
-    schema = f"evalapp_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        # The schema's name as application_name too: the run's own PostgreSQL backends can then be told apart.
-        yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}&application_name={schema}"
-    finally:
-        if keep:
-            print(f"kept schema {schema}")
-        else:
-            for attempt in range(30):  # PostgreSQL may still be starting up
-                try:
-                    with admin.begin() as connection:
-                        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    print(f"dropped schema {schema}")
-                    break
-                except sa.exc.OperationalError:
-                    if attempt == 29:
-                        print(f"could not drop schema {schema}: drop it by hand")
-                    time.sleep(1)
-        admin.dispose()
-
 
 def bench_app(url, secret, **extra):
     """evalapp in this process, on the benchmark's schema (cheap hashes, logs off, limits in memory)."""

@@ -50,7 +50,7 @@ def init_app(app):
     def server_error(error):
         # The traceback goes to the log under the request id; the page shows only the id.
         logger.error("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-        return _server_page(500, "服务器出错", "服务器暂时出错，您的操作没有生效，请稍后重试。")
+        return _server_error_page()
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
@@ -63,7 +63,7 @@ def init_app(app):
         if error.connection_invalidated:
             return _database_unavailable(error)
         logger.error("database error", exc_info=error)
-        return _server_page(500, "服务器出错", "服务器暂时出错，您的操作没有生效，请稍后重试。")
+        return _server_error_page()
 
 
 def _page_for(status):
@@ -78,6 +78,10 @@ def _page_for(status):
 UNAVAILABLE_GET = "系统正在恢复，请稍等几秒后重新打开本页。"
 UNAVAILABLE_POST = ("系统正在恢复，您刚才的提交可能没有完成。请稍等几秒后重新打开页面查看：如果尚未完成，再提交一次；"
                     "投票不会被重复记录。")
+
+
+def _server_error_page():
+    return _server_page(500, "服务器出错", "服务器暂时出错，您的操作没有生效，请稍后重试。")
 
 
 def _database_unavailable(error):
