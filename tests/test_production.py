@@ -237,19 +237,14 @@ def queue_app(app, tmp_path):
         connection.delete(key)
 
 
-def upload_one_member_roster(node, union):
-    """Upload a one-row roster for `union` as the county officer; return the client and the job's id."""
-    client = log_in(node, "county_officer")
-    rows = [["新会员一", "13800000001", make_id(1), union.name]]
-    response = client.post(f"/rosters/unions/{union.id}/import",
-                           data={"roster": (io.BytesIO(csv_file(rows)), "roster.csv")}, content_type="multipart/form-data")
-    assert response.status_code == 302
-    return client, int(response.headers["Location"].rsplit("/", 1)[1])
-
-
 def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, world):
+    rows = [["新会员一", "13800000001", make_id(1), world.union_a.name]]
     with queue_app.app_context():
-        client, job_id = upload_one_member_roster(queue_app, world.union_a)
+        client = log_in(queue_app, "county_officer")
+        response = client.post(f"/rosters/unions/{world.union_a.id}/import",
+                               data={"roster": (io.BytesIO(csv_file(rows)), "roster.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 302
+        job_id = int(response.headers["Location"].rsplit("/", 1)[1])
         from evalapp.core.jobs import queue
 
         assert len(queue(queue_app)) == 1
@@ -266,8 +261,13 @@ def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, wo
 
 def test_with_redis_away_a_job_runs_in_the_web_process_instead_of_being_lost(app, world, tmp_path):
     node = second_app(app, REDIS_URL="redis://127.0.0.1:1/0", ROSTER_UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    rows = [["新会员一", "13800000001", make_id(1), world.union_a.name]]
     with node.app_context():
-        _, job_id = upload_one_member_roster(node, world.union_a)
+        client = log_in(node, "county_officer")
+        response = client.post(f"/rosters/unions/{world.union_a.id}/import",
+                               data={"roster": (io.BytesIO(csv_file(rows)), "roster.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 302
+        job_id = int(response.headers["Location"].rsplit("/", 1)[1])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             db.session.expire_all()
