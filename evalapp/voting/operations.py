@@ -3,14 +3,16 @@ import hashlib
 import secrets
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
-from evalapp.questionnaires.models import ItemKind
+from evalapp.questionnaires.models import Item, ItemKind, Questionnaire
 from evalapp.results.statistics import normalised
 from evalapp.voting.forms import MAX_TEXT_ANSWER
 from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
@@ -23,17 +25,34 @@ def has_voted(campaign, member):
 
 
 def load_questionnaire(campaign):
-    """Load the campaign's questionnaire with its items and options in two queries, not one per item."""
-    from sqlalchemy.orm import selectinload
+    """Return campaign.questionnaire with its items and options, loaded in two queries, not one per item.
 
-    from evalapp.questionnaires.models import Item, Questionnaire
+    The vote page's form and cast_ballot both ask: the second finds what the first loaded.
+    """
+    if "questionnaire" not in inspect(campaign).unloaded and _items_loaded(campaign.questionnaire):
+        return campaign.questionnaire
+    questionnaire = db.session.scalars(select(Questionnaire).where(Questionnaire.id == campaign.questionnaire_id)
+                                       .options(selectinload(Questionnaire.items).selectinload(Item.options))).one()
+    # The campaign now holds it: the identity map alone would let it go once the caller drops it.
+    set_committed_value(campaign, "questionnaire", questionnaire)
+    return questionnaire
 
-    return db.session.scalars(select(Questionnaire).where(Questionnaire.id == campaign.questionnaire_id)
-                              .options(selectinload(Questionnaire.items).selectinload(Item.options))).one()
+
+def _items_loaded(questionnaire):
+    return "items" not in inspect(questionnaire).unloaded and \
+        all("options" not in inspect(item).unloaded for item in questionnaire.items)
 
 
 def check_can_vote(campaign, account):
     """Raise Refused with the reason `account` cannot vote now; return the voting member otherwise."""
+    member = _check_eligible(campaign, account)
+    if has_voted(campaign, member):
+        raise Refused(ALREADY_VOTED)
+    return member
+
+
+def _check_eligible(campaign, account):
+    """check_can_vote without asking whether the member has voted."""
     member = account.member
     if campaign.state != CampaignState.open:
         raise Refused("本次评议当前不在投票时间内。" if campaign.state != CampaignState.closed else "本次评议已截止投票。")
@@ -41,8 +60,6 @@ def check_can_vote(campaign, account):
         raise Refused("本次评议已截止投票。")
     if member is None or not campaign.in_electorate(member):
         raise Refused("您不在本次评议的参评名单中。", 403)
-    if has_voted(campaign, member):
-        raise Refused(ALREADY_VOTED)
     return member
 
 
@@ -62,13 +79,16 @@ def cast_ballot(campaign, account, choices):
     """
     if _lock_campaign_state(campaign) != CampaignState.open:
         db.session.refresh(campaign)
-    member = check_can_vote(campaign, account)
-    answers, texts = _validated_answers(campaign, choices)
+    # Whether the member has voted is left to the participation's primary key, at the flush below:
+    # asking first would cost every ballot a query and still race with a concurrent one.
+    member = _check_eligible(campaign, account)
+    questionnaire = load_questionnaire(campaign)
+    answers, texts = _validated_answers(questionnaire, choices)
     receipt = secrets.token_hex(8)
     db.session.add(Participation(campaign_id=campaign.id, member_id=member.id,
                                  voted_hour=utcnow().replace(minute=0, second=0, microsecond=0)))
     ballot = Ballot(id=secrets.token_hex(16), campaign_id=campaign.id, receipt_hash=receipt_digest(receipt),
-                    **ballot_summary(campaign.questionnaire, answers),
+                    **ballot_summary(questionnaire, answers),
                     answers=[Answer(campaign_id=campaign.id, item_id=item_id, option_id=option_id)
                              for item_id, option_id in answers])
     db.session.add(ballot)
@@ -77,7 +97,7 @@ def cast_ballot(campaign, account, choices):
     try:
         db.session.flush()
     except IntegrityError:
-        # A concurrent request by the same member won the race; the primary key refused this one.
+        # The member has voted already (or a concurrent request won the race): the key refused this one.
         db.session.rollback()
         raise Refused(ALREADY_VOTED) from None
     # SQLite takes no row locks: look again now that this transaction holds the write lock.
@@ -87,9 +107,9 @@ def cast_ballot(campaign, account, choices):
     return receipt
 
 
-def _validated_answers(campaign, choices):
+def _validated_answers(questionnaire, choices):
     """Return ([(item id, option id)], [(item id, text)]) sorted, or refuse the whole ballot."""
-    items = {item.id: item for item in campaign.questionnaire.items}
+    items = {item.id: item for item in questionnaire.items}
     if set(choices) - set(items):
         raise Refused("提交的选票包含不属于本次评议的题目。", 400)
     answers, texts, missing = [], [], []
