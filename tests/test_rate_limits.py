@@ -31,9 +31,13 @@ def test_successful_logins_do_not_count_as_failures(world, client):
 def test_ballot_submissions_are_limited_per_account(world, login):
     campaign = make_campaign(world, "open")
     member = login("m1")
-    statuses = [member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code
-                for _ in range(11)]
+    responses = [member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
+                 for _ in range(11)]
+    statuses = [response.status_code for response in responses]
     assert statuses[0] == 302 and set(statuses[1:10]) == {409} and statuses[10] == 429
+    assert "您已在本次评议中投过票" in responses[1].get_data(as_text=True)
+    # Come back when the minute's window has passed.
+    assert responses[10].headers["Retry-After"] == "60"
 
 
 REDIS_PROBE = """

@@ -77,8 +77,22 @@ def test_an_option_of_another_item_is_refused(world, login):
     items = campaign.questionnaire.items
     data = ballot_form(campaign, [1, 1, 1])
     data[f"item_{items[0].id}"] = str(items[1].options[0].id)
-    assert login("m1").post(f"/campaigns/{campaign.id}/vote", data=data).status_code == 400
+    response = login("m1").post(f"/campaigns/{campaign.id}/vote", data=data)
+    assert response.status_code == 400 and "提交评议" in response.get_data(as_text=True)  # the form again
     assert count(Participation) == 0 and count(Ballot) == 0
+
+
+def test_a_member_who_has_voted_is_told_so_whatever_they_post(world, login):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 2, 3])).status_code == 302
+    incomplete = ballot_form(campaign, [1, 1, 1])
+    incomplete.pop(next(iter(incomplete)))
+    for data in (incomplete, ballot_form(campaign, [2, 2, 2])):
+        response = member.post(f"/campaigns/{campaign.id}/vote", data=data)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 409 and "只能投一次" in page and "提交评议" not in page
+    assert count(Participation, campaign_id=campaign.id) == 1 and count(Ballot, campaign_id=campaign.id) == 1
 
 
 def test_a_form_forged_for_another_campaign_is_refused(world, login):

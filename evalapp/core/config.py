@@ -33,7 +33,9 @@ def load(app, test_config=None):
         DISPLAY_TIMEZONE="Asia/Shanghai",
         #: None: in Redis when REDIS_URL is set (shared by every app instance), else in memory.
         RATELIMIT_STORAGE_URI=None,
-        RATELIMIT_HEADERS_ENABLED=True,
+        #: No X-RateLimit-* headers: browsers ignore them and each costs a second storage round trip
+        #: per limited request (every ballot); the 429 page sends Retry-After itself.
+        RATELIMIT_HEADERS_ENABLED=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         #: SMTP for e-mail copies of inbox notices; no MAIL_SERVER (or no MAIL_FROM): inbox only.
         MAIL_SERVER=None,

@@ -44,7 +44,11 @@ def init_app(app):
 
     @app.errorhandler(429)
     def too_many(error):
-        return render_template("errors/refused.html", message=error.description), 429
+        response = make_response(render_template("errors/refused.html", message=error.description), 429)
+        # The limit's whole window: by then the count has certainly started again.
+        window = getattr(getattr(error, "limit", None), "limit", None)
+        response.headers["Retry-After"] = str(window.get_expiry() if window else RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(500)
     def server_error(error):

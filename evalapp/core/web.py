@@ -68,22 +68,25 @@ class Outcome:
     ok: bool
     value: object = None
     status: int = 200
+    message: str = ""
 
     def __iter__(self):
         return iter((self.ok, self.value))
 
 
-def perform(operation, *args, success=None, **kwargs):
+def perform(operation, *args, success=None, announce=True, **kwargs):
     """Run `operation`; commit and flash `success`, or roll back and flash the refusal.
 
-    The view can then re-render its form with what the user typed instead of losing it.
+    The view can then re-render its form with what the user typed instead of losing it. With
+    `announce` false the refusal is not flashed: the view shows `outcome.message` its own way.
     """
     try:
         value = operation(*args, **kwargs)
     except Refused as refusal:
         db.session.rollback()
-        flash(refusal.message, "error")
-        return Outcome(False, status=refusal.status)
+        if announce:
+            flash(refusal.message, "error")
+        return Outcome(False, status=refusal.status, message=refusal.message)
     db.session.commit()
     if success:
         flash(success, "success")

@@ -35,7 +35,10 @@ def ballot_form(questionnaire, formdata=None):
     """Return a form with one field per item of the frozen questionnaire, as its kind asks."""
 
     class BallotForm(Form):
-        pass
+        class Meta:
+            # CSRFProtect checks every POST's token before the view runs; a second check (and a
+            # fresh token) in the form would only cost each ballot time. The page renders the token.
+            csrf = False
 
     for item in questionnaire.items:
         setattr(BallotForm, field_name(item), _field_for(item))

@@ -45,14 +45,14 @@ def _items_loaded(questionnaire):
 
 def check_can_vote(campaign, account):
     """Raise Refused with the reason `account` cannot vote now; return the voting member otherwise."""
-    member = _check_eligible(campaign, account)
+    member = check_eligible(campaign, account)
     if has_voted(campaign, member):
         raise Refused(ALREADY_VOTED)
     return member
 
 
-def _check_eligible(campaign, account):
-    """check_can_vote without asking whether the member has voted."""
+def check_eligible(campaign, account):
+    """check_can_vote without asking whether the member has voted (cast_ballot's flush answers that)."""
     member = account.member
     if campaign.state != CampaignState.open:
         raise Refused("本次评议当前不在投票时间内。" if campaign.state != CampaignState.closed else "本次评议已截止投票。")
@@ -81,7 +81,7 @@ def cast_ballot(campaign, account, choices):
         db.session.refresh(campaign)
     # Whether the member has voted is left to the participation's primary key, at the flush below:
     # asking first would cost every ballot a query and still race with a concurrent one.
-    member = _check_eligible(campaign, account)
+    member = check_eligible(campaign, account)
     questionnaire = load_questionnaire(campaign)
     answers, texts = _validated_answers(questionnaire, choices)
     receipt = secrets.token_hex(8)
