@@ -846,6 +846,8 @@ def main():
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database (the target of this benchmark)")
+    if not shutil.which(args.wrk):
+        raise SystemExit(f"{args.wrk} not found: install Debian's wrk (apt-get install wrk) or pass --wrk")
     rng = random.Random(2026)
     secret = secrets.token_hex(32)
     work_dir = tempfile.mkdtemp(prefix="load-voting-")
