@@ -278,3 +278,23 @@ def test_once_the_ballot_is_committed_the_request_reads_nothing_more_from_the_da
         event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 302 and committed.is_set()
     assert after_commit == [], f"statements after the ballot's commit: {after_commit}"
+
+
+def test_voting_cannot_close_while_a_ballot_is_being_cast(app, world):
+    """Closing waits for a ballot in progress (PostgreSQL's share lock), so it is counted or refused, never lost."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    campaign = make_campaign(world, "open")
+    cast_ballot(campaign, world.members[0], choices_for(campaign, [1, 1, 1]))  # not committed yet
+    closing = "UPDATE campaigns SET state = 'closed' WHERE id = :id"
+    if app.backend == "postgresql":
+        with db.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.execute(text(closing), {"id": campaign.id})
+            other.rollback()
+    db.session.commit()
+    _behind_the_sessions_back(closing, id=campaign.id)  # once the ballot is in, closing goes through
+    db.session.expire_all()
+    assert campaign.state.value == "closed" and count(Ballot, campaign_id=campaign.id) == 1

@@ -33,16 +33,34 @@ class AtMost:
 
 def ballot_form(questionnaire, formdata=None):
     """Return a form with one field per item of the frozen questionnaire, as its kind asks."""
+    form_class = _ballot_form_class(questionnaire)
+    return form_class() if formdata is None else form_class(formdata=formdata)
 
-    class BallotForm(Form):
-        class Meta:
-            # CSRFProtect checks every POST's token before the view runs; a second check (and a
-            # fresh token) in the form would only cost each ballot time. The page renders the token.
-            csrf = False
 
-    for item in questionnaire.items:
-        setattr(BallotForm, field_name(item), _field_for(item))
-    return BallotForm() if formdata is None else BallotForm(formdata=formdata)
+#: Form classes by questionnaire content: building one per ballot would cost every voter the class.
+_form_classes = {}
+_MAX_FORM_CLASSES = 256
+
+
+def _ballot_form_class(questionnaire):
+    # Keyed by what the fields are made of, not by id alone: a snapshot never changes, but ids recur
+    # in another database (the tests') served by the same process.
+    key = tuple((item.id, item.kind, item.prompt, item.required, item.max_choices,
+                 tuple((option.id, option.label) for option in item.options)) for item in questionnaire.items)
+    form_class = _form_classes.get(key)
+    if form_class is None:
+        class BallotForm(Form):
+            class Meta:
+                # CSRFProtect checks every POST's token before the view runs; a second check (and a
+                # fresh token) in the form would only cost each ballot time. The page renders the token.
+                csrf = False
+
+        for item in questionnaire.items:
+            setattr(BallotForm, field_name(item), _field_for(item))
+        if len(_form_classes) >= _MAX_FORM_CLASSES:
+            _form_classes.clear()
+        form_class = _form_classes[key] = BallotForm
+    return form_class
 
 
 def _field_for(item):

@@ -100,8 +100,9 @@ def cast_ballot(campaign, account, choices):
         # The member has voted already (or a concurrent request won the race): the key refused this one.
         db.session.rollback()
         raise Refused(ALREADY_VOTED) from None
-    # SQLite takes no row locks: look again now that this transaction holds the write lock.
-    if _lock_campaign_state(campaign) != CampaignState.open:
+    # SQLite takes no row locks: look again now that this transaction holds the write lock. (On
+    # PostgreSQL the share lock taken above keeps closing waiting until this ballot is committed.)
+    if db.session.get_bind().dialect.name == "sqlite" and _lock_campaign_state(campaign) != CampaignState.open:
         db.session.rollback()
         raise Refused("本次评议已截止投票。")
     return receipt
