@@ -140,3 +140,12 @@ print(json.dumps(statuses))
                          timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [302] + [400] * 5 + [429]
+
+
+def test_with_rate_limits_switched_off_logins_are_not_counted_and_nothing_is_logged(world, client, monkeypatch, caplog):
+    from evalapp.core.limits import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)  # RATELIMIT_ENABLED = False in the instance config
+    assert fail_logins(client, "m1", 6) == [400] * 6
+    assert client.post("/login", data={"username": "m1", "password": PASSWORD}).status_code == 302
+    assert not [record for record in caplog.records if "rate-limit" in record.getMessage()]

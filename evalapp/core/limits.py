@@ -48,6 +48,8 @@ def forget_login_attempts(name):
 
 
 def _counts(method, limit, *keys):
+    if not limiter.enabled:  # RATELIMIT_ENABLED = False in the instance config: nothing is counted
+        return True
     try:
         return getattr(limiter.limiter, method)(limit, *keys)
     except Exception:  # the shared storage is unreachable: count here rather than refuse every login
