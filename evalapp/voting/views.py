@@ -31,7 +31,7 @@ def vote(campaign_id):
     except Refused as refusal:
         return _refused(campaign, refusal.message, refusal.status)
     questionnaire = load_questionnaire(campaign)
-    form = ballot_form(questionnaire)
+    form, outcome = ballot_form(questionnaire), None
     if form.validate_on_submit():
         outcome = perform(cast_ballot, campaign, current_user, submitted_choices(form, questionnaire), announce=False)
         if outcome.ok:
@@ -42,11 +42,10 @@ def vote(campaign_id):
         if outcome.status != 400:  # not the ballot's fault: voted already, or voting closed meanwhile
             return _refused(campaign, outcome.message, outcome.status)
         flash(outcome.message, "error")
-        return render_template("voting/vote.html", campaign=campaign, form=form, field_name=field_name), 400
-    if posted and has_voted(campaign, member):
+    elif posted and has_voted(campaign, member):
         return _refused(campaign, ALREADY_VOTED, 409)
     return render_template("voting/vote.html", campaign=campaign, form=form, field_name=field_name), \
-        form_status(form)
+        form_status(form, outcome)
 
 
 def _refused(campaign, message, status):
