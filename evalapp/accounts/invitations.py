@@ -1,17 +1,27 @@
-"""Invitation codes: how members get their first password without anyone else knowing it."""
+"""Invitation codes: how members get their first password without anyone else knowing it.
+
+An officer sees every code they print. So that no single officer can vote in a member's name, a
+code for an elector of an open campaign works only after a second person has confirmed it: an
+officer of a union above the issuer's reach (whom the issuer cannot appoint) or an administrator.
+Every code and every password it sets is also told to the member, who can report it.
+"""
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from evalapp.accounts.models import Invitation
+from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
 from evalapp.accounts.operations import check_password_policy, create_account, find_account, normalise_username
+from evalapp.accounts.signals import open_campaign_titles
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.core.timeutil import utcnow
+from evalapp.core.timeutil import to_local, utcnow
+from evalapp.notifications.operations import notify
+from evalapp.unions.events import MemberEventKind, record_member_event
 from evalapp.unions.models import Member
 from evalapp.unions.operations import normalise_text
 
@@ -19,6 +29,17 @@ from evalapp.unions.operations import normalise_text
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 VALID_FOR = timedelta(days=60)
+HELD = ("投票期间，为防止他人冒用您的账号投票，激活码须经上级工会工作人员确认后才能使用。"
+        "已通知上级工会工作人员，确认后请用同一激活码再试一次。")
+SECURITY_LINK = "/account/security"
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    member: Member
+    code: str
+    #: True when the code needs a second person's confirmation before it works.
+    held: bool
 
 
 def _hash(code):
@@ -34,6 +55,10 @@ def _new_code():
     return f"{raw[:4]}-{raw[4:]}"
 
 
+def _when(moment):
+    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def may_reset(actor, account):
     """An officer may reset only accounts they fully oversee: never an administrator's, and never
     one that holds a role in a union outside the officer's subtree (that would be a takeover)."""
@@ -44,12 +69,36 @@ def may_reset(actor, account):
     return all(actor.manages(grant.union) for grant in account.grants)
 
 
+def may_confirm(actor, invitation):
+    """A second person: manages the member's union, yet is out of the issuer's reach (the issuer can
+    appoint officers anywhere in their own subtree, so a colleague there would be no check)."""
+    member, issuer = invitation.member, invitation.issued_by
+    if actor.id == invitation.issued_by_id or actor.id == member.account_id or not actor.manages(member.union):
+        return False
+    if actor.is_admin or issuer is None or issuer.is_admin:
+        return True
+    return any(member.union.is_within(scope) and not issuer.manages(scope) for scope in actor.officer_unions)
+
+
+def second_persons(union, issuer):
+    """The officers nearest above `issuer`'s reach who manage `union`; the administrators when there are none."""
+    for ancestor in reversed(union.ancestors + [union]):
+        if issuer is not None and issuer.manages(ancestor):
+            continue
+        officers = list(db.session.scalars(select(Account).join(RoleGrant).where(
+            RoleGrant.union_id == ancestor.id, RoleGrant.role == Role.officer, Account.active.is_(True))))
+        if officers:
+            return officers
+    return [admin for admin in db.session.scalars(select(Account).where(Account.is_admin.is_(True), Account.active.is_(True)))
+            if issuer is None or admin.id != issuer.id]
+
+
 def issue_invitations(union, actor, members=None):
-    """Give members of `union` a new code; return [(member, code)] for the printed sheet.
+    """Give members of `union` a new code; return [IssuedCode] for the printed sheet.
 
     By default the sheet covers the active members with a phone who have not activated an account
     yet; pass `members` to reset particular members' passwords. The codes exist only in the return
-    value.
+    value. Members with an account are told of the reset at once.
     """
     if not actor.manages(union):
         raise Refused("无权为该工会会员发放激活码。", 403)
@@ -71,11 +120,48 @@ def issue_invitations(union, actor, members=None):
         invitation = existing.get(member.id) or Invitation(member_id=member.id)
         invitation.code_hash, invitation.issued_at, invitation.used_at = _hash(code), now, None
         invitation.expires_at, invitation.issued_by_id = now + VALID_FOR, actor.id
+        invitation.confirmed_by_id = invitation.confirmed_at = None
         db.session.add(invitation)
-        issued.append((member, code))
+        resets = member.account is not None and not member.account.must_change_password
+        record_member_event(member, MemberEventKind.reset_code if resets else MemberEventKind.activation_code, actor)
+        if resets:
+            notify(member.account, "account.reset_code",
+                   f"{actor.display_name}于 {_when(now)} 为您的账号发放了重置密码的激活码。"
+                   "如果不是您本人申请的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
+        issued.append(IssuedCode(member, code, held=bool(open_campaign_titles(member))))
     db.session.flush()
-    audit.record("invitations.issued", union, actor=actor, member_ids=[member.id for member, _code in issued])
+    held = [entry.member for entry in issued if entry.held]
+    if held:
+        _ask_for_confirmation(union, actor, len(held))
+    audit.record("invitations.issued", union, actor=actor, member_ids=[entry.member.id for entry in issued],
+                 held_member_ids=[member.id for member in held])
     return issued
+
+
+def _ask_for_confirmation(union, issuer, count, key=None):
+    for officer in second_persons(union, issuer):
+        notify(officer, "invitations.held",
+               f"{issuer.display_name if issuer else '工作人员'}为{union.name}的 {count} 名正在参加评议的会员发放了激活码，"
+               "须由您确认后才能使用（防止冒名投票）。", link="/confirmations", key=key and f"{key}:{officer.id}")
+
+
+def pending_confirmation(invitation):
+    """Whether the code may not be used yet: its member is an elector of an open campaign and nobody else confirmed it."""
+    return invitation.confirmed_at is None and bool(open_campaign_titles(invitation.member))
+
+
+def confirm_invitations(actor, invitations):
+    """Confirm codes as the second person; return how many were confirmed."""
+    if not invitations:
+        raise Refused("没有需要确认的激活码。", 400)
+    if not all(may_confirm(actor, invitation) for invitation in invitations):
+        raise Refused("只能由发放人以外、其管理范围以上的上级工会工作人员（或系统管理员）确认激活码。", 403)
+    now = utcnow()
+    for invitation in invitations:
+        invitation.confirmed_by_id, invitation.confirmed_at = actor.id, now
+    db.session.flush()
+    audit.record("invitations.confirmed", actor, actor=actor, member_ids=[inv.member_id for inv in invitations])
+    return len(invitations)
 
 
 def activate(phone, code, password):
@@ -89,7 +175,12 @@ def activate(phone, code, password):
     if invitation.expires_at < utcnow():
         raise Refused("该激活码已过期，请联系工会工作人员重新发放。", 400)
     check_password_policy(password, member.phone)
-    account = member.account
+    if pending_confirmation(invitation):
+        _ask_for_confirmation(member.union, invitation.issued_by, 1,
+                              key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
+        db.session.commit()  # the request for confirmation stays, though the activation is refused
+        raise Refused(HELD, 403)
+    account, resets = member.account, False
     if account is None:
         if find_account(member.phone) is not None:
             raise Refused("该手机号已被其他账号使用，请联系工会工作人员。", 400)
@@ -102,9 +193,16 @@ def activate(phone, code, password):
     elif not account.active:
         raise Refused("该账号已停用，请联系工会工作人员。", 400)
     else:
+        resets = not account.must_change_password
         account.set_password(password)
     account.must_change_password = False
-    invitation.used_at = utcnow()
+    now = invitation.used_at = utcnow()
+    record_member_event(member, MemberEventKind.password_reset if resets else MemberEventKind.activated,
+                        invitation.issued_by)
+    if resets:
+        notify(account, "account.password_reset",
+               f"您的密码已于 {_when(now)} 用{invitation.issued_by.display_name if invitation.issued_by else '工作人员'}"
+               "发放的激活码重新设置。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
     db.session.flush()
     audit.record("account.activated", account, actor=account)
     return account
@@ -112,4 +210,3 @@ def activate(phone, code, password):
 
 def mask_phone(phone):
     return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) == 11 else (phone or "")
-

@@ -97,5 +97,10 @@ class Invitation(db.Model):
     expires_at = db.Column(db.DateTime, nullable=False)
     issued_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
     used_at = db.Column(db.DateTime, nullable=True)
+    #: The second person who confirmed the code, when it is for an elector of an open campaign.
+    confirmed_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    confirmed_at = db.Column(db.DateTime, nullable=True)
 
     member = db.relationship("Member")
+    issued_by = db.relationship("Account", foreign_keys=[issued_by_id])
+    confirmed_by = db.relationship("Account", foreign_keys=[confirmed_by_id])

@@ -5,6 +5,7 @@ import unicodedata
 from sqlalchemy import select
 
 from evalapp.accounts.models import Account, Role, RoleGrant
+from evalapp.accounts.signals import open_campaign_titles
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -89,6 +90,10 @@ def _looks_like_a_date(digits):
 def change_password(account, current, new):
     if not account.check_password(current or ""):
         raise Refused("当前密码不正确。", 400)
+    if account.must_change_password and account.member is not None and open_campaign_titles(account.member):
+        # The officer who enrolled the member knows this password: during voting it would let them vote.
+        raise Refused("评议投票期间，工作人员设置的初始密码不能用来开通账号。请向工会工作人员索取激活单，"
+                      "激活码经上级工会确认后即可使用。", 403)
     check_password_policy(new, account.username)
     if new == current:
         raise Refused("新密码不能与当前密码相同。", 400)

@@ -1,11 +1,14 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from evalapp.accounts.forms import ActivateForm, LoginForm, PasswordForm
 from evalapp.accounts.invitations import activate
 from evalapp.accounts.operations import authenticate, change_password, normalise_username
+from evalapp.accounts.security import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event, unseen_credential_events
+from evalapp.core.db import db
+from evalapp.core.forms import ActionForm
 from evalapp.core.limits import (
     ACTIVATIONS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
@@ -13,7 +16,8 @@ from evalapp.core.limits import (
     forget_login_attempts,
     limiter,
 )
-from evalapp.core.web import form_status, perform
+from evalapp.core.web import form_status, get_or_404, perform
+from evalapp.unions.events import MemberEvent
 
 bp = Blueprint("accounts", __name__)
 LOCKED_OUT = "该账号登录尝试次数过多，已暂时锁定，请稍后再试（最长 1 小时）。成功登录后计数清零。"
@@ -44,6 +48,9 @@ def login():
         if account is not None:
             forget_login_attempts(name)
             login_user(account, remember=form.remember.data)
+            if unseen_credential_events(account):
+                flash("您的账号最近有变动（例如工作人员为您重置了密码）。请打开“账号安全”查看；不是您本人申请的，可在那里报告上级工会。",
+                      "warning")
             return redirect(_safe_next(request.args.get("next")))
         flash("手机号/登录名或密码不正确。", "error")
     # A failed POST answers 400 so that clients (and tests) can tell it from a fresh form.
@@ -79,3 +86,25 @@ def logout():
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/security")
+def security():
+    """The member's own roster and credential changes, who made them and when."""
+    events = member_events(current_user)
+    unseen = {event.id for event in events if event.seen_at is None}
+    mark_seen(current_user)
+    db.session.commit()
+    return render_template("accounts/security.html", events=events, unseen=unseen, credential_kinds=CREDENTIAL_KIND_VALUES)
+
+
+@bp.route("/account/security/<int:event_id>/report", methods=["POST"])
+def report(event_id):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    event = get_or_404(MemberEvent, event_id)
+    if current_user.member is None or event.member_id != current_user.member.id:
+        abort(404)
+    perform(report_event, current_user, event,
+            success="已报告上级工会，他们会核查并与您联系。如需投票，请向工会工作人员重新索取激活码。")
+    return redirect(url_for(".security"))

@@ -7,6 +7,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from evalapp.accounts.invitations import confirm_invitations, mask_phone
 from evalapp.campaigns import turnout as turnout_stats
 from evalapp.campaigns.batches import (
     BULK_ACTIONS,
@@ -17,6 +18,7 @@ from evalapp.campaigns.batches import (
     describe_rule,
     select_unions,
 )
+from evalapp.campaigns.credentials import held_invitations
 from evalapp.campaigns.forms import BatchForm, CampaignForm
 from evalapp.campaigns.models import (
     BatchRule,
@@ -325,3 +327,19 @@ def non_voters_csv(campaign_id):
     body = turnout_stats.non_voters_csv(campaign, union.id if union else None)
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/confirmations", methods=["GET", "POST"])
+def confirmations():
+    """Codes of electors of open campaigns waiting for a second person (an officer above the issuer)."""
+    require(current_user.is_staff)
+    held = held_invitations(current_user)
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        wanted = set(request.form.getlist("invitation_id", type=int))
+        chosen = [invitation for invitation in held if invitation.id in wanted]
+        count = len(chosen)
+        if perform(confirm_invitations, current_user, chosen, success=f"已确认 {count} 个激活码，会员现在可以使用。").ok:
+            return redirect(url_for(".confirmations"))
+    return render_template("campaigns/confirmations.html", held=held, mask_phone=mask_phone)

@@ -10,5 +10,6 @@ from evalapp.rectification import models as _rectification  # noqa: F401
 from evalapp.reports import models as _reports  # noqa: F401
 from evalapp.results import models as _results  # noqa: F401
 from evalapp.rosters import models as _rosters  # noqa: F401
+from evalapp.unions import events as _member_events  # noqa: F401
 from evalapp.unions import models as _unions  # noqa: F401
 from evalapp.voting import models as _voting  # noqa: F401

@@ -5,6 +5,7 @@ from evalapp.campaigns.models import RESULT_STATES
 from evalapp.campaigns.views import visible_campaign
 from evalapp.core.web import require
 from evalapp.results.exports import ballots_csv, ballots_xlsx, tally_csv, tally_xlsx
+from evalapp.results.integrity import integrity_report
 from evalapp.results.presentation import result_context
 
 bp = Blueprint("results", __name__)
@@ -46,5 +47,7 @@ def tally_export(campaign_id, extension):
 def show(campaign_id):
     campaign = published_campaign(campaign_id)
     runs_it = campaign.can_manage(current_user) or campaign.is_chaired_by(current_user)
+    manages = campaign.can_manage(current_user)
     return render_template("results/show.html", **result_context(campaign, include_texts=runs_it),
-                           can_download=runs_it, can_export=campaign.can_manage(current_user))
+                           can_download=runs_it, can_export=manages,
+                           integrity=integrity_report(campaign) if manages else None)

@@ -74,6 +74,26 @@ APPLY_INSERTS = text("""
     SELECT s.union_id, s.name, s.phone, s.id_hash, s.last4, TRUE FROM roster_stage s
     WHERE s.ok AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id_number_hash = s.id_hash)
     ORDER BY s.row_no""")
+#: Member events (evalapp/unions/events.py) for what an apply changes about who can act as a member;
+#: recorded before the updates (they compare the old rows) and, for new members, after the inserts.
+EVENTS_BEFORE_UPDATES = text("""
+    INSERT INTO member_events (member_id, kind, actor_id, at)
+    SELECT m.id, CASE WHEN m.union_id <> s.union_id THEN 'moved_in'
+                      WHEN NOT m.active THEN 'reactivated' ELSE 'phone_changed' END, :actor_id, :at
+    FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
+    WHERE s.ok AND (m.union_id <> s.union_id OR NOT m.active
+                    OR (s.phone IS NOT NULL AND (m.phone IS NULL OR m.phone <> s.phone)))""")
+PHONE_EVENTS_OF_MOVES = text("""
+    INSERT INTO member_events (member_id, kind, actor_id, at)
+    SELECT m.id, 'phone_changed', :actor_id, :at
+    FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
+    WHERE s.ok AND (m.union_id <> s.union_id OR NOT m.active)
+      AND s.phone IS NOT NULL AND (m.phone IS NULL OR m.phone <> s.phone)""")
+EVENTS_OF_INSERTS = text("""
+    INSERT INTO member_events (member_id, kind, actor_id, at)
+    SELECT m.id, 'enrolled', :actor_id, :at
+    FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
+    WHERE s.ok AND m.id > :last_id""")
 APPLY_DEACTIVATIONS = text("""
     UPDATE members SET active = FALSE
     WHERE active AND id_number_hash IS NOT NULL
@@ -137,6 +157,10 @@ def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=Fa
         db.session.rollback()
         raise StaleErrors(report, changed=True)
     params = scope.params
+    event_params = {"actor_id": actor.id if actor is not None else None, "at": utcnow()}
+    connection.execute(EVENTS_BEFORE_UPDATES, event_params)
+    connection.execute(PHONE_EVENTS_OF_MOVES, event_params)
+    last_id = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM members")).scalar()
     written = {
         "updated": connection.execute(APPLY_UPDATES).rowcount,
         "new": connection.execute(APPLY_INSERTS).rowcount,
@@ -144,6 +168,7 @@ def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=Fa
     }
     expected = {"updated": counts["moved"] + counts["reactivated"] + counts["updated"], "new": counts["new"],
                 "deactivated": counts["deactivated"]}
+    connection.execute(EVENTS_OF_INSERTS, {**event_params, "last_id": last_id})
     if written != expected:
         raise RuntimeError(f"rosters changed during the import: wrote {written}, expected {expected}")
     counts["skipped"] = counts["errors"]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.unions.events import MemberEventKind, record_member_event
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 
 PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
@@ -104,6 +105,7 @@ def add_member(union, name, phone=None, id_number=None, actor=None, account=None
     db.session.add(member)
     db.session.flush()
     if actor is not None:
+        record_member_event(member, MemberEventKind.enrolled, actor)
         audit.record("member.added", member, actor=actor, union_id=union.id)
     return member
 
@@ -142,4 +144,7 @@ def enrol_member(union, name, phone, id_number, actor, with_account=False, passw
         if not phone:
             raise Refused("开通账号需要填写手机号（作为登录名）。", 400)
         account = create_account(phone, name, password, actor=actor, must_change_password=True)
-    return add_member(union, name, phone, id_number, actor=actor, account=account)
+    member = add_member(union, name, phone, id_number, actor=actor, account=account)
+    if account is not None:
+        record_member_event(member, MemberEventKind.initial_password, actor)
+    return member

@@ -126,7 +126,8 @@ def invitations(union_id):
     outcome = perform(issue_invitations, union, current_user, members)
     if not outcome.ok:
         return redirect(url_for(".show", union_id=union.id))
-    sheet = [{"name": member.name, "phone": mask_phone(member.phone), "code": code} for member, code in outcome.value]
+    sheet = [{"name": entry.member.name, "phone": mask_phone(entry.member.phone), "code": entry.code, "held": entry.held}
+             for entry in outcome.value]
     return render_template("unions/invitations.html", union=union, sheet=sheet,
                            activate_url=url_for("accounts.activate_view", _external=True))
 

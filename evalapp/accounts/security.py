@@ -1,0 +1,54 @@
+"""What a member sees of the changes to their own account, and "this was not me"."""
+from sqlalchemy import select, update
+
+from evalapp.accounts.invitations import second_persons
+from evalapp.core import audit
+from evalapp.core.db import db
+from evalapp.core.errors import Refused
+from evalapp.core.timeutil import to_local, utcnow
+from evalapp.notifications.operations import notify
+from evalapp.unions.events import CREDENTIAL_KINDS, MemberEvent
+
+CREDENTIAL_KIND_VALUES = [kind.value for kind in CREDENTIAL_KINDS]
+
+
+def member_events(account):
+    """Every recorded change to the account holder's roster entry and credentials, newest first."""
+    if account.member is None:
+        return []
+    return list(db.session.scalars(select(MemberEvent).where(MemberEvent.member_id == account.member.id)
+                                   .order_by(MemberEvent.at.desc(), MemberEvent.id.desc())))
+
+
+def unseen_credential_events(account):
+    if account.member is None:
+        return 0
+    return len(db.session.scalars(select(MemberEvent.id).where(
+        MemberEvent.member_id == account.member.id, MemberEvent.kind.in_(CREDENTIAL_KIND_VALUES),
+        MemberEvent.seen_at.is_(None))).all())
+
+
+def mark_seen(account):
+    if account.member is not None:
+        db.session.execute(update(MemberEvent).where(MemberEvent.member_id == account.member.id,
+                                                     MemberEvent.seen_at.is_(None)).values(seen_at=utcnow()))
+
+
+def report_event(account, event):
+    """The member says they did not ask for this change: tell the officers above whoever made it."""
+    if account.member is None or event.member_id != account.member.id:
+        raise Refused("找不到该记录。", 404)
+    if event.kind not in CREDENTIAL_KIND_VALUES:
+        raise Refused("这项变动不涉及您的账号密码，无需报告。", 400)
+    if event.reported_at is not None:
+        raise Refused("这项变动已经报告过了，上级工会会跟进。", 400)
+    member, now = account.member, utcnow()
+    event.reported_at = now
+    who = event.actor.display_name if event.actor is not None else "未知人员"
+    for officer in second_persons(member.union, event.actor):
+        notify(officer, "account.reported",
+               f"会员{member.name}（{member.union.name}）报告：{to_local(event.at):%Y-%m-%d %H:%M} "
+               f"由{who}进行的“{event.kind_label}”不是本人申请或操作的，请核查。")
+    db.session.flush()
+    audit.record("member_event.reported", event, actor=account, member_id=member.id, kind=event.kind,
+                 event_actor_id=event.actor_id)

@@ -1,0 +1,78 @@
+"""Member events: every change to who can act as a member (roster entries, codes, passwords).
+
+They are what the member is told about ("this was not me") and what a result's integrity report
+counts for the officers above: an official who wants to vote in a member's name has to enrol,
+move, re-phone, activate or reset someone, and each of those leaves an event here.
+"""
+import enum
+
+from evalapp.core.db import db
+from evalapp.core.timeutil import utcnow
+
+
+class MemberEventKind(enum.StrEnum):
+    enrolled = "enrolled"
+    moved_in = "moved_in"
+    phone_changed = "phone_changed"
+    reactivated = "reactivated"
+    #: An officer chose the member's first password (enrolment with an account).
+    initial_password = "initial_password"
+    activation_code = "activation_code"
+    reset_code = "reset_code"
+    activated = "activated"
+    password_reset = "password_reset"
+
+    @property
+    def label(self):
+        return LABELS[self]
+
+    @property
+    def credential(self):
+        """Whether the member is told about it: it gave someone a way into their account."""
+        return self in CREDENTIAL_KINDS
+
+
+LABELS = {
+    MemberEventKind.enrolled: "登记入会员名册",
+    MemberEventKind.moved_in: "从其他工会转入",
+    MemberEventKind.phone_changed: "更改手机号",
+    MemberEventKind.reactivated: "恢复在册",
+    MemberEventKind.initial_password: "由工作人员设置初始密码",
+    MemberEventKind.activation_code: "发放激活码",
+    MemberEventKind.reset_code: "发放重置密码的激活码",
+    MemberEventKind.activated: "用激活码激活账号",
+    MemberEventKind.password_reset: "用激活码重新设置密码",
+}
+CREDENTIAL_KINDS = frozenset({MemberEventKind.initial_password, MemberEventKind.reset_code,
+                              MemberEventKind.password_reset, MemberEventKind.phone_changed})
+
+
+class MemberEvent(db.Model):
+    __tablename__ = "member_events"
+    __table_args__ = (db.Index("ix_member_events_member_id_at", "member_id", "at"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False)
+    kind = db.Column(db.String(24), nullable=False)
+    #: The official who did it; None when the member did it themselves or nobody is known.
+    actor_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    at = db.Column(db.DateTime, nullable=False)
+    #: When the member saw it on their security page.
+    seen_at = db.Column(db.DateTime, nullable=True)
+    #: When the member reported "this was not me".
+    reported_at = db.Column(db.DateTime, nullable=True)
+
+    member = db.relationship("Member")
+    actor = db.relationship("Account")
+
+    @property
+    def kind_label(self):
+        return MemberEventKind(self.kind).label
+
+
+def record_member_event(member, kind: MemberEventKind, actor=None):
+    event = MemberEvent(member_id=member.id, kind=kind.value, actor_id=actor.id if actor is not None else None,
+                        at=utcnow())
+    db.session.add(event)
+    return event
+
