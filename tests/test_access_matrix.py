@@ -240,6 +240,14 @@ class Case:
     ends_session: bool = False
 
 
+def _reset_event(w):
+    from evalapp.unions.events import MemberEventKind, record_member_event
+
+    event = record_member_event(w.members[0].member, MemberEventKind.reset_code, w.county_officer)
+    db.session.flush()
+    return event
+
+
 def _year_start():
     return date(local_today().year, 1, 1).isoformat()
 
@@ -259,6 +267,10 @@ ACCESS = {
     ("accounts.password", "GET"): Case(SIGNED_IN, lambda w: "/account/password"),
     # An empty form: nobody's password changes here.
     ("accounts.password", "POST"): Case(SIGNED_IN, lambda w: ("/account/password", {})),
+    ("accounts.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
+    # Only the member whose account it was may report a change as "not me".
+    ("accounts.report", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
+                                      consumes=lambda w: _reset_event(w)),
     ("health.healthz", "GET"): Case(EVERYONE, lambda w: "/healthz"),
     ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda w: "/inbox"),
     ("notifications.open_notice", "GET"): Case(CHAIR_ONLY, lambda w: f"/inbox/{w.notice.id}"),
@@ -273,6 +285,9 @@ ACCESS = {
 
     # Unions, rosters and templates: officers of the subtree.
     ("unions.index", "GET"): Case(STAFF, lambda w: "/unions/"),
+    # Codes waiting for a second person: each officer sees those they may confirm (an empty form here).
+    ("campaigns.confirmations", "GET"): Case(STAFF, lambda w: "/confirmations"),
+    ("campaigns.confirmations", "POST"): Case(STAFF, lambda w: ("/confirmations", {})),
     ("unions.show", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.union_a.id}"),
     ("unions.add_child", "POST"): Case(MANAGERS, lambda w: (
         f"/unions/{w.town.id}/children", {"name": unique("戊公司工会"), "kind": "grassroots", "sector": "other"})),

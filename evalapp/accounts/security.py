@@ -34,6 +34,14 @@ def mark_seen(account):
                                                      MemberEvent.seen_at.is_(None)).values(seen_at=utcnow()))
 
 
+def _report_recipients(union, actor):
+    """The officers above whoever made the change; for an administrator's change, the union's superiors."""
+    if actor is not None and not actor.is_admin:
+        return second_persons(union, actor)
+    parent = union.parent if union.parent_id is not None else None
+    return second_persons(parent, None) if parent is not None else second_persons(union, actor)
+
+
 def report_event(account, event):
     """The member says they did not ask for this change: tell the officers above whoever made it."""
     if account.member is None or event.member_id != account.member.id:
@@ -45,7 +53,7 @@ def report_event(account, event):
     member, now = account.member, utcnow()
     event.reported_at = now
     who = event.actor.display_name if event.actor is not None else "未知人员"
-    for officer in second_persons(member.union, event.actor):
+    for officer in _report_recipients(member.union, event.actor):
         notify(officer, "account.reported",
                f"会员{member.name}（{member.union.name}）报告：{to_local(event.at):%Y-%m-%d %H:%M} "
                f"由{who}进行的“{event.kind_label}”不是本人申请或操作的，请核查。")

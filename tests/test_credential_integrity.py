@@ -1,0 +1,188 @@
+"""No single official can vote in a member's name: codes need a second person while voting is open,
+members are told of every reset, and the result's integrity report shows the officers above what
+changed about the electorate near and during voting."""
+import re
+
+from sqlalchemy import func, select
+
+from evalapp.accounts.models import Account, Invitation
+from evalapp.core.db import db
+from evalapp.notifications.models import Notification
+from evalapp.voting.models import Ballot, Participation
+from tests.factories import PASSWORD, ballot_form, make_account, make_campaign
+
+CODE = re.compile(r'<dd class="code">([A-Z0-9]{4}-[A-Z0-9]{4})</dd>')
+HELD = "须经上级工会工作人员确认后才能使用"
+
+
+def print_reset(officer_client, union, member):
+    response = officer_client.post(f"/unions/{union.id}/invitations", data={"member_id": member.id})
+    assert response.status_code == 200
+    return CODE.findall(response.get_data(as_text=True))[0], response.get_data(as_text=True)
+
+
+def activate(client, phone, code, password="my-own-pass-1"):
+    return client.post("/activate", data={"phone": phone, "code": code, "password": password, "confirm": password})
+
+
+def ballots(campaign):
+    return db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.campaign_id == campaign.id))
+
+
+def voted(campaign, member):
+    return db.session.get(Participation, (campaign.id, member.id)) is not None
+
+
+def inbox(account):
+    return [n.text for n in db.session.scalars(select(Notification).where(Notification.account_id == account.id))]
+
+
+def open_campaign_with_phone(world, phone="13900139101"):
+    campaign = make_campaign(world, "open")
+    target = world.members[0].member
+    target.phone = phone
+    db.session.commit()
+    return campaign, target
+
+
+def test_an_officer_who_resets_a_members_password_cannot_vote_with_it(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    code, sheet = print_reset(officer, world.union_a, target)
+    assert HELD in sheet
+
+    # The officer tries the code with the phone number shown on the roster.
+    attacker = app.test_client()
+    refused = activate(attacker, target.phone, code)
+    assert refused.status_code == 403 and HELD in refused.get_data(as_text=True)
+    assert attacker.get(f"/campaigns/{campaign.id}/vote").status_code == 302  # still not logged in
+
+    # Confirming one's own code is refused, and so is a colleague the officer could appoint.
+    invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == target.id))
+    assert "确认所选激活码" not in officer.get("/confirmations").get_data(as_text=True)
+    officer.post("/confirmations", data={"invitation_id": invitation.id})
+    accomplice = make_account("accomplice", officer_of=world.town)
+    db.session.commit()
+    login("accomplice").post("/confirmations", data={"invitation_id": invitation.id})
+    assert accomplice.id and db.session.get(Invitation, invitation.id).confirmed_at is None
+
+    still_refused = activate(attacker, target.phone, code)
+    assert still_refused.status_code == 403
+    assert not voted(campaign, target) and ballots(campaign) == 0
+    # The member's own password still works, and the member was told who reset it and when.
+    member = login("m1")
+    assert any("county_officer" in text and "重置密码" in text for text in inbox(world.members[0]))
+    assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code == 302
+    assert voted(campaign, target) and ballots(campaign) == 1
+
+
+def test_a_member_who_forgot_the_password_votes_the_same_day_once_an_officer_above_confirms(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    code, _sheet = print_reset(login("county_officer"), world.union_a, target)
+    member = app.test_client()
+    assert activate(member, target.phone, code).status_code == 403
+
+    # The officers above the issuer were asked, and one of them confirms the code.
+    assert any("须由您确认" in text for text in inbox(world.city_officer))
+    city = login("city_officer")
+    page = city.get("/confirmations").get_data(as_text=True)
+    assert target.name in page and "county_officer" in page
+    invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == target.id))
+    confirmed = city.post("/confirmations", data={"invitation_id": invitation.id}, follow_redirects=True)
+    assert "已确认 1 个激活码" in confirmed.get_data(as_text=True)
+
+    assert activate(member, target.phone, code).status_code == 302
+    assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 2, 3])).status_code == 302
+    assert voted(campaign, target) and ballots(campaign) == 1
+    assert any("重新设置" in text for text in inbox(world.members[0]))
+
+
+def test_the_member_sees_every_reset_at_login_and_can_report_it_to_the_superior_union(world, login, app):
+    target = world.members[0].member
+    target.phone = "13900139102"
+    db.session.commit()
+    code, _sheet = print_reset(login("county_officer"), world.union_a, target)
+    assert activate(app.test_client(), target.phone, code, "taken-over-77").status_code == 302  # no campaign open
+
+    # The real member gets a new code from the union office, logs in and is warned at once.
+    code, _sheet = print_reset(login("admin"), world.union_a, target)
+    member = app.test_client()
+    assert activate(member, target.phone, code, "back-again-88").status_code == 302
+    member.post("/logout")
+    welcome = member.post("/login", data={"username": "m1", "password": "back-again-88"}, follow_redirects=True)
+    assert "账号最近有变动" in welcome.get_data(as_text=True)
+    security = member.get("/account/security").get_data(as_text=True)
+    assert "发放重置密码的激活码" in security and "county_officer" in security and "不是我本人" in security
+
+    officer_row = re.search(r"发放重置密码的激活码(?: <span[^<]*</span>)?</td>\s*<td>county_officer</td>.*?/account/security/(\d+)/report",
+                            security, re.S)
+    event_id = int(officer_row.group(1))
+    reported = member.post(f"/account/security/{event_id}/report", follow_redirects=True)
+    assert "已报告上级工会" in reported.get_data(as_text=True)
+    assert any("会员1" in text and "不是本人" in text for text in inbox(world.city_officer))
+    assert not any("不是本人" in text for text in inbox(world.county_officer))
+    # Someone else's event is not theirs to report.
+    assert login("m2").post(f"/account/security/{event_id}/report").status_code == 404
+
+
+def test_an_invented_member_with_an_initial_password_cannot_open_an_account_while_voting(world, login, app):
+    officer = login("county_officer")
+    response = officer.post(f"/unions/{world.union_a.id}/members", data={
+        "name": "虚构会员", "phone": "13900139103", "create_account": "y", "initial_password": "initial-pass-55"})
+    assert response.status_code in (200, 302)
+    assert db.session.scalar(select(Account).where(Account.username == "13900139103")) is not None
+    campaign = make_campaign(world, "open")
+
+    fake = app.test_client()
+    assert fake.post("/login", data={"username": "13900139103", "password": "initial-pass-55"}).status_code == 302
+    refused = fake.post("/account/password", data={"current": "initial-pass-55", "new": "officer-owns-99",
+                                                   "confirm": "officer-owns-99"})
+    assert refused.status_code == 403 and "初始密码不能用来开通账号" in refused.get_data(as_text=True)
+    assert fake.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code == 302
+    assert ballots(campaign) == 0
+
+
+def test_the_integrity_report_shows_the_officers_above_what_changed_and_how_many_of_those_voted(world, login, app):
+    # Before opening, the county officer enrols a member with an account and takes it over.
+    officer = login("county_officer")
+    officer.post(f"/unions/{world.union_a.id}/members", data={
+        "name": "虚构会员", "phone": "13900139104", "create_account": "y", "initial_password": "initial-pass-55"})
+    fake = app.test_client()
+    fake.post("/login", data={"username": "13900139104", "password": "initial-pass-55"})
+    assert fake.post("/account/password", data={"current": "initial-pass-55", "new": "officer-owns-99",
+                                                "confirm": "officer-owns-99"}).status_code == 302
+    campaign = make_campaign(world, "open")
+    assert fake.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5])).status_code == 302
+    for voter in world.members:
+        login(voter.username).post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
+    from evalapp.campaigns import operations as campaign_ops
+
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+
+    page = login("city_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "评议完整性报告" in page and "涉及参评会员 1 人，其中 1 人投了票" in page
+    row = re.search(r"<tr><td>登记入会员名册</td><td>(\d+)</td><td>(\d+)</td>\s*<td>(.*?)</td></tr>", page, re.S)
+    assert row.groups() == ("1", "1", "county_officer（1）")
+    assert "由工作人员设置初始密码" in page
+    # Members see the result, not the report.
+    assert "评议完整性报告" not in login("m2").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+
+
+def test_an_electorate_without_changes_gets_a_clean_report(world, login):
+    campaign = make_campaign(world, "published", votes=[[1, 1, 1]] * 5)
+    page = login("city_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "此期间没有参评会员的名册或账号变动" in page
+
+
+def test_codes_printed_before_opening_are_held_once_voting_opens(world, login, app):
+    target = world.members[0].member
+    target.phone = "13900139105"
+    db.session.commit()
+    code, sheet = print_reset(login("county_officer"), world.union_a, target)
+    assert HELD not in sheet
+    campaign = make_campaign(world, "open")
+    assert activate(app.test_client(), target.phone, code).status_code == 403
+    assert not voted(campaign, target)
+    assert login("m1", PASSWORD).get(f"/campaigns/{campaign.id}/vote").status_code == 200  # their own password works
