@@ -186,3 +186,18 @@ def test_codes_printed_before_opening_are_held_once_voting_opens(world, login, a
     assert activate(app.test_client(), target.phone, code).status_code == 403
     assert not voted(campaign, target)
     assert login("m1", PASSWORD).get(f"/campaigns/{campaign.id}/vote").status_code == 200  # their own password works
+
+
+def test_roster_imports_near_voting_appear_in_the_superior_unions_review_pdf(world, login, app, tmp_path, monkeypatch):
+    from tests.test_review_reports import compact, download, request_review
+    from tests.test_rosters import csv_file, make_id, person, run_import
+
+    monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
+    person(world.union_a, "老会员", make_id(1), phone="13900139201")
+    run_import(world.union_a, world.county_officer, csv_file(
+        [["老会员", "13900139299", make_id(1)], ["新会员", "13900139202", make_id(2)]], header=["姓名", "手机号", "身份证号"]))
+    campaign = make_campaign(world, "published", votes=[[1, 1, 1]] * 5)
+    assert campaign.result is not None
+    text = compact(download(login("city_officer"), request_review(login("city_officer"), world.city), tmp_path))
+    assert "四、评议完整性" in text
+    assert "登记入会员名册10county_officer（1）" in text and "更改手机号10county_officer（1）" in text

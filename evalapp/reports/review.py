@@ -20,6 +20,7 @@ from evalapp.core.storage import storage
 from evalapp.core.timeutil import local_today, utc_bounds, utcnow
 from evalapp.rectification.models import OPEN_STATES, Rectification
 from evalapp.reports.models import ReportJobState, ReviewJob
+from evalapp.results.integrity import integrity_reports
 from evalapp.results.ranking import batch_ranking
 from evalapp.unions.models import Union
 
@@ -153,6 +154,7 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
         select(Rectification).where(Rectification.campaign_id.in_(ids), Rectification.overdue_condition(today))
         .options(joinedload(Rectification.campaign).joinedload(Campaign.union))
         .order_by(Rectification.deadline, Rectification.id))) if ids else []
+    integrity = integrity_reports(campaigns)
     if progress:
         progress(len(campaigns), len(campaigns))
     return {
@@ -168,6 +170,8 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
             "open_rectifications": sum(r.open_rectifications for r in rows),
             "overdue": sum(r.overdue for r in rows),
         },
+        "integrity": [(campaign, integrity[campaign.id]) for campaign in sorted(campaigns, key=lambda c: (c.union.name, c.id))
+                      if campaign.id in integrity and not integrity[campaign.id].clean],
         "overdue_items": [{"union": r.campaign.union.name, "problem": r.problem, "state": r.state.label,
                            "deadline": r.deadline, "days": (today - r.deadline).days} for r in overdue_items],
     }

@@ -46,18 +46,40 @@ class IntegrityReport:
 
 def integrity_report(campaign):
     """Return the campaign's IntegrityReport, or None before voting has opened."""
-    if campaign.opened_at is None:
-        return None
-    start, end = campaign.opened_at - WINDOW_BEFORE_OPENING, campaign.closed_at or utcnow()
-    events = db.session.execute(
-        select(MemberEvent.kind, MemberEvent.member_id, MemberEvent.actor_id, MemberEvent.reported_at)
+    return integrity_reports([campaign]).get(campaign.id)
+
+
+def integrity_reports(campaigns):
+    """Return {campaign id: IntegrityReport} for the campaigns that have opened, in a few queries."""
+    windows = {c.id: (c.opened_at - WINDOW_BEFORE_OPENING, c.closed_at or utcnow()) for c in campaigns if c.opened_at}
+    if not windows:
+        return {}
+    earliest, latest = min(start for start, _ in windows.values()), max(end for _, end in windows.values())
+    rows = db.session.execute(
+        select(ElectorateEntry.campaign_id, MemberEvent.kind, MemberEvent.member_id, MemberEvent.actor_id,
+               MemberEvent.at, MemberEvent.reported_at)
         .join(ElectorateEntry, ElectorateEntry.member_id == MemberEvent.member_id)
-        .where(ElectorateEntry.campaign_id == campaign.id, MemberEvent.at >= start, MemberEvent.at <= end)).all()
-    touched = {event.member_id for event in events}
-    voted = set(db.session.scalars(select(Participation.member_id).where(
-        Participation.campaign_id == campaign.id, Participation.member_id.in_(touched)))) if touched else set()
-    names = dict(db.session.execute(select(Account.id, Account.display_name).where(
-        Account.id.in_({event.actor_id for event in events if event.actor_id is not None}))).all())
+        .where(ElectorateEntry.campaign_id.in_(windows), MemberEvent.at >= earliest, MemberEvent.at <= latest)).all()
+    events = {campaign_id: [] for campaign_id in windows}
+    for row in rows:
+        start, end = windows[row.campaign_id]
+        if start <= row.at <= end:
+            events[row.campaign_id].append(row)
+    touched = {(row.campaign_id, row.member_id) for rows_of in events.values() for row in rows_of}
+    voted = set()
+    for campaign_id in {campaign_id for campaign_id, _ in touched}:
+        members = [member_id for c, member_id in touched if c == campaign_id]
+        voted.update((campaign_id, member_id) for member_id in db.session.scalars(select(Participation.member_id).where(
+            Participation.campaign_id == campaign_id, Participation.member_id.in_(members))))
+    actor_ids = {row.actor_id for row in rows if row.actor_id is not None}
+    names = dict(db.session.execute(select(Account.id, Account.display_name).where(Account.id.in_(actor_ids))).all()) \
+        if actor_ids else {}
+    return {campaign_id: _report(campaign_id, windows[campaign_id], events[campaign_id], voted, names)
+            for campaign_id in windows}
+
+
+def _report(campaign_id, window, events, voted, names):
+    voters = {member_id for c, member_id in voted if c == campaign_id}
     lines = []
     for kind in MemberEventKind:
         of_kind = [event for event in events if event.kind == kind.value]
@@ -67,7 +89,8 @@ def integrity_report(campaign):
         by_actor = {}
         for event in of_kind:
             by_actor.setdefault(names.get(event.actor_id, "本人或系统"), set()).add(event.member_id)
-        lines.append(IntegrityLine(kind, len(members), len(members & voted),
+        lines.append(IntegrityLine(kind, len(members), len(members & voters),
                                    sorted(((name, len(ids)) for name, ids in by_actor.items()), key=lambda p: (-p[1], p[0]))))
+    touched = {event.member_id for event in events}
     reported = len({event.member_id for event in events if event.reported_at is not None})
-    return IntegrityReport(start, end, len(touched), len(voted), reported, lines)
+    return IntegrityReport(window[0], window[1], len(touched), len(touched & voters), reported, lines)
