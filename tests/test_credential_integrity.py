@@ -114,8 +114,8 @@ def test_the_member_sees_every_reset_at_login_and_can_report_it_to_the_superior_
     security = member.get("/account/security").get_data(as_text=True)
     assert "发放重置密码的激活码" in security and "county_officer" in security and "不是我本人" in security
 
-    officer_row = re.search(r"发放重置密码的激活码(?: <span[^<]*</span>)?</td>\s*<td>county_officer</td>.*?/account/security/(\d+)/report",
-                            security, re.S)
+    officer_row = re.search(r"发放重置密码的激活码(?: <span[^<]*</span>)?</td>\s*<td>county_officer</td>"
+                            r".*?/account/security/(\d+)/report", security, re.S)
     event_id = int(officer_row.group(1))
     reported = member.post(f"/account/security/{event_id}/report", follow_redirects=True)
     assert "已报告上级工会" in reported.get_data(as_text=True)
