@@ -201,3 +201,19 @@ def test_roster_imports_near_voting_appear_in_the_superior_unions_review_pdf(wor
     text = compact(download(login("city_officer"), request_review(login("city_officer"), world.city), tmp_path))
     assert "四、评议完整性" in text
     assert "登记入会员名册10county_officer（1）" in text and "更改手机号10county_officer（1）" in text
+
+
+def test_once_a_campaign_is_announced_a_reset_is_held_but_a_first_activation_is_not(world, login, app):
+    from evalapp.unions.operations import add_member
+
+    campaign = make_campaign(world, "reporting")
+    target = world.members[0].member
+    target.phone = "13900139106"
+    newcomer = add_member(world.union_a, "新来的", "13900139107")
+    db.session.commit()
+    officer = login("county_officer")
+    code, sheet = print_reset(officer, world.union_a, target)
+    assert HELD in sheet and activate(app.test_client(), target.phone, code).status_code == 403
+    first, sheet = print_reset(officer, world.union_a, newcomer)
+    assert HELD not in sheet and activate(app.test_client(), newcomer.phone, first).status_code == 302
+    assert campaign.state.value == "reporting"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
 from evalapp.accounts.operations import check_password_policy, create_account, find_account, normalise_username
-from evalapp.accounts.signals import open_campaign_titles
+from evalapp.accounts.signals import member_campaigns
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -29,7 +29,7 @@ from evalapp.unions.operations import normalise_text
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 VALID_FOR = timedelta(days=60)
-HELD = ("投票期间，为防止他人冒用您的账号投票，激活码须经上级工会工作人员确认后才能使用。"
+HELD = ("您正在参加评议。为防止他人冒用您的账号投票，此激活码须经上级工会工作人员确认后才能使用。"
         "已通知上级工会工作人员，确认后请用同一激活码再试一次。")
 SECURITY_LINK = "/account/security"
 
@@ -128,7 +128,7 @@ def issue_invitations(union, actor, members=None):
             notify(member.account, "account.reset_code",
                    f"{actor.display_name}于 {_when(now)} 为您的账号发放了重置密码的激活码。"
                    "如果不是您本人申请的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
-        issued.append(IssuedCode(member, code, held=bool(open_campaign_titles(member))))
+        issued.append(IssuedCode(member, code, held=_needs_second_person(member)))
     db.session.flush()
     held = [entry.member for entry in issued if entry.held]
     if held:
@@ -145,9 +145,20 @@ def _ask_for_confirmation(union, issuer, count, key=None):
                "须由您确认后才能使用（防止冒名投票）。", link="/confirmations", key=key and f"{key}:{officer.id}")
 
 
+def _needs_second_person(member):
+    """A first activation while the member's campaign is open, or a reset once it is announced.
+
+    Activation sheets are normally handed out when a campaign is announced, so first activations
+    are held only once voting is open; a reset (the member had a password of their own) is rare and
+    is what an officer who wants a member's vote would do before opening, so it is held earlier.
+    """
+    resets = member.account is not None and not member.account.must_change_password
+    return any(is_open or resets for _title, is_open in member_campaigns(member))
+
+
 def pending_confirmation(invitation):
-    """Whether the code may not be used yet: its member is an elector of an open campaign and nobody else confirmed it."""
-    return invitation.confirmed_at is None and bool(open_campaign_titles(invitation.member))
+    """Whether the code may not be used yet: it needs a second person and nobody else confirmed it."""
+    return invitation.confirmed_at is None and _needs_second_person(invitation.member)
 
 
 def confirm_invitations(actor, invitations):

@@ -3,11 +3,15 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Sent with a member (the sender); each receiver returns the titles of the open campaigns whose
-#: electorate holds that member. A credential code for such a member works only once a second
-#: person has confirmed it.
-open_campaigns_of_member = _signals.signal("open-campaigns-of-member")
+#: Sent with a member (the sender); each receiver returns (title, is_open) pairs for the campaigns the
+#: member is an elector of that are open or announced (reporting): while they are, a credential code
+#: can put a ballot in the member's name, so it needs a second person (evalapp/accounts/invitations.py).
+campaigns_of_member = _signals.signal("campaigns-of-member")
+
+
+def member_campaigns(member):
+    return [pair for _receiver, pairs in campaigns_of_member.send(member) for pair in pairs or ()]
 
 
 def open_campaign_titles(member):
-    return [title for _receiver, titles in open_campaigns_of_member.send(member) for title in titles or ()]
+    return [title for title, is_open in member_campaigns(member) if is_open]

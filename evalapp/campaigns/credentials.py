@@ -3,29 +3,37 @@
 The accounts floor asks through a signal (evalapp/accounts/signals.py) whether a member is an
 elector of an open campaign; this module answers it and lists the codes an officer may confirm.
 """
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from evalapp.accounts.invitations import may_confirm
+from evalapp.accounts.invitations import may_confirm, pending_confirmation
 from evalapp.accounts.models import Invitation
-from evalapp.accounts.signals import open_campaigns_of_member
-from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry
+from evalapp.accounts.signals import campaigns_of_member
+from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.unions.models import Member, Union
+from evalapp.unions.operations import managed_unions_query
 
 
-@open_campaigns_of_member.connect
-def _open_campaigns(member):
-    return list(db.session.scalars(select(Campaign.title).join(ElectorateEntry, ElectorateEntry.campaign_id == Campaign.id)
-                                   .where(ElectorateEntry.member_id == member.id, Campaign.state == CampaignState.open)))
+@campaigns_of_member.connect
+def _campaigns_of(member):
+    """Open campaigns whose electorate holds the member, and announced ones whose roster scope does."""
+    found = [(title, True) for title in db.session.scalars(
+        select(Campaign.title).join(ElectorateEntry, ElectorateEntry.campaign_id == Campaign.id)
+        .where(ElectorateEntry.member_id == member.id, Campaign.state == CampaignState.open))]
+    if member.active:
+        found += [(title, False) for title in db.session.scalars(select(Campaign.title).where(
+            Campaign.state == CampaignState.reporting,
+            or_(Campaign.union_id == member.union_id,
+                and_(Campaign.electorate_scope == ElectorateScope.subtree, Campaign.union_id.in_(member.union.lineage_ids)))))]
+    return found
 
 
 def held_invitations(actor):
-    """Unused, unexpired, unconfirmed codes of electors of open campaigns that `actor` may confirm."""
-    open_electors = (select(ElectorateEntry.member_id).join(Campaign, Campaign.id == ElectorateEntry.campaign_id)
-                     .where(Campaign.state == CampaignState.open))
+    """Unused, unexpired, unconfirmed codes that wait for a second person and that `actor` may confirm."""
     query = (select(Invitation).join(Member, Member.id == Invitation.member_id).join(Union, Union.id == Member.union_id)
              .where(Invitation.used_at.is_(None), Invitation.confirmed_at.is_(None), Invitation.expires_at > utcnow(),
-                    Invitation.member_id.in_(open_electors))
+                    Union.id.in_(select(managed_unions_query(actor).subquery().c.id)))
              .order_by(Union.path, Invitation.issued_at, Member.id))
-    return [invitation for invitation in db.session.scalars(query) if may_confirm(actor, invitation)]
+    return [invitation for invitation in db.session.scalars(query)
+            if may_confirm(actor, invitation) and pending_confirmation(invitation)]
