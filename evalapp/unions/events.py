@@ -56,7 +56,8 @@ class MemberEvent(db.Model):
     kind = db.Column(db.String(24), nullable=False)
     #: The official who did it; None when the member did it themselves or nobody is known.
     actor_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
-    at = db.Column(db.DateTime, nullable=False)
+    #: Indexed: a result's integrity report looks for the events within its voting window.
+    at = db.Column(db.DateTime, nullable=False, index=True)
     #: When the member saw it on their security page.
     seen_at = db.Column(db.DateTime, nullable=True)
     #: When the member reported "this was not me".

@@ -30,6 +30,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name='pk_member_events'),
     )
     op.create_index('ix_member_events_member_id_at', 'member_events', ['member_id', 'at'])
+    op.create_index('ix_member_events_at', 'member_events', ['at'])
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('confirmed_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(), nullable=True))
@@ -41,5 +42,6 @@ def downgrade():
         batch_op.drop_constraint('fk_invitations_confirmed_by_id_accounts', type_='foreignkey')
         batch_op.drop_column('confirmed_at')
         batch_op.drop_column('confirmed_by_id')
+    op.drop_index('ix_member_events_at', table_name='member_events')
     op.drop_index('ix_member_events_member_id_at', table_name='member_events')
     op.drop_table('member_events')
