@@ -2,12 +2,15 @@
 import logging
 from dataclasses import dataclass
 
+from flask import Request as FlaskRequest
 from flask import abort, current_app, flash, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
 from markupsafe import Markup, escape
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -19,6 +22,7 @@ csrf = CSRFProtect()
 
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = Request
     csrf.init_app(app)
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.filters["percent"] = _format_percent
@@ -161,6 +165,58 @@ class BoundedIntConverter(IntegerConverter):
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def in_id_range(number):
+    """Whether `number` fits the database's integer columns (PostgreSQL's int4 overflows beyond)."""
+    return -MAX_ID - 1 <= number <= MAX_ID
+
+
+def bounded_int(value):
+    """`int` for form fields (coerce=…): a number the database cannot hold is invalid input."""
+    number = int(value)
+    if not in_id_range(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def _int_or_404(value):
+    number = int(value)
+    if not in_id_range(number):
+        abort(404)  # no row can have it: as if the id named nothing
+    return number
+
+
+class _BoundedIntLookups:
+    """`get(…, type=int)` and `getlist(…, type=int)` that answer 404 for a number beyond the database's range.
+
+    Every integer a view reads from the query string or a form goes through here, so a value such
+    as `?union=2147483648` can never reach PostgreSQL and overflow there (a 500).
+    """
+
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, _int_or_404 if type is int else type)
+
+    def getlist(self, key, type=None):
+        return super().getlist(key, _int_or_404 if type is int else type)
+
+
+class BoundedMultiDict(_BoundedIntLookups, ImmutableMultiDict):
+    pass
+
+
+class BoundedCombinedMultiDict(_BoundedIntLookups, CombinedMultiDict):
+    pass
+
+
+class Request(FlaskRequest):
+    """The app's request: query-string and form values whose integer lookups are range-checked."""
+
+    parameter_storage_class = BoundedMultiDict
+
+    @cached_property
+    def values(self):
+        return BoundedCombinedMultiDict([self.args] if self.method == "GET" else [self.args, self.form])
 
 
 def page_number(value, last=10**6):
