@@ -180,25 +180,26 @@ def bounded_int(value):
     return number
 
 
-def _int_or_404(value):
+def _saturated_int(value):
     number = int(value)
-    if not in_id_range(number):
-        abort(404)  # no row can have it: as if the id named nothing
-    return number
+    # No row has an id beyond the range: the nearest bound names nothing either (a 404 where an
+    # object is looked up), and a page number beyond it is clamped like any other too large one.
+    return min(max(number, -MAX_ID - 1), MAX_ID)
 
 
 class _BoundedIntLookups:
-    """`get(…, type=int)` and `getlist(…, type=int)` that answer 404 for a number beyond the database's range.
+    """`get(…, type=int)` and `getlist(…, type=int)` that never return a number the database cannot hold.
 
     Every integer a view reads from the query string or a form goes through here, so a value such
-    as `?union=2147483648` can never reach PostgreSQL and overflow there (a 500).
+    as `?union=2147483648` can never reach PostgreSQL and overflow there (a 500): it is clamped to
+    the integer range, where it names no object (404) and is the last page of any list.
     """
 
     def get(self, key, default=None, type=None):
-        return super().get(key, default, _int_or_404 if type is int else type)
+        return super().get(key, default, _saturated_int if type is int else type)
 
     def getlist(self, key, type=None):
-        return super().getlist(key, _int_or_404 if type is int else type)
+        return super().getlist(key, _saturated_int if type is int else type)
 
 
 class BoundedMultiDict(_BoundedIntLookups, ImmutableMultiDict):
