@@ -3,7 +3,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Request as FlaskRequest
-from flask import abort, current_app, flash, make_response, render_template, request, session
+from flask import abort, current_app, flash, make_response, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
@@ -12,6 +12,7 @@ from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
+from evalapp.core.config import is_production
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local
@@ -101,6 +102,24 @@ def _within_anonymous_post_limit():
     except Exception:  # the storage is away: the sign-in limits still hold; this one waits for it
         logger.warning("rate-limit storage unreachable: anonymous posts not counted")
         return True
+
+
+PUBLIC_URL_MISSING = ("未配置本站的公开网址（PUBLIC_URL），不能打印二维码海报和激活单：打印出的网址可能指向别的网站。"
+                      "请联系系统管理员设置 PUBLIC_URL（例如 https://pingyi.example.cn）后再打印。")
+
+
+def public_url_for(endpoint, **values):
+    """The absolute URL of `endpoint` for links that leave the site (printed, sent): from PUBLIC_URL.
+
+    Never from the request's Host header, which a visitor chooses. Without PUBLIC_URL, production
+    refuses (Refused, shown to the officer); development and tests fall back on the request's host.
+    """
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    if is_production(current_app.config):
+        raise Refused(PUBLIC_URL_MISSING, 409)
+    return url_for(endpoint, _external=True, **values)
 
 
 def get_or_404(model, ident):
