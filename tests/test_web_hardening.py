@@ -7,7 +7,6 @@ import re
 import secrets
 from pathlib import Path
 
-import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -67,6 +66,20 @@ def test_the_receipt_is_kept_in_redis_only_until_shown_and_without_the_voter(app
         assert set(kept_value) == {"campaign_id", "code"}, "nothing about the voter"
         assert receipt_code(page) == kept_value["code"]
         assert list(redis.scan_iter(f"{prefix}:receipt:*")) == [], "gone once shown"
+
+
+def test_a_one_time_value_is_taken_once_expires_and_survives_redis_being_away(app, monkeypatch):
+    from evalapp.core import onetime
+
+    token = onetime.put("receipt", {"code": "abc"})
+    assert onetime.take("receipt", token) == {"code": "abc"} and onetime.take("receipt", token) is None
+    assert onetime.take("other", onetime.put("receipt", 1)) is None, "a token is good for its own kind only"
+    stale = onetime.put("receipt", 2, ttl=0)
+    assert onetime.take("receipt", stale) is None
+    assert onetime.take("receipt", None) is None and onetime.take("receipt", {"x": 1}) is None
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    token = onetime.put("receipt", {"code": "def"})
+    assert onetime.take("receipt", token) == {"code": "def"}
 
 
 # 2. Nothing records the moment of a vote ---------------------------------------------------------
@@ -329,10 +342,3 @@ def test_a_result_published_by_a_job_is_audited_as_the_officer_who_asked(queue_a
     assert all(entry.actor_id == officer_id for action, entry in entries.items()
                if action.startswith(("campaign.publish", "result.")))
 
-
-@pytest.fixture(autouse=True)
-def _reset_limits(app):
-    from evalapp.core.limits import limiter
-
-    limiter.reset()
-    yield
