@@ -38,6 +38,7 @@ def create_app(test_config=None):
     from evalapp.core import auth, cli, db, errors, health, limits, requestlog, web
 
     requestlog.init_app(app)
+    web.limit_anonymous_bodies(app)  # before anything can read a body
     db.init_app(app)
     limits.init_app(app)
     auth.init_app(app)

@@ -153,3 +153,10 @@ def test_a_switched_off_account_is_not_revived_by_a_code(world, login, client):
     response = login("county_officer").post(f"/unions/{world.union_a.id}/invitations", data={"member_id": member.id},
                                             follow_redirects=True)
     assert "已停用" in response.get_data(as_text=True)
+
+
+def test_a_malformed_member_id_prints_nothing(world, login):
+    enrol(world, "周新", "13900139013")
+    response = login("county_officer").post(f"/unions/{world.union_a.id}/invitations", data={"member_id": "abc"})
+    assert response.status_code == 400
+    assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0

@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from evalapp.campaigns.models import BATCH_SUBJECT_KINDS, BatchRule, ElectorateScope, SubjectKind
 from evalapp.core.forms import Form, ReasonableDate, choices
+from evalapp.core.web import bounded_int
 from evalapp.unions.models import UnionKind, UnionSector
 
 
@@ -50,7 +51,7 @@ class BatchForm(Form):
                          default=UnionSector.non_public_enterprise.value)
     min_members = IntegerField("在册会员不少于（人，按所属类型选择时）", default=100,
                                validators=[Optional(), NumberRange(0, 1_000_000, "人数须在 0 到 1000000 之间。")])
-    union_ids = SelectMultipleField("直属下级工会（手工选择时）", coerce=int, validate_choice=False,
+    union_ids = SelectMultipleField("直属下级工会（手工选择时）", coerce=bounded_int, validate_choice=False,
                                     widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     subject_kind = SelectField("评议类型", choices=choices((k.value, k.label) for k in BATCH_SUBJECT_KINDS))
     electorate_scope = SelectField("参评范围", choices=choices((s.value, s.label) for s in ElectorateScope))

@@ -145,7 +145,7 @@ def publish(campaign, actor):
 
     _transition(campaign, actor, {CampaignState.closed}, CampaignState.published)
     campaign.published_at = utcnow()
-    result = freeze_result(campaign)
+    result = freeze_result(campaign, actor)
     open_rectifications(campaign, result)
     return result
 

@@ -46,7 +46,7 @@ from evalapp.core.forms import ActionForm, choices
 from evalapp.core.jobs import run_in_background
 from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
-from evalapp.core.web import form_status, get_or_404, page_number, perform, require
+from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.results.operations import turnout
 from evalapp.results.ranking import batch_ranking
@@ -138,7 +138,7 @@ def poster(campaign_id):
     """A printable poster with the campaign's QR code, for notice boards and canteens."""
     campaign = visible_campaign(campaign_id)
     require(campaign.can_manage(current_user))
-    url = url_for(".show", campaign_id=campaign.id, _external=True)
+    url = public_url_for(".show", campaign_id=campaign.id)  # never the Host header's site
     # SVG drawn by segno from our own URL.
     return render_template("campaigns/poster.html", campaign=campaign, url=url, qr=Markup(qr_svg(url)))  # nosec B704
 

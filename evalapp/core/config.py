@@ -44,8 +44,11 @@ def load(app, test_config=None):
         MAIL_PASSWORD=None,
         MAIL_USE_TLS=False,
         MAIL_FROM=None,
-        #: The site's public address (https://…), for links in mail sent outside a request (reminders).
+        #: The site's public address (https://…): every link that leaves the site (mail, QR posters,
+        #: activation sheets) starts from it, never from the Host header of the request.
         PUBLIC_URL=None,
+        #: Whether this is a production set-up; None: inferred (see is_production).
+        PRODUCTION=None,
         #: Redis for rate limits and the job queue; without it both stay inside the web process.
         REDIS_URL=None,
         #: "auto" queues jobs in Redis when REDIS_URL is set; "thread" keeps them in the web process.
@@ -82,6 +85,20 @@ def load(app, test_config=None):
         app.config["SQLALCHEMY_BINDS"] = binds
 
 
+def is_production(config):
+    """Whether `config` describes a production set-up (where, for one, nothing is printed without PUBLIC_URL).
+
+    PRODUCTION (or EVALAPP_PRODUCTION) says so explicitly; otherwise a test or debug run never is, and a
+    run on PostgreSQL or with Redis is (the embedded default is SQLite without Redis).
+    """
+    if config.get("PRODUCTION") is not None:
+        return bool(config["PRODUCTION"])
+    if config.get("TESTING") or config.get("DEBUG"):
+        return False
+    database = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    return not database.startswith("sqlite") or bool(config.get("REDIS_URL"))
+
+
 def _flag(value):
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -103,6 +120,7 @@ ENVIRONMENT = {
     "AUDIT_KEY": ("AUDIT_KEY", str),
     "ID_HASH_KEY": ("ID_HASH_KEY", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
+    "EVALAPP_PRODUCTION": ("PRODUCTION", _flag),
     "PROXY_HOPS": ("PROXY_HOPS", int),
     "MAX_UPLOAD_MB": ("MAX_CONTENT_LENGTH", _megabytes),
     "MAX_ROSTER_UPLOAD_MB": ("ROSTER_MAX_UPLOAD_BYTES", _megabytes),

@@ -4,6 +4,8 @@ If Redis becomes unreachable, counting goes on in each process's memory (Flask-L
 for the decorated limits, a local limiter for the login counters) until it is back: members can
 still sign in and vote, and guessing stays limited per process.
 """
+import hashlib
+import hmac
 import logging
 
 from flask import current_app
@@ -64,7 +66,18 @@ def _site():
 
 
 def account_key():
-    return f"account:{current_user.get_id()}"
+    """The ballot limit's key: a keyed hash of the account, so the storage never names who is voting.
+
+    Redis keeps the key for the limit's window (a minute after the ballot); in clear it would tell
+    anyone who can read Redis who voted a moment ago. Anonymous posts are counted by address.
+    """
+    account_id = current_user.get_id() if current_user.is_authenticated else None
+    if account_id is None:
+        return f"address:{get_remote_address()}"
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else secret.encode()
+    digest = hmac.new(secret, f"ballot-limit:{account_id}".encode(), hashlib.sha256).hexdigest()
+    return f"account:{digest[:32]}"
 
 
 def init_app(app):

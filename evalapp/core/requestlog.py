@@ -16,8 +16,9 @@ from flask import g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-#: Endpoints whose requests are not logged: a ballot's moment must not be recorded.
-UNLOGGED_ENDPOINTS = {"voting.vote", "static"}
+#: Endpoints whose requests are not logged: a ballot's moment must not be recorded, neither by the
+#: ballot's own request nor by the receipt page the voter is sent to right after it.
+UNLOGGED_ENDPOINTS = {"voting.vote", "voting.voted", "static"}
 
 request_logger = logging.getLogger("evalapp.request")
 

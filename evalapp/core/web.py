@@ -1,20 +1,29 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
+import logging
 from dataclasses import dataclass
 
-from flask import abort, flash, request, session
+from flask import Request as FlaskRequest
+from flask import abort, current_app, flash, make_response, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
 from markupsafe import Markup, escape
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
+from evalapp.core.config import is_production
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local
 
+logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = Request
     csrf.init_app(app)
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.filters["percent"] = _format_percent
@@ -45,6 +54,72 @@ def init_app(app):
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         )
         return response
+
+
+#: The largest body an anonymous visitor may send: the sign-in forms need a few hundred bytes.
+ANONYMOUS_MAX_BODY = 64 * 1024
+ANONYMOUS_TOO_LARGE = "提交的内容过大：未登录时每次提交不能超过 64 KB。请先登录，再重新提交。"
+#: POSTs an anonymous visitor may send from one address (the sign-in forms have limits of their own).
+ANONYMOUS_POSTS_PER_ADDRESS = parse_limit("30 per minute")
+ANONYMOUS_TOO_MANY = "提交过于频繁，请稍后再试。"
+#: Endpoints that count an anonymous visitor's attempts themselves (core.limits).
+_SELF_LIMITED = {"accounts.login", "accounts.activate_view"}
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def limit_anonymous_bodies(app):
+    """Refuse an anonymous visitor's large body before anything reads it, and count their posts.
+
+    Register it right after the request log (so refusals are still logged) and before anything that
+    parses forms: MAX_CONTENT_LENGTH (16 MB, for officers' uploads) stays for signed-in accounts only.
+    """
+
+    @app.before_request
+    def _limit_anonymous_bodies():
+        if request.method not in _BODY_METHODS or current_user.is_authenticated:
+            return None
+        # A body without a declared length (chunked) is cut off by Werkzeug as it is read.
+        request.max_content_length = min(ANONYMOUS_MAX_BODY, app.config.get("MAX_CONTENT_LENGTH") or ANONYMOUS_MAX_BODY)
+        if (request.content_length or 0) > request.max_content_length:
+            return render_template("errors/status.html", status=413, text=ANONYMOUS_TOO_LARGE), 413
+        if request.endpoint not in _SELF_LIMITED and not _within_anonymous_post_limit():
+            response = make_response(render_template("errors/refused.html", message=ANONYMOUS_TOO_MANY), 429)
+            response.headers["Retry-After"] = str(ANONYMOUS_POSTS_PER_ADDRESS.get_expiry())
+            return response
+        return None
+
+
+def _within_anonymous_post_limit():
+    from flask_limiter.util import get_remote_address
+
+    from evalapp.core.limits import limiter
+
+    if not limiter.enabled:
+        return True
+    site = current_app.config.get("RATELIMIT_KEY_PREFIX") or "evalapp"
+    try:
+        return limiter.limiter.hit(ANONYMOUS_POSTS_PER_ADDRESS, site, "anonymous-post", get_remote_address())
+    except Exception:  # the storage is away: the sign-in limits still hold; this one waits for it
+        logger.warning("rate-limit storage unreachable: anonymous posts not counted")
+        return True
+
+
+PUBLIC_URL_MISSING = ("未配置本站的公开网址（PUBLIC_URL），不能打印二维码海报和激活单：打印出的网址可能指向别的网站。"
+                      "请联系系统管理员设置 PUBLIC_URL（例如 https://pingyi.example.cn）后再打印。")
+
+
+def public_url_for(endpoint, **values):
+    """The absolute URL of `endpoint` for links that leave the site (printed, sent): from PUBLIC_URL.
+
+    Never from the request's Host header, which a visitor chooses. Without PUBLIC_URL, production
+    refuses (Refused, shown to the officer); development and tests fall back on the request's host.
+    """
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    if is_production(current_app.config):
+        raise Refused(PUBLIC_URL_MISSING, 409)
+    return url_for(endpoint, _external=True, **values)
 
 
 def get_or_404(model, ident):
@@ -109,6 +184,59 @@ class BoundedIntConverter(IntegerConverter):
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def in_id_range(number):
+    """Whether `number` fits the database's integer columns (PostgreSQL's int4 overflows beyond)."""
+    return -MAX_ID - 1 <= number <= MAX_ID
+
+
+def bounded_int(value):
+    """`int` for form fields (coerce=…): a number the database cannot hold is invalid input."""
+    number = int(value)
+    if not in_id_range(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def _saturated_int(value):
+    number = int(value)
+    # No row has an id beyond the range: the nearest bound names nothing either (a 404 where an
+    # object is looked up), and a page number beyond it is clamped like any other too large one.
+    return min(max(number, -MAX_ID - 1), MAX_ID)
+
+
+class _BoundedIntLookups:
+    """`get(…, type=int)` and `getlist(…, type=int)` that never return a number the database cannot hold.
+
+    Every integer a view reads from the query string or a form goes through here, so a value such
+    as `?union=2147483648` can never reach PostgreSQL and overflow there (a 500): it is clamped to
+    the integer range, where it names no object (404) and is the last page of any list.
+    """
+
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, _saturated_int if type is int else type)
+
+    def getlist(self, key, type=None):
+        return super().getlist(key, _saturated_int if type is int else type)
+
+
+class BoundedMultiDict(_BoundedIntLookups, ImmutableMultiDict):
+    pass
+
+
+class BoundedCombinedMultiDict(_BoundedIntLookups, CombinedMultiDict):
+    pass
+
+
+class Request(FlaskRequest):
+    """The app's request: query-string and form values whose integer lookups are range-checked."""
+
+    parameter_storage_class = BoundedMultiDict
+
+    @cached_property
+    def values(self):
+        return BoundedCombinedMultiDict([self.args] if self.method == "GET" else [self.args, self.form])
 
 
 def page_number(value, last=10**6):

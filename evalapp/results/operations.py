@@ -220,14 +220,17 @@ def text_answers(campaign, item):
         .where(TextAnswer.campaign_id == campaign.id, TextAnswer.item_id == item.id).order_by(TextAnswer.body)))
 
 
-def freeze_result(campaign):
-    """Compute, store and audit the result of `campaign`; a result is frozen once it exists."""
+def freeze_result(campaign, actor=audit.CURRENT_USER):
+    """Compute, store and audit the result of `campaign`; a result is frozen once it exists.
+
+    `actor` is who published it: a background job has no logged-in account to fall back on.
+    """
     if campaign.result is not None:
         raise Refused("该活动的结果已公布，不能重新计算。")
     with db.session.no_autoflush:  # the new Result joins the session only once it is complete
         result = compute_result(campaign)
     db.session.add(result)
     db.session.flush()
-    audit.record("result.frozen", result, turnout=result.turnout, electorate=result.electorate_size,
+    audit.record("result.frozen", result, actor=actor, turnout=result.turnout, electorate=result.electorate_size,
                  overall_score=result.overall_score, grade=result.grade, digest=result.ballot_digest)
     return result

@@ -8,7 +8,7 @@ from evalapp.accounts.operations import appoint, revoke
 from evalapp.campaigns.batches import batches_rooted_at
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
-from evalapp.core.web import form_status, get_or_404, page_number, perform, require
+from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.unions.forms import AppointForm, ChildUnionForm, MemberForm, SectorForm
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_sector, visible_roots
@@ -117,19 +117,21 @@ def invitations(union_id):
     union = _managed_union(union_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    member_id = request.form.get("member_id", type=int)
     members = None
-    if member_id is not None:
+    if "member_id" in request.form:  # one member's slip; a malformed id must not print the whole union's sheet
+        member_id = request.form.get("member_id", type=int)
+        if member_id is None:
+            abort(400)
         member = get_or_404(Member, member_id)
         require(member.union_id == union.id)
         members = [member]
+    activate_url = public_url_for("accounts.activate_view")  # before any code is issued: refused unprintable
     outcome = perform(issue_invitations, union, current_user, members)
     if not outcome.ok:
         return redirect(url_for(".show", union_id=union.id))
     sheet = [{"name": entry.member.name, "phone": mask_phone(entry.member.phone), "code": entry.code, "held": entry.held}
              for entry in outcome.value]
-    return render_template("unions/invitations.html", union=union, sheet=sheet,
-                           activate_url=url_for("accounts.activate_view", _external=True))
+    return render_template("unions/invitations.html", union=union, sheet=sheet, activate_url=activate_url)
 
 
 @bp.route("/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])

@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user
 
 from evalapp.campaigns.views import visible_campaign
+from evalapp.core import onetime
 from evalapp.core.errors import Refused
 from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
 from evalapp.core.web import form_status, perform
@@ -37,7 +38,8 @@ def vote(campaign_id):
         if outcome.ok:
             # The ballot is stored: from here on nothing may touch the database (campaign.id would
             # reload the expired row), or a dropped connection would lose the voter's receipt.
-            session["receipt"] = {"campaign_id": campaign_id, "code": outcome.value}
+            # The code itself stays on the server: the session cookie is readable, next to the user id.
+            session["receipt"] = onetime.put("receipt", {"campaign_id": campaign_id, "code": outcome.value})
             return redirect(url_for(".voted", campaign_id=campaign_id))
         if outcome.status != 400:  # not the ballot's fault: voted already, or voting closed meanwhile
             return _refused(campaign, outcome.message, outcome.status)
@@ -55,7 +57,8 @@ def _refused(campaign, message, status):
 @bp.route("/campaigns/<int:campaign_id>/voted")
 def voted(campaign_id):
     campaign = visible_campaign(campaign_id)
-    receipt = session.pop("receipt", None)
+    # Shown once: the slot is emptied as it is read, so a reload (or a copy of the cookie) shows nothing.
+    receipt = onetime.take("receipt", session.pop("receipt", None))
     code = receipt["code"] if receipt and receipt.get("campaign_id") == campaign.id else None
     return render_template("voting/voted.html", campaign=campaign, code=code)
 
