@@ -89,9 +89,10 @@ def test_the_result_page_of_a_small_group_shows_no_warning_flag(world, login):
     form = small_form(world)
     add_item(form, ItemKind.text, "其他意见", required=False)
     campaign = make_campaign(world, "open", form=form)
-    text_item = form.items[-1]
+    items = campaign.questionnaire.items
+    text_item = items[-1]
     for member in world.members[:3]:
-        choices = {item.id: item.options[pos - 1].id for item, pos in zip(form.items, BALLOT)}
+        choices = {item.id: item.options[pos - 1].id for item, pos in zip(items, BALLOT)}
         cast_ballot(campaign, member, choices | {text_item.id: "食堂太贵"})
     campaign_ops.close_voting(campaign, world.county_officer)
     campaign_ops.publish(campaign, world.county_officer)
@@ -165,19 +166,7 @@ batch_results = test_batch_ranking.batch_results
 
 
 def test_the_batch_ranking_page_leaves_a_small_group_out(world, login, batch_results):
-    import secrets
-
-    from evalapp.campaigns.models import BatchRule, CampaignBatch, ElectorateScope, SubjectKind
-
-    batch = CampaignBatch(title="2026年度问卷", root_union_id=world.county.id, template_id=world.form.id,
-                          rule=BatchRule.picked, rule_params={"union_ids": []}, subject_kind=SubjectKind.none,
-                          electorate_scope=ElectorateScope.union, title_pattern="{工会}",
-                          created_by_id=world.county_officer.id, request_token=secrets.token_hex(16))
-    db.session.add(batch)
-    db.session.flush()
-    for campaign in batch_results.values():
-        campaign.batch_id = batch.id
-    db.session.commit()
+    batch = test_batch_ranking.batch_of(world, batch_results.values())
     north = batch_results["北方公司工会"]
     page = login("county_officer").get(f"/batches/{batch.id}").get_data(as_text=True)
     ranking = page[page.index("评议结果排名"):page.index("<h2>评议活动</h2>")]
@@ -193,7 +182,8 @@ def test_the_review_pdf_shows_no_score_or_grade_of_a_small_group(world, login, b
     client = login("county_officer")
     text = download(client, request_review(client, world.town), tmp_path)
     north = batch_results["北方公司工会"]
-    [north_line] = [line for line in text.splitlines() if "北方公司工会" in line and "名次" not in line]
+    # The row's first line (long names wrap inside their cells).
+    [north_line] = [line for line in text.splitlines() if "北方公司工" in line and "名次" not in line]
     assert f"{north.result.overall_score:.1f}" not in north_line
     assert f"{north.result.ballot_score_mean:.1f}" not in north_line
     assert north.result.grade not in north_line and "不公布" in north_line
@@ -258,4 +248,38 @@ def test_no_notice_tells_anything_derived_from_a_small_group(world, login):
     for notice in notices:
         assert "满意率" not in notice.text and campaign.questionnaire.items[0].prompt not in notice.text
     inbox = login("chair").get("/inbox").get_data(as_text=True)
-    assert "整改" not in inbox and "满意率" not in inbox
+    assert "新的整改事项" not in inbox and "满意率" not in inbox
+
+
+# --- Breakdowns: one item answered by too few ------------------------------------------------------
+
+def test_an_item_answered_by_too_few_shows_no_figure_and_opens_no_item(world, login):
+    """Five vote, but only two answer an optional fourth question (both 不满意): its figures would be theirs."""
+    form = make_questionnaire(world.city)
+    add_item(form, ItemKind.satisfaction3, "第4题（选答）", required=False)
+    campaign = make_campaign(world, "open", form=form)
+    items = campaign.questionnaire.items
+    for number, member in enumerate(world.members):
+        choices = {item.id: item.options[0].id for item in items[:3]}
+        if number < 2:
+            choices[items[3].id] = items[3].options[2].id
+        cast_ballot(campaign, member, choices)
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    row = campaign.result.items[3]
+    assert row.answered == 2 and row.rate is not None  # computed and kept, never shown
+
+    page = login("county_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    fourth = page[page.index("第4题（选答）"):]
+    fourth = fourth[:fourth.index("</div>")]
+    assert "本题作答人数不足 5 人" in fourth
+    assert f"不满意 {row.answered}" not in fourth and f"{row.answered} 人作答" not in fourth
+    assert "满意 5" in page  # the other items are shown as usual
+    # The overall score is that of the shown items alone: it cannot be undone into the fourth item's.
+    shown = [(r.normalised_score, float(r.item.weight)) for r in campaign.result.items[:3]]
+    overall = sum(score * weight for score, weight in shown) / sum(weight for _score, weight in shown)
+    assert f"<dd>{overall:.1f}</dd>" in page
+    assert [r.item.prompt for r in campaign.rectifications] == []
+    _facts, rows = read_tally(login("county_officer").get(f"/campaigns/{campaign.id}/tally.csv").get_data(as_text=True))
+    assert rows and all("第4题" not in cell for line in rows for cell in line)
