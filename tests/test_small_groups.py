@@ -283,3 +283,27 @@ def test_an_item_answered_by_too_few_shows_no_figure_and_opens_no_item(world, lo
     assert [r.item.prompt for r in campaign.rectifications] == []
     _facts, rows = read_tally(login("county_officer").get(f"/campaigns/{campaign.id}/tally.csv").get_data(as_text=True))
     assert rows and all("第4题" not in cell for line in rows for cell in line)
+
+
+# --- The threshold, per installation ------------------------------------------------------------------
+
+def test_an_installation_may_raise_the_threshold_but_never_lower_it(app, world, login, monkeypatch):
+    monkeypatch.setitem(app.config, "MIN_GROUP_SIZE", 2)
+    form = small_form(world)
+    small = publish_small(world, 4, form=form)
+    page = login("m1").get(f"/campaigns/{small.id}/result").get_data(as_text=True)
+    assert REASON in page
+    assert_nothing_leaks(page, small)
+
+    monkeypatch.setitem(app.config, "MIN_GROUP_SIZE", 6)
+    five = make_campaign(world, "published", form=form, votes=[BALLOT] * 5)
+    page = login("m1").get(f"/campaigns/{five.id}/result").get_data(as_text=True)
+    assert "参评人数不足 6 人，为保护投票秘密，不公布任何统计结果" in page
+    assert_nothing_leaks(page, five)
+    assert five.rectifications == []
+
+
+def test_the_threshold_is_read_from_the_environment():
+    from evalapp.core.config import from_environment
+
+    assert from_environment({"MIN_GROUP_SIZE": "10"}) == {"MIN_GROUP_SIZE": 10}
