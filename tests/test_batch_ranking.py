@@ -75,16 +75,22 @@ def test_the_ranking_follows_the_lower_bound_not_the_mean(batch_results):
     assert difference.dof == 2
 
 
-def test_the_batch_page_shows_the_ranking_to_its_officers(world, login, batch_results):
+def batch_of(world, campaigns):
+    """Put `campaigns` into one batch of the county (as if it had opened them together); return the batch."""
     batch = CampaignBatch(title="2026年度问卷", root_union_id=world.county.id, template_id=world.form.id,
                           rule=BatchRule.picked, rule_params={"union_ids": []}, subject_kind=SubjectKind.none,
                           electorate_scope=ElectorateScope.union, title_pattern="{工会}",
                           created_by_id=world.county_officer.id, request_token=secrets.token_hex(16))
     db.session.add(batch)
     db.session.flush()
-    for campaign in batch_results.values():
+    for campaign in campaigns:
         campaign.batch_id = batch.id
     db.session.commit()
+    return batch
+
+
+def test_the_batch_page_shows_the_ranking_to_its_officers(world, login, batch_results):
+    batch = batch_of(world, batch_results.values())
     page = login("county_officer").get(f"/batches/{batch.id}").get_data(as_text=True)
     ranking = page[page.index("评议结果排名"):page.index("<h2>评议活动</h2>")]
     positions = [ranking.index(name) for name in ("西方公司工会", "南方公司工会", "东方公司工会")]

@@ -48,6 +48,7 @@ from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.questionnaires.operations import usable_templates
+from evalapp.results.models import min_group_size
 from evalapp.results.operations import turnout
 from evalapp.results.ranking import batch_ranking
 from evalapp.unions.models import CHILD_KINDS, Union
@@ -239,7 +240,7 @@ def batch(batch_id):
     return render_template("campaigns/batch_show.html", batch=batch, campaigns=campaigns, voted=voted,
                            states=[(state, states[state]) for state in CampaignState if state in states],
                            bulk=bulk, rule=describe_rule(batch), total=total, started=len(started),
-                           ranking=ranking, difference=difference, unranked=unranked)
+                           ranking=ranking, difference=difference, unranked=unranked, min_group=min_group_size())
 
 
 @bp.route("/batches/<int:batch_id>/actions/<action>", methods=["POST"])

@@ -60,6 +60,9 @@ def load(app, test_config=None):
         REMEMBER_COOKIE_DURATION=timedelta(days=14),
         #: Cookies only over HTTPS; None: yes exactly when PUBLIC_URL starts with https://.
         SESSION_COOKIE_SECURE=None,
+        #: Small-group protection: below this many voters (or answers to an item) nothing derived from
+        #: the ballots is shown (see results.models.Result.figures_shown). Values under 5 count as 5.
+        MIN_GROUP_SIZE=5,
         #: JSON lines for log collectors, or "text" for people reading a terminal.
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
@@ -137,6 +140,7 @@ ENVIRONMENT = {
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),
+    "MIN_GROUP_SIZE": ("MIN_GROUP_SIZE", int),
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "LOG_LEVEL": ("LOG_LEVEL", str),
 }

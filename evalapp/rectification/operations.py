@@ -37,7 +37,6 @@ from evalapp.rectification.models import (
     RectificationEvent,
     RectificationState,
 )
-from evalapp.results.statistics import MIN_GROUP_SIZE
 from evalapp.unions.models import Member, Union
 
 S = RectificationState
@@ -169,15 +168,18 @@ def _open(campaign, problem, actor=None, item=None, suggestion=None, opened_at=N
 
 
 def open_rectifications(campaign, result):
-    """Open one item per question whose satisfaction rate is under the rule's threshold."""
-    if not result.quorum_met:
+    """Open one item per question whose satisfaction rate is under the rule's threshold.
+
+    Only from figures that are shown (Result.figures_shown, ResultItem.figures_shown): an item opened
+    from a void or small result, or from an item too few answered, would tell how those few voted.
+    """
+    if not result.figures_shown:
         return []
     threshold = float(campaign.questionnaire.rectify_below_rate)
     opened = []
     for row in result.items:
-        if row.rate is not None and row.rate < threshold:
-            figure = f"满意率为 {row.rate * 100:.1f}%，" if row.answered >= MIN_GROUP_SIZE else "满意率"
-            problem = f"“{row.item.prompt}”{figure}低于 {threshold * 100:.0f}% 的要求，须制定整改方案。"
+        if row.figures_shown and row.rate is not None and row.rate < threshold:
+            problem = f"“{row.item.prompt}”满意率为 {row.rate * 100:.1f}%，低于 {threshold * 100:.0f}% 的要求，须制定整改方案。"
             opened.append(_open(campaign, problem, item=row.item))
     return opened
 

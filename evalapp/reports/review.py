@@ -21,6 +21,7 @@ from evalapp.core.timeutil import local_today, utc_bounds, utcnow
 from evalapp.rectification.models import OPEN_STATES, Rectification
 from evalapp.reports.models import ReportJobState, ReviewJob
 from evalapp.results.integrity import integrity_reports
+from evalapp.results.models import min_group_size
 from evalapp.results.ranking import batch_ranking
 from evalapp.unions.models import Union
 
@@ -99,6 +100,8 @@ class ReviewRow:
     turnout: int
     turnout_rate: float | None
     quorum_met: bool
+    #: The grade as printed: the grade, "无效…" or "不公布…" (Result.grade_label); `grade` only when shown.
+    grade_label: str
     grade: str | None
     overall: float | None
     rank: int | None
@@ -143,7 +146,7 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
         rows.append(ReviewRow(
             campaign, result.electorate_size, result.turnout,
             result.turnout / result.electorate_size if result.electorate_size else None,
-            result.quorum_met, result.grade, result.overall_score if result.quorum_met else None,
+            result.quorum_met, result.grade_label, result.shown_grade, result.shown_overall_score,
             place.rank if place else None, place.mean if place else None,
             place.low if place else None, place.high if place else None,
             total, int(still_open or 0), int(overdue or 0)))
@@ -159,7 +162,7 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
         progress(len(campaigns), len(campaigns))
     return {
         "union": union, "batch": batch, "period_start": start, "period_end": end, "today": today,
-        "rows": rows, "difference": difference,
+        "rows": rows, "difference": difference, "min_group": min_group_size(),
         "totals": {
             "campaigns": len(rows), "electorate": electorate, "turnout": turnout,
             "turnout_rate": turnout / electorate if electorate else None,

@@ -8,6 +8,7 @@ from evalapp.core.db import db
 from evalapp.core.timeutil import to_local
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results import statistics
+from evalapp.results.models import min_group_size
 from evalapp.voting.models import Participation, TextAnswer
 
 #: Below this many ballots a share of identical ballots says nothing.
@@ -27,9 +28,9 @@ SIGNIFICANCE = 0.05
 
 def previous_campaign(campaign):
     """Return the union's latest earlier published campaign of the same kind whose result shows its
-    breakdown (quorum met, enough voters), or None.
+    figures (Result.figures_shown), or None.
 
-    A void or small result publishes no per-item figures; comparing with it would publish them.
+    A void or small result publishes no figures; comparing with it would publish them.
     """
     from evalapp.campaigns.models import Campaign, CampaignState
     from evalapp.results.models import Result
@@ -37,7 +38,7 @@ def previous_campaign(campaign):
     return db.session.scalar(
         select(Campaign).join(Result, Result.campaign_id == Campaign.id)
         .where(Campaign.union_id == campaign.union_id, Campaign.subject_kind == campaign.subject_kind,
-               Campaign.id != campaign.id, Result.quorum_met.is_(True), Result.turnout >= statistics.MIN_GROUP_SIZE,
+               Campaign.id != campaign.id, Result.figures_shown,
                Campaign.state.in_((CampaignState.published, CampaignState.archived)),
                Campaign.published_at <= campaign.published_at)
         .order_by(Campaign.published_at.desc(), Campaign.id.desc()).limit(1))
@@ -61,9 +62,11 @@ def compare_with_previous(campaign, counts, score_counts):
     items = []
     for item in campaign.questionnaire.items:
         before_row = earlier.get((item.kind, item.prompt))
-        if not item.scored or before_row is None or not before_row.item.scored:
+        if not item.scored or before_row is None or not before_row.item.scored or not before_row.figures_shown:
             continue
         after_counts = counts.get(item.id, {})
+        if sum(after_counts.values()) < min_group_size():  # too few answers now: nothing to compare in public
+            continue
         before_labels = _by(before_row.item.options, before_row.option_counts, lambda o: o.label, str)
         after_labels = _by(item.options, after_counts, lambda o: o.label, int)
         before_scores = _by(before_row.item.options, before_row.option_counts, lambda o: float(o.score), str)

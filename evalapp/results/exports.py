@@ -9,7 +9,6 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.questionnaires.models import Item, Option
 from evalapp.results.operations import digest_of_listing
-from evalapp.results.statistics import MIN_GROUP_SIZE
 from evalapp.voting.models import Answer, Ballot, TextAnswer
 
 #: Free-text answers come after the ballots, without ballot or option id; the text is in "option".
@@ -41,10 +40,10 @@ def ballot_rows(campaign):
     stored: apart from the ballots.
     """
     result = campaign.result
-    if result.turnout < MIN_GROUP_SIZE or not result.quorum_met:
-        # Individual ballots of two or three voters would undo the small-group protection; a void
-        # result publishes no breakdown, so its ballots are not published either.
-        raise Refused(f"参评人数少于 {MIN_GROUP_SIZE} 人或未达法定人数，为保护投票秘密，不提供选票导出。", 403)
+    if not result.figures_shown:
+        # Individual ballots of a few voters would undo the small-group protection; a void result
+        # publishes no breakdown, so its ballots are not published either.
+        raise Refused(f"{result.withheld_reason}不提供选票导出。", 403)
     ballots = {ballot_id: [] for ballot_id in db.session.scalars(
         select(Ballot.id).where(Ballot.campaign_id == campaign.id))}
     options = db.session.execute(
@@ -108,22 +107,23 @@ def tally_facts(campaign):
             ("union", spreadsheet_safe(campaign.union.name)), ("electorate", result.electorate_size),
             ("turnout", result.turnout), ("quorum_required", result.quorum_required),
             ("quorum_met", "yes" if result.quorum_met else "no"),
-            ("overall_score", result.overall_score if result.quorum_met else None),
-            ("grade", result.grade or ""), ("ballot_digest", result.ballot_digest),
+            ("overall_score", result.shown_overall_score), ("grade", result.shown_grade or ""),
+            ("withheld", result.withheld_reason or ""), ("ballot_digest", result.ballot_digest),
             ("published_at_utc", campaign.published_at.isoformat(timespec="seconds"))]
 
 
 def tally_rows(campaign):
-    """Return the tally's rows; none when the breakdown is withheld (no quorum, or under five voters).
+    """Return the tally's rows; none when the result's figures are withheld (Result.figures_shown), and
+    none for an item answered by too few (ResultItem.figures_shown).
 
     Text is spreadsheet-safe; numbers are ints and floats (CSV writes floats as repr, an exact round
     trip), None an empty cell.
     """
     result = campaign.result
-    if not result.quorum_met or result.turnout < MIN_GROUP_SIZE:
-        return []
     rows = []
-    for row in result.items:
+    for row in result.items if result.figures_shown else ():
+        if not row.figures_shown:
+            continue
         item = row.item
         figures = [row.answered, row.rate, row.rate_low, row.rate_high, row.mean_score, row.mean_low, row.mean_high,
                    row.normalised_score]

@@ -1,5 +1,18 @@
 """The frozen result of a published campaign."""
+from flask import current_app, has_app_context
+from sqlalchemy import and_
+from sqlalchemy.ext.hybrid import hybrid_property
+
 from evalapp.core.db import db
+from evalapp.questionnaires.models import ItemKind
+from evalapp.results.statistics import MIN_GROUP_SIZE
+
+
+def min_group_size():
+    """The fewest voters (and answers to an item) whose figures may be shown: MIN_GROUP_SIZE in the
+    configuration, never below statistics.MIN_GROUP_SIZE (5)."""
+    configured = current_app.config.get("MIN_GROUP_SIZE") if has_app_context() else None
+    return max(MIN_GROUP_SIZE, int(configured or MIN_GROUP_SIZE))
 
 
 class Result(db.Model):
@@ -35,6 +48,53 @@ class Result(db.Model):
     items = db.relationship("ResultItem", back_populates="result", order_by="ResultItem.position",
                             cascade="all, delete-orphan")
 
+    # --- Small-group protection: the one rule every page, PDF, export, ranking, review, comparison and
+    # rectification rule asks. Below min_group_size() voters a "result" is little more than the
+    # ballots themselves (one voter's is their ballot), so nothing derived from the ballots is shown:
+    # no score, grade, rate, count per option, chart, comparison, ranking, warning or rectification
+    # item opened by a rule. A void result (quorum not met) shows nothing either. The stored columns
+    # keep what was computed at freezing; only turnout figures (who voted, not how) are shown.
+
+    @property
+    def too_few_voters(self):
+        return self.turnout < min_group_size()
+
+    @hybrid_property
+    def figures_shown(self):
+        """True when figures derived from the ballots may be shown: the quorum is met and enough voted."""
+        return bool(self.quorum_met) and not self.too_few_voters
+
+    @figures_shown.inplace.expression
+    @classmethod
+    def _figures_shown_expression(cls):
+        return and_(cls.quorum_met.is_(True), cls.turnout >= min_group_size())
+
+    @property
+    def withheld_reason(self):
+        """Why no figure is shown, in plain words; None when they are."""
+        if self.too_few_voters:
+            return f"参评人数不足 {min_group_size()} 人，为保护投票秘密，不公布任何统计结果。"
+        if not self.quorum_met:
+            return "参评人数未达法定人数，评议无效，不公布统计结果。"
+        return None
+
+    @property
+    def shown_overall_score(self):
+        return self.overall_score if self.figures_shown else None
+
+    @property
+    def shown_grade(self):
+        return self.grade if self.figures_shown else None
+
+    @property
+    def grade_label(self):
+        """The grade as listings print it: the grade, "无效" without quorum, "不公布" for a small group."""
+        if not self.quorum_met:
+            return "无效（未达法定人数）"
+        if self.too_few_voters:
+            return f"不公布（参评不足 {min_group_size()} 人）"
+        return self.grade or "—"
+
 
 class ResultItem(db.Model):
     __tablename__ = "result_items"
@@ -59,3 +119,13 @@ class ResultItem(db.Model):
 
     result = db.relationship("Result", back_populates="items")
     item = db.relationship("Item")
+
+    @property
+    def figures_shown(self):
+        """The same rule for one item: its result's figures are shown and enough ballots answered it
+        (an optional item answered by one member of a large electorate would show that answer).
+
+        Free-text answers are kept apart from the ballots and shown as written to those who run the
+        campaign, so a few of them tell nothing more about anyone's ballot: only a small result hides them.
+        """
+        return self.result.figures_shown and (self.item.kind == ItemKind.text or self.answered >= min_group_size())

@@ -139,13 +139,11 @@ def compute_result(campaign):
     required = statistics.quorum_required(electorate, questionnaire.quorum_fraction)
     result = Result(campaign=campaign, electorate_size=electorate, turnout=voters, quorum_required=required,
                     quorum_met=voters >= required, ballot_digest=ballot_digest(campaign), computed_at=utcnow())
-    weighted = []
     for item in questionnaire.items:
         item_counts = counts.get(item.id, {})
         if item.scored:
             options = [(o.id, float(o.score), o.counts_satisfied) for o in item.options]
             stats = statistics.item_statistics(item_counts, options, electorate)
-            weighted.append((stats.normalised_score, float(item.weight)))
         else:  # choices without scores and free text: counts only
             stats = statistics.ItemStats(answered.get(item.id, sum(item_counts.values())), 0, None, None, None, None, None)
         result.items.append(ResultItem(
@@ -153,7 +151,11 @@ def compute_result(campaign):
             rate=stats.rate, rate_low=stats.rate_low, rate_high=stats.rate_high, mean_score=stats.mean_score,
             mean_low=stats.mean_low, mean_high=stats.mean_high, normalised_score=stats.normalised_score,
             option_counts={str(option_id): count for option_id, count in sorted(item_counts.items())}))
-    result.overall_score = statistics.weighted_score(weighted)
+    # An item whose figures are withheld (too few answered it) stays out of a shown overall score:
+    # that score less the shown items' would give its figure back.
+    result.overall_score = statistics.weighted_score(
+        (row.normalised_score, float(row.item.weight)) for row in result.items
+        if row.item.scored and (row.figures_shown or not result.figures_shown))
     if result.quorum_met and result.overall_score is not None:
         result.grade = questionnaire.grade_for(result.overall_score)
     summaries = ballot_summaries(campaign)
@@ -161,8 +163,11 @@ def compute_result(campaign):
         statistics.mean_interval(summaries.score_counts, electorate)
     result.uniform_ballots = summaries.uniform
     result.alpha = _alpha(questionnaire, counts, summaries)
-    result.comparison = analysis.compare_with_previous(campaign, counts, summaries.score_counts)
-    result.flags = analysis.warning_flags(campaign, voters, summaries)
+    if result.figures_shown:
+        result.comparison = analysis.compare_with_previous(campaign, counts, summaries.score_counts)
+        result.flags = analysis.warning_flags(campaign, voters, summaries)
+    else:  # nothing derived from these ballots is shown (Result.figures_shown): none is kept to show either
+        result.comparison, result.flags = None, []
     return result
 
 
@@ -232,5 +237,5 @@ def freeze_result(campaign, actor=audit.CURRENT_USER):
     db.session.add(result)
     db.session.flush()
     audit.record("result.frozen", result, actor=actor, turnout=result.turnout, electorate=result.electorate_size,
-                 overall_score=result.overall_score, grade=result.grade, digest=result.ballot_digest)
+                 overall_score=result.shown_overall_score, grade=result.shown_grade, digest=result.ballot_digest)
     return result

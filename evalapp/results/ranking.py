@@ -20,10 +20,9 @@ class RankedCampaign:
 
 
 def comparable(campaign):
-    """A published result whose breakdown is shown (quorum met, enough voters) and that has ballot scores."""
+    """A published result whose figures are shown (Result.figures_shown) and that has ballot scores."""
     result = campaign.result
-    return (result is not None and result.quorum_met and result.turnout >= statistics.MIN_GROUP_SIZE
-            and result.ballot_score_low is not None)
+    return result is not None and result.figures_shown and result.ballot_score_low is not None
 
 
 def batch_ranking(campaigns):
