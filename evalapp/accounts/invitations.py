@@ -104,6 +104,8 @@ def activate(phone, code, password):
     else:
         account.set_password(password)
     account.must_change_password = False
+    from evalapp.accounts.operations import end_all_sessions  # (local: keeps this change one hunk)
+    end_all_sessions(account)  # a reset ends every session of whoever held the old password
     invitation.used_at = utcnow()
     db.session.flush()
     audit.record("account.activated", account, actor=account)

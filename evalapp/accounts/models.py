@@ -1,5 +1,7 @@
 """Accounts log in; role grants make an account a chair or an officer of a union."""
 import enum
+import hmac
+import secrets
 
 from flask import current_app
 from flask_login import UserMixin
@@ -31,6 +33,9 @@ class Account(UserMixin, db.Model):
     #: choose their own before doing anything, so the officer cannot act, or vote, in their name.
     must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
+    #: Part of every session and remember-me cookie (see `get_id`): a new one ends them all.
+    session_token = db.Column(db.String(64), nullable=False, default=lambda: new_session_token())
+
     grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
 
     def __repr__(self):
@@ -39,6 +44,16 @@ class Account(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """The id Flask-Login keeps in the session and the remember-me cookie: id and session token.
+
+        Flask-Login's "alternative tokens": a cookie made before the token changed names no session.
+        """
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token):
+        return hmac.compare_digest(self.session_token.encode(), (token or "").encode())
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
@@ -67,6 +82,10 @@ class Account(UserMixin, db.Model):
     @property
     def is_staff(self):
         return self.is_admin or bool(self.officer_unions)
+
+
+def new_session_token():
+    return secrets.token_urlsafe(32)
 
 
 class RoleGrant(db.Model):

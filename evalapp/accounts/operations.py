@@ -1,10 +1,14 @@
 """Account creation, authentication and role grants."""
+import functools
 import logging
+import secrets
 import unicodedata
 
+from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from evalapp.accounts.models import Account, Role, RoleGrant
+from evalapp.accounts.models import Account, Role, RoleGrant, new_session_token
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -22,11 +26,23 @@ def normalise_username(username):
 
 
 def authenticate(username, password):
-    """Return the active account with these credentials, or None."""
+    """Return the active account with these credentials, or None.
+
+    Every attempt pays one password-hash check, an unknown or inactive name included (against a
+    dummy hash), so that the answer's timing does not tell which phone numbers have an account.
+    """
     account = find_account(username)
-    if account is None or not account.active or not account.check_password(password):
+    if account is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
+        return None
+    if not account.check_password(password or "") or not account.active:
         return None
     return account
+
+
+@functools.cache
+def _dummy_hash(method):
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None,
@@ -94,8 +110,30 @@ def change_password(account, current, new):
         raise Refused("新密码不能与当前密码相同。", 400)
     account.set_password(new)
     account.must_change_password = False
+    end_all_sessions(account)
     db.session.flush()
     audit.record("account.password_changed", account, actor=account)
+
+
+def end_all_sessions(account):
+    """Log `account` out everywhere: every session and remember-me cookie issued so far stops working.
+
+    Called on logout, password change, reset (activation with a code) and deactivation. A view that
+    wants its own browser to stay signed in signs it in again afterwards (`core.auth.start_session`).
+    """
+    account.session_token = new_session_token()
+    db.session.flush()
+
+
+def deactivate_account(actor, account):
+    """Stop `account` from signing in, ending its sessions; administrators only."""
+    if not actor.is_admin:
+        raise Refused("只有系统管理员可以停用账号。", 403)
+    if account.id == actor.id:
+        raise Refused("不能停用自己的账号。", 400)
+    account.active = False
+    end_all_sessions(account)
+    audit.record("account.deactivated", account, actor=actor)
 
 
 def find_account(username):

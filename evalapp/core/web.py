@@ -1,7 +1,7 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
 from dataclasses import dataclass
 
-from flask import abort, flash, request, session
+from flask import Response, abort, flash, has_request_context, request, session
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
@@ -13,7 +13,18 @@ from evalapp.core.timeutil import to_local
 csrf = CSRFProtect()
 
 
+class SecureCookieResponse(Response):
+    """Every cookie (session, remember-me, device, any other) is SameSite, and Secure whenever the
+    request came over HTTPS: directly, or through the configured proxy (ProxyFix sets the scheme),
+    even where the configuration does not demand Secure cookies (no https PUBLIC_URL)."""
+
+    def set_cookie(self, key, value="", *args, secure=False, samesite=None, **kwargs):
+        secure = secure or (has_request_context() and request.is_secure)
+        super().set_cookie(key, value, *args, secure=secure, samesite=samesite or "Lax", **kwargs)
+
+
 def init_app(app):
+    app.response_class = SecureCookieResponse
     app.url_map.converters["int"] = BoundedIntConverter
     csrf.init_app(app)
     app.jinja_env.filters["local"] = _format_local
