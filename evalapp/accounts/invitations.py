@@ -88,7 +88,7 @@ def activate(phone, code, password):
         raise Refused("该激活码已使用过。如忘记密码，请联系工会工作人员重新发放激活码。", 400)
     if invitation.expires_at < utcnow():
         raise Refused("该激活码已过期，请联系工会工作人员重新发放。", 400)
-    check_password_policy(password, member.phone)
+    check_password_policy(password, member.phone, name=member.name, phone=member.phone)
     account = member.account
     if account is None:
         if find_account(member.phone) is not None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evalapp.accounts.models import Account, Role, RoleGrant, new_session_token
+from evalapp.accounts.passwords import personal_words, weakness
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -58,7 +59,8 @@ def create_account(username, display_name, password=None, *, password_hash=None,
     if password_hash is not None:
         account.password_hash = password_hash
     else:
-        check_password_policy(password, username)
+        check_password_policy(password, username, name=display_name,
+                              phone=username if username.isdigit() else None)
         account.set_password(password)
     db.session.add(account)
     db.session.flush()
@@ -75,17 +77,33 @@ COMMON_PASSWORDS = frozenset("""
 _RUNS = "0123456789012345678901234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm"
 
 
-def check_password_policy(password, username=None):
-    """Refuse passwords too short or too easy to guess, with a message saying why."""
+def check_password_policy(password, username=None, *, name=None, phone=None):
+    """Refuse passwords too short or too easy to guess, with a message saying why.
+
+    The quick rules first (their messages are the plainest), then the strength estimate
+    (`passwords.weakness`: zxcvbn with Chinese common passwords and the holder's `name`, in pinyin,
+    and `phone` number).
+    """
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
         raise Refused(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。", 400)
     lowered = password.lower()
     if len(set(lowered)) <= 2 or lowered in COMMON_PASSWORDS or _is_run(lowered):
         raise Refused("密码过于简单（如连续或重复的字符、常见密码），请换一个。", 400)
-    if username and len(username) >= 4 and username.lower() in lowered:
-        raise Refused("密码不能包含登录名或手机号。", 400)
+    for known in (username, phone):
+        if known and len(known) >= 4 and known.lower() in lowered:
+            raise Refused("密码不能包含登录名或手机号。", 400)
     if password.isdigit() and len(password) < 10 and _looks_like_a_date(password):
         raise Refused("密码不能是生日等日期，请换一个。", 400)
+    reason = weakness(password, personal_words(name=name, phone=phone, username=username))
+    if reason:
+        raise Refused(reason, 400)
+
+
+def password_policy_for(account):
+    """The keyword arguments of `check_password_policy` that describe `account`'s holder."""
+    member = getattr(account, "member", None)
+    return {"name": member.name if member is not None else account.display_name,
+            "phone": member.phone if member is not None else None}
 
 
 def _is_run(text):
@@ -105,7 +123,7 @@ def _looks_like_a_date(digits):
 def change_password(account, current, new):
     if not account.check_password(current or ""):
         raise Refused("当前密码不正确。", 400)
-    check_password_policy(new, account.username)
+    check_password_policy(new, account.username, **password_policy_for(account))
     if new == current:
         raise Refused("新密码不能与当前密码相同。", 400)
     account.set_password(new)
