@@ -192,3 +192,31 @@ def test_behind_an_https_proxy_every_cookie_is_secure_and_samesite(app, world):
 def test_existing_accounts_get_distinct_session_tokens(world):
     tokens = db.session.scalars(select(Account.session_token)).all()
     assert all(tokens) and len(set(tokens)) == len(tokens)
+
+
+def test_the_operator_ends_sessions_or_deactivates_from_the_command_line(app, world):
+    from evalapp.accounts.cli import accounts_cli
+
+    runner = app.test_cli_runner()
+    _, session, remember = stolen_cookies(app, "m1")
+    result = runner.invoke(accounts_cli, ["sign-out", "M1"])
+    assert result.exit_code == 0, result.output
+    assert_all_ended(app, session, remember)
+    assert is_signed_in(signed_in(app, "m1")), "signing out is not a deactivation"
+
+    _, session, remember = stolen_cookies(app, "m2")
+    result = runner.invoke(accounts_cli, ["deactivate", "m2"])
+    assert result.exit_code == 0, result.output
+    assert_all_ended(app, session, remember)
+    assert app.test_client().post("/login", data={"username": "m2", "password": TEST_PASSWORD}).status_code == 400
+    assert runner.invoke(accounts_cli, ["deactivate", "nobody"]).exit_code != 0
+
+
+def test_only_an_administrator_deactivates_an_account(world):
+    from evalapp.accounts.operations import deactivate_account
+    from evalapp.core.errors import Refused
+
+    with pytest.raises(Refused):
+        deactivate_account(world.county_officer, world.members[0])
+    with pytest.raises(Refused):
+        deactivate_account(world.admin, world.admin)

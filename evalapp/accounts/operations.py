@@ -144,10 +144,10 @@ def end_all_sessions(account):
 
 
 def deactivate_account(actor, account):
-    """Stop `account` from signing in, ending its sessions; administrators only."""
-    if not actor.is_admin:
+    """Stop `account` from signing in, ending its sessions: administrators, or the command line (`actor` None)."""
+    if actor is not None and not actor.is_admin:
         raise Refused("只有系统管理员可以停用账号。", 403)
-    if account.id == actor.id:
+    if actor is not None and account.id == actor.id:
         raise Refused("不能停用自己的账号。", 400)
     account.active = False
     end_all_sessions(account)
