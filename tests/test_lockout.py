@@ -128,3 +128,20 @@ def test_unknown_and_known_names_take_as_long(app, world, monkeypatch):
     known = _median_login_time(client, "m1", 4)
     unknown = _median_login_time(client, "13999999999", 4)
     assert 0.6 < unknown / known < 1.6, f"unknown {unknown * 1000:.1f} ms vs known {known * 1000:.1f} ms"
+
+
+def test_the_phone_a_member_activated_on_is_trusted_too(app, world):
+    from evalapp.accounts.invitations import issue_invitations
+
+    member = world.members[0].member
+    member.phone = "13900139088"
+    db.session.commit()
+    [(_, code)] = issue_invitations(world.union_a, world.county_officer, [member])
+    db.session.commit()
+    phone = app.test_client()
+    response = phone.post("/activate", data={"phone": "13900139088", "code": code, "password": "Gx7-lantern-Quay",
+                                             "confirm": "Gx7-lantern-Quay"})
+    assert response.status_code == 302
+    phone.post("/logout")
+    lock_out_from_many_addresses(app, "m1")
+    assert attempt(phone, "m1", "Gx7-lantern-Quay").status_code == 302

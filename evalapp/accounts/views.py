@@ -71,7 +71,7 @@ def activate_view():
                           success="账号已激活，欢迎使用。")
         if outcome.ok:
             start_session(outcome.value)
-            return redirect(url_for("campaigns.index"))
+            return trust_device(redirect(url_for("campaigns.index")), outcome.value.username)
     return render_template("accounts/activate.html", form=form), form_status(form, outcome)
 
 
