@@ -220,3 +220,20 @@ def test_only_an_administrator_deactivates_an_account(world):
         deactivate_account(world.county_officer, world.members[0])
     with pytest.raises(Refused):
         deactivate_account(world.admin, world.admin)
+
+
+def test_each_login_issues_its_own_remember_cookie_which_expires_on_the_server(app, world, monkeypatch):
+    import evalapp.accounts.models as models
+
+    now = models._now()
+    monkeypatch.setattr(models, "_now", lambda: now)
+    first = cookie(signed_in(app, remember=True), "remember_token")
+    monkeypatch.setattr(models, "_now", lambda: now + 60)
+    second = cookie(signed_in(app, remember=True), "remember_token")
+    assert first != second, "every login issues a remember token of its own"
+    assert is_signed_in(replay(app, remember_token=first)) and is_signed_in(replay(app, remember_token=second))
+    # A copy kept past REMEMBER_COOKIE_DURATION is refused by the server, whatever the browser keeps.
+    lifetime = app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    monkeypatch.setattr(models, "_now", lambda: now + lifetime + 30)
+    assert not is_signed_in(replay(app, remember_token=first))
+    assert is_signed_in(replay(app, remember_token=second))

@@ -21,9 +21,9 @@ def _load_account(session_id):
     """The active account a session or remember-me cookie names, if its session token is still current."""
     from evalapp.accounts.models import Account
 
-    account_id, _, token = (session_id or "").partition(":")
+    account_id, token, signed_in_at = ((session_id or "").split(":") + ["", ""])[:3]
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() and len(account_id) < 10 else None
-    if account is None or not account.active or not account.holds_session(token):
+    if account is None or not account.active or not account.holds_session(token, signed_in_at):
         return None
     return account
 
