@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
-from evalapp.accounts.operations import check_password_policy, create_account, find_account, normalise_username
+from evalapp.accounts.operations import (
+    check_password_policy,
+    create_account,
+    end_all_sessions,
+    find_account,
+    normalise_username,
+)
 from evalapp.accounts.signals import member_campaigns
 from evalapp.core import audit
 from evalapp.core.db import db
@@ -185,7 +191,7 @@ def activate(phone, code, password):
         raise Refused("该激活码已使用过。如忘记密码，请联系工会工作人员重新发放激活码。", 400)
     if invitation.expires_at < utcnow():
         raise Refused("该激活码已过期，请联系工会工作人员重新发放。", 400)
-    check_password_policy(password, member.phone)
+    check_password_policy(password, member.phone, name=member.name, phone=member.phone)
     if pending_confirmation(invitation):
         _ask_for_confirmation(member.union, invitation.issued_by, 1,
                               key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
@@ -207,6 +213,7 @@ def activate(phone, code, password):
         resets = not account.must_change_password
         account.set_password(password)
     account.must_change_password = False
+    end_all_sessions(account)  # a reset ends every session of whoever held the old password
     now = invitation.used_at = utcnow()
     record_member_event(member, MemberEventKind.password_reset if resets else MemberEventKind.activated,
                         invitation.issued_by)

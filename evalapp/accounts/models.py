@@ -1,5 +1,8 @@
 """Accounts log in; role grants make an account a chair or an officer of a union."""
 import enum
+import hmac
+import secrets
+import time
 
 from flask import current_app
 from flask_login import UserMixin
@@ -31,6 +34,9 @@ class Account(UserMixin, db.Model):
     #: choose their own before doing anything, so the officer cannot act, or vote, in their name.
     must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
+    #: Part of every session and remember-me cookie (see `get_id`): a new one ends them all.
+    session_token = db.Column(db.String(64), nullable=False, default=lambda: new_session_token())
+
     grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
 
     def __repr__(self):
@@ -39,6 +45,22 @@ class Account(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """The id Flask-Login keeps in the session and the remember-me cookie: "id:token:signed-in at".
+
+        Flask-Login's "alternative tokens": a cookie made before the account's session token changed
+        names no session. The time of signing in gives every login a remember-me cookie of its own,
+        which the server refuses once REMEMBER_COOKIE_DURATION has passed, whatever the browser keeps.
+        """
+        return f"{self.id}:{self.session_token}:{int(_now())}"
+
+    def holds_session(self, token, signed_in_at):
+        """Whether a session (or remember-me cookie) with this token, begun at `signed_in_at`, is still good."""
+        if not hmac.compare_digest(self.session_token.encode(), (token or "").encode()):
+            return False
+        lifetime = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+        return signed_in_at.isdigit() and int(signed_in_at) <= _now() + 60 and _now() - int(signed_in_at) <= lifetime
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
@@ -67,6 +89,14 @@ class Account(UserMixin, db.Model):
     @property
     def is_staff(self):
         return self.is_admin or bool(self.officer_unions)
+
+
+def _now():
+    return time.time()
+
+
+def new_session_token():
+    return secrets.token_urlsafe(32)
 
 
 class RoleGrant(db.Model):

@@ -1,10 +1,15 @@
 """Account creation, authentication and role grants."""
+import functools
 import logging
+import secrets
 import unicodedata
 
+from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from evalapp.accounts.models import Account, Role, RoleGrant
+from evalapp.accounts.models import Account, Role, RoleGrant, new_session_token
+from evalapp.accounts.passwords import personal_words, weakness
 from evalapp.accounts.signals import open_campaign_titles
 from evalapp.core import audit
 from evalapp.core.db import db
@@ -23,11 +28,23 @@ def normalise_username(username):
 
 
 def authenticate(username, password):
-    """Return the active account with these credentials, or None."""
+    """Return the active account with these credentials, or None.
+
+    Every attempt pays one password-hash check, an unknown or inactive name included (against a
+    dummy hash), so that the answer's timing does not tell which phone numbers have an account.
+    """
     account = find_account(username)
-    if account is None or not account.active or not account.check_password(password):
+    if account is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
+        return None
+    if not account.check_password(password or "") or not account.active:
         return None
     return account
+
+
+@functools.cache
+def _dummy_hash(method):
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def create_account(username, display_name, password=None, *, password_hash=None, is_admin=False, actor=None,
@@ -43,7 +60,8 @@ def create_account(username, display_name, password=None, *, password_hash=None,
     if password_hash is not None:
         account.password_hash = password_hash
     else:
-        check_password_policy(password, username)
+        check_password_policy(password, username, name=display_name,
+                              phone=username if username.isdigit() else None)
         account.set_password(password)
     db.session.add(account)
     db.session.flush()
@@ -60,17 +78,33 @@ COMMON_PASSWORDS = frozenset("""
 _RUNS = "0123456789012345678901234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm"
 
 
-def check_password_policy(password, username=None):
-    """Refuse passwords too short or too easy to guess, with a message saying why."""
+def check_password_policy(password, username=None, *, name=None, phone=None):
+    """Refuse passwords too short or too easy to guess, with a message saying why.
+
+    The quick rules first (their messages are the plainest), then the strength estimate
+    (`passwords.weakness`: zxcvbn with Chinese common passwords and the holder's `name`, in pinyin,
+    and `phone` number).
+    """
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
         raise Refused(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。", 400)
     lowered = password.lower()
     if len(set(lowered)) <= 2 or lowered in COMMON_PASSWORDS or _is_run(lowered):
         raise Refused("密码过于简单（如连续或重复的字符、常见密码），请换一个。", 400)
-    if username and len(username) >= 4 and username.lower() in lowered:
-        raise Refused("密码不能包含登录名或手机号。", 400)
+    for known in (username, phone):
+        if known and len(known) >= 4 and known.lower() in lowered:
+            raise Refused("密码不能包含登录名或手机号。", 400)
     if password.isdigit() and len(password) < 10 and _looks_like_a_date(password):
         raise Refused("密码不能是生日等日期，请换一个。", 400)
+    reason = weakness(password, personal_words(name=name, phone=phone, username=username))
+    if reason:
+        raise Refused(reason, 400)
+
+
+def password_policy_for(account):
+    """The keyword arguments of `check_password_policy` that describe `account`'s holder."""
+    member = getattr(account, "member", None)
+    return {"name": member.name if member is not None else account.display_name,
+            "phone": member.phone if member is not None else None}
 
 
 def _is_run(text):
@@ -94,13 +128,35 @@ def change_password(account, current, new):
         # The officer who enrolled the member knows this password: during voting it would let them vote.
         raise Refused("评议投票期间，工作人员设置的初始密码不能用来开通账号。请向工会工作人员索取激活单，"
                       "激活码经上级工会确认后即可使用。", 403)
-    check_password_policy(new, account.username)
+    check_password_policy(new, account.username, **password_policy_for(account))
     if new == current:
         raise Refused("新密码不能与当前密码相同。", 400)
     account.set_password(new)
     account.must_change_password = False
+    end_all_sessions(account)
     db.session.flush()
     audit.record("account.password_changed", account, actor=account)
+
+
+def end_all_sessions(account):
+    """Log `account` out everywhere: every session and remember-me cookie issued so far stops working.
+
+    Called on logout, password change, reset (activation with a code) and deactivation. A view that
+    wants its own browser to stay signed in signs it in again afterwards (`core.auth.start_session`).
+    """
+    account.session_token = new_session_token()
+    db.session.flush()
+
+
+def deactivate_account(actor, account):
+    """Stop `account` from signing in, ending its sessions: administrators, or the command line (`actor` None)."""
+    if actor is not None and not actor.is_admin:
+        raise Refused("只有系统管理员可以停用账号。", 403)
+    if actor is not None and account.id == actor.id:
+        raise Refused("不能停用自己的账号。", 400)
+    account.active = False
+    end_all_sessions(account)
+    audit.record("account.deactivated", account, actor=actor)
 
 
 def find_account(username):

@@ -1,12 +1,14 @@
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from evalapp.accounts.forms import ActivateForm, LoginForm, PasswordForm
 from evalapp.accounts.invitations import activate
-from evalapp.accounts.operations import authenticate, change_password, normalise_username
+from evalapp.accounts.operations import authenticate, change_password, end_all_sessions, normalise_username
 from evalapp.accounts.security import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event, unseen_credential_events
+from evalapp.core.auth import REMEMBER_COOKIE, end_session, start_session
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.limits import (
@@ -15,12 +17,13 @@ from evalapp.core.limits import (
     count_login_attempt,
     forget_login_attempts,
     limiter,
+    lockout_ends,
+    trust_device,
 )
 from evalapp.core.web import form_status, get_or_404, perform
 from evalapp.unions.events import MemberEvent
 
 bp = Blueprint("accounts", __name__)
-LOCKED_OUT = "该账号登录尝试次数过多，已暂时锁定，请稍后再试（最长 1 小时）。成功登录后计数清零。"
 
 
 def _safe_next(target):
@@ -43,18 +46,26 @@ def login():
     if form.validate_on_submit():
         name = normalise_username(form.username.data)
         if not count_login_attempt(name):
-            return render_template("errors/refused.html", message=LOCKED_OUT), 429
+            return _locked_out(name)
         account = authenticate(name, form.password.data)
         if account is not None:
             forget_login_attempts(name)
-            login_user(account, remember=form.remember.data)
+            start_session(account, remember=form.remember.data)
             if unseen_credential_events(account):
                 flash("您的账号最近有变动（例如工作人员为您重置了密码）。请打开“账号安全”查看；不是您本人申请的，可在那里报告上级工会。",
                       "warning")
-            return redirect(_safe_next(request.args.get("next")))
+            return trust_device(redirect(_safe_next(request.args.get("next"))), name)
         flash("手机号/登录名或密码不正确。", "error")
     # A failed POST answers 400 so that clients (and tests) can tell it from a fresh form.
     return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+def _locked_out(name):
+    until = lockout_ends(name)
+    response = render_template("accounts/locked.html", until=until.replace(tzinfo=None),
+                               this_device=g.get("login_device") is not None), 429
+    seconds = max(int((until - datetime.now(UTC)).total_seconds()), 1)
+    return response + ({"Retry-After": str(seconds)},)
 
 
 @bp.route("/activate", methods=["GET", "POST"])
@@ -66,8 +77,8 @@ def activate_view():
         outcome = perform(activate, form.phone.data, form.code.data, form.password.data,
                           success="账号已激活，欢迎使用。")
         if outcome.ok:
-            login_user(outcome.value)
-            return redirect(url_for("campaigns.index"))
+            start_session(outcome.value)
+            return trust_device(redirect(url_for("campaigns.index")), outcome.value.username)
     return render_template("accounts/activate.html", form=form), form_status(form, outcome)
 
 
@@ -75,16 +86,21 @@ def activate_view():
 def password():
     form, outcome = PasswordForm(), None
     if form.validate_on_submit():
-        outcome = perform(change_password, current_user, form.current.data, form.new.data, success="密码已修改。")
-        if outcome.ok:
+        account = current_user._get_current_object()
+        outcome = perform(change_password, account, form.current.data, form.new.data,
+                          success="密码已修改，其他设备上的登录已全部退出。")
+        if outcome.ok:  # every session ended: this browser signs in anew
+            start_session(account, remember=REMEMBER_COOKIE in request.cookies)
             return redirect(url_for("campaigns.index"))
     return render_template("accounts/password.html", form=form), form_status(form, outcome)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    flash("您已退出登录。", "info")
+    """Log out everywhere: every session and remember-me cookie of the account ends."""
+    perform(end_all_sessions, current_user._get_current_object())
+    end_session()
+    flash("您已退出登录。您在其他设备上的登录也已一并退出。", "info")
     return redirect(url_for("accounts.login"))
 
 

@@ -82,9 +82,11 @@ def verify():
 
 
 def init_app(app):
+    from evalapp.accounts.cli import accounts_cli
     from evalapp.core.worker import jobs_cli
     from evalapp.rectification.cli import rectification_cli
 
+    app.cli.add_command(accounts_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(rectification_cli)
     app.cli.add_command(demo_cli)

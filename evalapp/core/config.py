@@ -25,6 +25,7 @@ def load(app, test_config=None):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         #: werkzeug password-hash method; tests choose a cheaper one.
         # A hash method's name, not a password.
         PASSWORD_HASH_METHOD="scrypt",  # nosec B106
@@ -58,7 +59,8 @@ def load(app, test_config=None):
         PERMANENT_SESSION_LIFETIME=timedelta(hours=2),
         #: "在本设备上保持登录" keeps a login for this long at most.
         REMEMBER_COOKIE_DURATION=timedelta(days=14),
-        #: Cookies only over HTTPS; None: yes exactly when PUBLIC_URL starts with https://.
+        #: Cookies only over HTTPS; None: yes exactly when PUBLIC_URL starts with https://. Either way a
+        #: cookie set in answer to an HTTPS request (also through the proxy, see PROXY_HOPS) is Secure.
         SESSION_COOKIE_SECURE=None,
         #: Small-group protection: below this many voters (or answers to an item) nothing derived from
         #: the ballots is shown (see results.models.Result.figures_shown). Values under 5 count as 5.

@@ -3,7 +3,18 @@ import logging
 from dataclasses import dataclass
 
 from flask import Request as FlaskRequest
-from flask import abort, current_app, flash, make_response, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
@@ -21,7 +32,18 @@ logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 
+class SecureCookieResponse(Response):
+    """Every cookie (session, remember-me, device, any other) is SameSite, and Secure whenever the
+    request came over HTTPS: directly, or through the configured proxy (ProxyFix sets the scheme),
+    even where the configuration does not demand Secure cookies (no https PUBLIC_URL)."""
+
+    def set_cookie(self, key, value="", *args, secure=False, samesite=None, **kwargs):
+        secure = secure or (has_request_context() and request.is_secure)
+        super().set_cookie(key, value, *args, secure=secure, samesite=samesite or "Lax", **kwargs)
+
+
 def init_app(app):
+    app.response_class = SecureCookieResponse
     app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = Request
     csrf.init_app(app)

@@ -1,7 +1,7 @@
 """member events (what changed who can act as a member) and second-person confirmation of codes
 
 Revision ID: e14c0ed1a001
-Revises: 60582023da63
+Revises: e14a5e55101d
 Create Date: 2026-12-04 19:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e14c0ed1a001'
-down_revision = '60582023da63'
+down_revision = 'e14a5e55101d'
 branch_labels = None
 depends_on = None
 
