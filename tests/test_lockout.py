@@ -136,7 +136,8 @@ def test_the_phone_a_member_activated_on_is_trusted_too(app, world):
     member = world.members[0].member
     member.phone = "13900139088"
     db.session.commit()
-    [(_, code)] = issue_invitations(world.union_a, world.county_officer, [member])
+    [issued] = issue_invitations(world.union_a, world.county_officer, [member])
+    code = issued.code
     db.session.commit()
     phone = app.test_client()
     response = phone.post("/activate", data={"phone": "13900139088", "code": code, "password": "Gx7-lantern-Quay",

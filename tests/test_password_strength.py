@@ -51,7 +51,8 @@ def test_activation_refuses_the_name_in_pinyin(world, client):
     from evalapp.core.db import db
 
     member = add_member(world.union_a, "黄丽华", "13600136000")
-    [(_, code)] = issue_invitations(world.union_a, world.county_officer, [member])
+    [issued] = issue_invitations(world.union_a, world.county_officer, [member])
+    code = issued.code
     db.session.commit()
     response = client.post("/activate", data={"phone": "13600136000", "code": code, "password": "huanglihua66",
                                               "confirm": "huanglihua66"})

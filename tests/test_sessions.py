@@ -79,7 +79,8 @@ def test_a_reset_by_activation_code_ends_every_session_of_the_account(app, world
     member.phone = "13900139077"
     db.session.commit()
     _, session, remember = stolen_cookies(app)
-    [(_, code)] = issue_invitations(world.union_a, world.county_officer, [member])
+    [issued] = issue_invitations(world.union_a, world.county_officer, [member])
+    code = issued.code
     db.session.commit()
     response = client.post("/activate", data={"phone": "13900139077", "code": code, "password": NEW_PASSWORD,
                                               "confirm": NEW_PASSWORD})
@@ -94,7 +95,8 @@ def test_the_activate_operation_itself_ends_the_sessions(app, world):
     member.phone = "13900139078"
     db.session.commit()
     _, session, remember = stolen_cookies(app)
-    [(_, code)] = issue_invitations(world.union_a, world.county_officer, [member])
+    [issued] = issue_invitations(world.union_a, world.county_officer, [member])
+    code = issued.code
     activate("13900139078", code, NEW_PASSWORD)
     db.session.commit()
     assert_all_ended(app, session, remember)
