@@ -9,6 +9,7 @@ from operator import mul
 
 from flask import current_app
 
+from evalapp.core.text import CONTROL_MESSAGE, has_control
 from evalapp.rosters.parsing import ID_NUMBER, NAME, PHONE, UNION
 from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, PHONE_PATTERN, hash_id_number, normalise_text, valid_id_number
 
@@ -16,7 +17,6 @@ from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, PHONE_PATTERN,
 ERROR_LIMIT = 1000
 NAME_MAX = 100
 ID_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 #: Characters spreadsheets leave around numbers kept as text: ="…", '…, tabs.
 NUMBER_WRAPPING = " \t\r\n'\"=\u3000"
 _WEIGHTED_ZEROS = ord("0") * sum(ID_WEIGHTS)
@@ -119,8 +119,11 @@ class RowChecker:
         if not name:
             add(row_no, NAME, "姓名为空。")
             ok = False
-        elif len(name) > NAME_MAX or CONTROL_CHARS.search(name):
-            add(row_no, NAME, f"姓名过长或含有无效字符（最多 {NAME_MAX} 个字）。")
+        elif len(name) > NAME_MAX:
+            add(row_no, NAME, f"姓名过长（最多 {NAME_MAX} 个字）。")
+            ok = False
+        elif has_control(name):
+            add(row_no, NAME, f"姓名{CONTROL_MESSAGE}")
             ok = False
         if phone:
             if not (phone.isascii() and phone.isdigit()):
