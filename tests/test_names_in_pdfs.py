@@ -163,3 +163,18 @@ def test_operations_refuse_control_characters_whoever_calls_them(world):
         with pytest.raises(Refused, match="不能包含换行、制表符等控制字符"):
             attempt()
         db.session.rollback()
+
+
+def test_a_roster_import_refuses_member_names_with_control_characters(world, app, tmp_path):
+    from tests.test_rosters import csv_file, make_id
+
+    path = tmp_path / "roster.csv"
+    path.write_bytes(csv_file([["张\t三", "13800138000", make_id(1), "甲公司工会"],
+                               ["李四", "13800138001", make_id(2), "甲公司工会"]]))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["rosters", "import", str(path), "--union", str(world.county.id),
+                                                "--apply", "--skip-errors"])
+    assert result.exit_code == 0, result.output
+    assert "row 2, 姓名: 姓名不能包含换行、制表符等控制字符" in result.output
+    names = db.session.scalars(select(Member.name)).all()
+    assert "李四" in names and not any("\t" in name for name in names)

@@ -168,7 +168,14 @@ def undecodable_file():
     return "2026年会员花名册".encode("gbk") + b"\x81\x20\n" + csv_file(ROWS, encoding="gbk")
 
 
-CASES = [(unclosed_quote_file, "引号"), (undecodable_file, "UTF-8 或 GB18030")]
+CASES = [(unclosed_quote_file, "引号"), (lambda: unclosed_quote_file(rows=20), "引号"),
+         (undecodable_file, "UTF-8 或 GB18030")]
+
+
+def test_a_title_cell_with_a_line_break_is_still_a_title(world, login):
+    data = '"2026年\n会员花名册",,,\n'.encode() + csv_file(ROWS)
+    job = job_of(upload(login("county_officer"), world.county, data))
+    assert job.state == ImportState.previewed and job.counts["new"] == 2
 
 
 @pytest.mark.parametrize("build, message", CASES)

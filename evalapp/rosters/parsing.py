@@ -174,17 +174,20 @@ def open_roster(path, file_format, union_required):
 
 def _find_header(rows, union_required):
     """Return (row number, {column: position}) of the header row."""
+    multiline = None
     for row_no, cells in rows:
-        if any("\n" in cell for cell in cells):
-            # A quote opened and never closed: every line after it became one cell.
-            raise Refused(f"找不到表头：第 {row_no} 行的引号没有配对，其后的内容都被当成了同一格。"
-                          "请删除或补全该行的引号后再导入。", 400)
         names = [normalise_text(cell).lstrip("\ufeff") for cell in cells]
         names = [ALIASES.get(name, name) for name in names]
         if ID_NUMBER in names or NAME in names:
             return row_no, _columns(names, union_required)
+        if multiline is None and any("\n" in cell for cell in cells):
+            multiline = row_no
         if row_no >= HEADER_SEARCH_ROWS:
             break
+    if multiline is not None:
+        # Most likely a quote opened and never closed: every line after it became one cell.
+        raise Refused(f"找不到表头：第 {multiline} 行的引号可能没有配对，其后的内容都被当成了同一格。"
+                      "请删除或补全该行的引号后再导入。", 400)
     raise Refused(f"找不到表头：文件的第一行应为列名（{'、'.join(COLUMNS)}）。", 400)
 
 
