@@ -114,6 +114,27 @@ def test_a_small_xlsx_that_expands_hugely_is_refused_fast_without_ballooning_the
     assert not any(roster_folder.iterdir())
 
 
+def test_parts_parsed_whole_are_bounded_even_when_they_compress_poorly(world, login, roster_folder):
+    """A styles part of 17 MB, stored without compression (so no suspicious ratio): openpyxl would build
+    an object for each of its hundreds of thousands of formats."""
+    import random
+
+    plain = xlsx_file(ROWS)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/styles.xml":
+                formats = "".join(f'<xf numFmtId="{random.randrange(200)}" fontId="0" fillId="0" borderId="0"/>'
+                                  for _ in range(320_000))
+                content = content.replace(b"</cellXfs>", formats.encode() + b"</cellXfs>")
+                assert len(content) > 16 * MB
+            target.writestr(info, content)
+    response = upload(login("county_officer"), world.county, out.getvalue(), "花名册.xlsx")
+    assert response.status_code == 400 and "解压后过大" in response.get_data(as_text=True)
+    assert count(ImportJob) == 0 and not any(roster_folder.iterdir())
+
+
 def test_the_command_line_refuses_an_xlsx_bomb_with_a_message(world, app, tmp_path):
     path = tmp_path / "bomb.xlsx"
     path.write_bytes(shared_strings_bomb())

@@ -39,6 +39,9 @@ MAX_LINE_BYTES = 64 * 1024
 #: the sizes a zip declares for its members are also what zipfile lets them unpack to.
 XLSX_MAX_UNPACKED = 1 << 30  # all members together (a 700,000-member sheet is about 200 MB)
 XLSX_MAX_SHARED_STRINGS = 128 << 20  # openpyxl keeps every shared string in memory
+#: Parts other than worksheets (streamed) and shared strings are parsed whole into objects: styles,
+#: the workbook. Even at Excel's limit of 64,000 cell formats, styles.xml stays under 10 MB.
+XLSX_MAX_OTHER_PART = 16 << 20
 XLSX_MAX_RATIO = 100  # real sheets compress 5 to 20 times; deflate can reach 1,000
 XLSX_RATIO_FROM = 1 << 20  # small members may compress as they like
 XLSX_MAX_MEMBERS = 10_000
@@ -101,9 +104,15 @@ def check_xlsx_container(path):
     total = 0
     for member in members:
         total += member.file_size
+        name = member.filename.lower()
+        if name.startswith("xl/worksheets/"):
+            limit = XLSX_MAX_UNPACKED
+        elif name.endswith("sharedstrings.xml"):
+            limit = XLSX_MAX_SHARED_STRINGS
+        else:
+            limit = XLSX_MAX_OTHER_PART
         ratio_too_high = member.file_size > XLSX_RATIO_FROM and member.file_size > XLSX_MAX_RATIO * member.compress_size
-        strings_too_big = member.filename.lower().endswith("sharedstrings.xml") and member.file_size > XLSX_MAX_SHARED_STRINGS
-        if ratio_too_high or strings_too_big or total > XLSX_MAX_UNPACKED:
+        if ratio_too_high or member.file_size > limit or total > XLSX_MAX_UNPACKED:
             logger.info("xlsx refused: %s unpacks to %s bytes from %s", member.filename, member.file_size,
                         member.compress_size)
             raise Refused(XLSX_BOMB, 400)
