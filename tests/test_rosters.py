@@ -562,7 +562,7 @@ def test_id_numbers_that_excel_stored_as_numbers_are_refused(world, town_c):
     rows = [["数字身份证", "13800138001", float(number), "丙公司工会"]]  # as Excel stores a typed number
     job = run_import(world.county, world.county_officer, xlsx_file(rows), apply=False, filename="roster.xlsx")
     assert job.counts["errors"] == 1 and job.counts["new"] == 0
-    assert "身份证号码格式或校验位不正确" in str(job.report_data["errors"])
+    assert "身份证号被存成了数字" in str(job.report_data["errors"])
 
 
 def test_applying_is_refused_when_the_rosters_changed_since_the_approved_preview(world, town_c):

@@ -28,6 +28,7 @@ from evalapp.campaigns.operations import ACTIONS, available_actions
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.text import check_line
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.models import Questionnaire
 from evalapp.questionnaires.operations import usable_templates
@@ -131,7 +132,9 @@ def check_spec(actor, root, spec):
     spec.title = (spec.title or "").strip()
     if not spec.title or len(spec.title) > 200:
         raise Refused("批次名称不能为空，也不能超过 200 字。", 400)
+    check_line(spec.title, "批次名称")
     spec.title_pattern = (spec.title_pattern or "").strip()
+    check_line(spec.title_pattern, "活动名称格式")
     if not spec.title_pattern or len(spec.title_pattern) > MAX_PATTERN_LENGTH:
         raise Refused(f"活动名称格式不能为空，也不能超过 {MAX_PATTERN_LENGTH} 字。", 400)
     if spec.opens_at and spec.closes_at and spec.closes_at <= spec.opens_at:

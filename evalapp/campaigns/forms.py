@@ -11,16 +11,16 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from evalapp.campaigns.models import BATCH_SUBJECT_KINDS, BatchRule, ElectorateScope, SubjectKind
-from evalapp.core.forms import Form, ReasonableDate, choices
+from evalapp.core.forms import Form, OneLine, ReasonableDate, choices
 from evalapp.core.web import bounded_int
 from evalapp.unions.models import UnionKind, UnionSector
 
 
 class CampaignForm(Form):
-    title = StringField("活动名称", validators=[DataRequired("请输入活动名称。"), Length(max=200)])
+    title = StringField("活动名称", validators=[DataRequired("请输入活动名称。"), Length(max=200), OneLine()])
     subject_kind = SelectField("评议类型", choices=choices((k.value, k.label) for k in SubjectKind))
     subject_name = StringField("评议对象（评议主席时可不填；评议单位或部门时填写其名称）",
-                               validators=[Optional(), Length(max=200)])
+                               validators=[Optional(), Length(max=200), OneLine()])
     electorate_scope = SelectField("参评范围", choices=choices((s.value, s.label) for s in ElectorateScope))
     template_id = SelectField("测评表", coerce=int)
     opens_at = DateTimeLocalField("计划开始时间（北京时间）", format="%Y-%m-%dT%H:%M",
@@ -42,7 +42,7 @@ class BatchForm(Form):
     `token` and `selection` fingerprint).
     """
 
-    title = StringField("批次名称", validators=[DataRequired("请输入批次名称。"), Length(max=200)])
+    title = StringField("批次名称", validators=[DataRequired("请输入批次名称。"), Length(max=200), OneLine()])
     rule = RadioField("选择工会的方式", choices=choices((r.value, r.label) for r in BatchRule),
                       default=BatchRule.kind.value)
     kind = SelectField("工会类型（按类型选择时）", choices=choices((k.value, k.label) for k in UnionKind),
@@ -57,7 +57,7 @@ class BatchForm(Form):
     electorate_scope = SelectField("参评范围", choices=choices((s.value, s.label) for s in ElectorateScope))
     template_id = SelectField("测评表", coerce=int)
     title_pattern = StringField("活动名称格式", default=_default_pattern,
-                                validators=[DataRequired("请输入活动名称格式。"), Length(max=100)])
+                                validators=[DataRequired("请输入活动名称格式。"), Length(max=100), OneLine()])
     opens_at = DateTimeLocalField("计划开始时间（北京时间）", format="%Y-%m-%dT%H:%M",
                                  validators=[Optional(), ReasonableDate()])
     closes_at = DateTimeLocalField("投票截止时间（北京时间）", format="%Y-%m-%dT%H:%M",

@@ -16,6 +16,7 @@ from evalapp.campaigns.models import (
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.text import check_line
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.operations import freeze_copy, usable_templates
 from evalapp.unions.models import Member, Union
@@ -36,6 +37,8 @@ def create_campaign(actor, union, template, title, subject_kind: SubjectKind, su
     title = (title or "").strip()
     if not title:
         raise Refused("活动名称不能为空。", 400)
+    check_line(title, "活动名称")
+    check_line(subject_name, "评议对象")
     if opens_at and closes_at and closes_at <= opens_at:
         raise Refused("截止时间必须晚于开始时间。", 400)
     if subject_kind == SubjectKind.chair and not subject_name:

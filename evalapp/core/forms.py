@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
+from evalapp.core.text import CONTROL_MESSAGE, has_control
+
 
 class Form(FlaskForm):
     """Base of every form: WTForms' own messages ("Not a valid choice", …) in Chinese."""
@@ -21,6 +23,14 @@ class Finite:
     def __call__(self, form, field):
         if field.data is not None and not field.data.is_finite():
             raise StopValidation("请输入有效的数字。")
+
+
+class OneLine:
+    """Refuse names and titles holding line breaks, tabs or other control characters."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and has_control(field.data):
+            raise StopValidation(CONTROL_MESSAGE)
 
 
 class ReasonableDate:

@@ -26,6 +26,7 @@ from werkzeug.utils import cached_property
 from evalapp.core.config import is_production
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.text import css_string
 from evalapp.core.timeutil import to_local
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def init_app(app):
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.filters["percent"] = _format_percent
     app.jinja_env.filters["paragraphs"] = _paragraphs
+    app.jinja_env.filters["css_string"] = css_string  # names in PDF stylesheets (running headers)
 
     @app.before_request
     def _refuse_nul_bytes():

@@ -12,7 +12,9 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
+from xml.etree import ElementTree  # nosec B405: only small parts, refused when they declare a DTD (see _xml)
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -252,11 +254,13 @@ def _check_webm(f):
 
 
 def attachment_type(f, max_bytes):
-    """Return (MIME type, extension) of a PDF or DOCX file; refuse anything else, macro documents included."""
+    """Return (MIME type, extension) of a PDF or DOCX file; refuse anything else, and documents carrying
+    something else: macros, OLE objects or programs, external templates and content, web pages, scripts."""
     check_size(f, max_bytes, "附件")
     head = f.read(8)
     f.seek(0)
     if head.startswith(b"%PDF-"):
+        _check_pdf(f)
         return PDF_TYPE, ".pdf"
     if head.startswith(b"PK\x03\x04"):
         _check_docx(f)
@@ -264,26 +268,144 @@ def attachment_type(f, max_bytes):
     raise Rejected("附件只支持 PDF 和 Word（.docx）文件。")
 
 
+# A PDF may not also be a web page (a polyglot: served or saved as HTML, its script runs) nor carry
+# scripts, launch actions or embedded files. Browsers sniff the first bytes for tags; anywhere else
+# only markers long enough never to occur by chance in compressed streams are sought.
+HTML_AT_START = re.compile(rb"<(?:!doctype|!--|html|head|body|script|iframe|frameset|svg|img|object|embed|meta|link"
+                           rb"|style|base|form|title)[\s/>]", re.IGNORECASE)
+HTML_ANYWHERE = re.compile(rb"<(?:script|iframe|frameset|object|embed)[\s/>]|<!doctype\s+html"
+                           rb"|<(?:html|body|svg|img|video|audio|details|input)\b[^>]{0,200}\bon[a-z]+\s*=",
+                           re.IGNORECASE)
+#: PDF names of actions and contents that run or drop something (hex escapes like /J#61vaScript decoded first).
+PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFile|RichMedia|XFA)(?![A-Za-z])")
+PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+PDF_HTML = "该 PDF 文件中夹带了网页代码（HTML 或脚本），可能是伪装的恶意文件。请从原始文档重新导出 PDF 后上传。"
+PDF_SCRIPT = "不接受含有脚本、启动程序或内嵌文件的 PDF 文件，请重新导出为普通 PDF 后上传。"
+SCAN_CHUNK = 1 << 20
+SCAN_OVERLAP = 512
+
+
+def _check_pdf(f):
+    if HTML_AT_START.search(f.read(1024)):
+        f.seek(0)
+        raise Rejected(PDF_HTML)
+    f.seek(0)
+    tail = b""
+    try:
+        while chunk := f.read(SCAN_CHUNK):
+            window = tail + chunk
+            if HTML_ANYWHERE.search(window):
+                raise Rejected(PDF_HTML)
+            if PDF_ACTIVE.search(PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), window)):
+                raise Rejected(PDF_SCRIPT)
+            tail = window[-SCAN_OVERLAP:]
+    finally:
+        f.seek(0)
+
+
+# A DOCX carries only the Word document: no macro project (under any name), no embedded object or
+# program, no ActiveX control, no relationship reaching outside the file except web and mail links.
+DOCX_MACRO = "不接受含宏的 Word 文件，请另存为普通 .docx 文件后上传。"
+DOCX_OBJECT = "不接受嵌入了其他文件或对象（OLE 对象、可执行程序等）的 Word 文件，请删除嵌入的对象，或另存为 PDF 后上传。"
+DOCX_EXTERNAL = ("不接受引用外部模板或外部内容的 Word 文件（打开时会从网络或其他电脑读取内容），"
+                 "请在 Word 中另存为新文档或 PDF 后上传。")
+DOCX_INVALID = "不是有效的 Word（.docx）文件。"
+#: Markers, in lower case, of macro parts and of embedded objects in part names and content types.
+MACRO_MARKERS = ("vbaproject", "vbadata", "macroenabled", "keymapcustomizations", "attachedtoolbars")
+OBJECT_MARKERS = ("oleobject", "activex", "embeddings/")
+#: Relationship types (their last segment) that point at a macro project or an embedded object.
+MACRO_RELATIONSHIPS = {"vbaproject", "wordvbadata", "keymapcustomizations", "attachedtoolbars"}
+OBJECT_RELATIONSHIPS = {"oleobject", "package", "activex", "activexcontrolbinary", "control"}
+#: Relationship types that fetch content from elsewhere when the document opens.
+FETCHING_RELATIONSHIPS = {"attachedtemplate", "frame", "subdocument"}
+#: What a part may not start with: an OLE compound file (macro project, OLE object), a Windows
+#: program, an ELF binary, another zip package.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"PK\x03\x04")
+EXTERNAL_LINKS = re.compile(r"(?:https?://|mailto:)[^\\]*", re.IGNORECASE)
+MAX_XML_PART = 1024 * 1024
+
+
 def _check_docx(f):
     try:
         with zipfile.ZipFile(f) as archive:
-            names = archive.namelist()
-            if len(names) > 10_000:
+            members = archive.infolist()
+            if len(members) > 10_000:
                 raise Rejected("Word 文件结构异常。")
-            lowered = {name.lower() for name in names}
-            if "[content_types].xml" not in lowered or "word/document.xml" not in lowered:
-                raise Rejected("不是有效的 Word（.docx）文件。")
-            if any(name.endswith("vbaproject.bin") or name.endswith(".bin") and "vba" in name for name in lowered):
-                raise Rejected("不接受含宏的 Word 文件，请另存为普通 .docx 文件后上传。")
-            info = next(i for i in archive.infolist() if i.filename.lower() == "[content_types].xml")
-            if info.file_size > 1024 * 1024:
-                raise Rejected("Word 文件结构异常。")
-            types = archive.read(info)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
-        raise Rejected("不是有效的 Word（.docx）文件。") from None
+            by_name = {member.filename.lower(): member for member in members}
+            if "[content_types].xml" not in by_name or "word/document.xml" not in by_name:
+                raise Rejected(DOCX_INVALID)
+            _check_part_names(by_name)
+            types = _content_types(_xml(archive, by_name["[content_types].xml"]))
+            _check_markers(types)
+            if DOCX_MAIN.decode().lower() not in types:
+                raise Rejected(DOCX_INVALID)
+            for name, member in by_name.items():
+                if name.endswith(".rels"):
+                    _check_relationships(_xml(archive, member))
+            for member in members:
+                if not member.is_dir():
+                    _check_part_content(archive, member)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
+            ValueError, zlib.error):
+        raise Rejected(DOCX_INVALID) from None
     finally:
         f.seek(0)
-    if b"macroenabled" in types.lower():
-        raise Rejected("不接受含宏的 Word 文件，请另存为普通 .docx 文件后上传。")
-    if DOCX_MAIN not in types:
-        raise Rejected("不是有效的 Word（.docx）文件。")
+
+
+def _check_part_names(by_name):
+    for name in by_name:
+        if any(marker in name for marker in MACRO_MARKERS):
+            raise Rejected(DOCX_MACRO)
+        if name.endswith(".bin") or any(marker in name for marker in OBJECT_MARKERS):
+            raise Rejected(DOCX_OBJECT)
+
+
+def _check_markers(values):
+    for value in values:
+        if any(marker in value for marker in MACRO_MARKERS):
+            raise Rejected(DOCX_MACRO)
+        if any(marker in value for marker in OBJECT_MARKERS):
+            raise Rejected(DOCX_OBJECT)
+
+
+def _xml(archive, member):
+    """Parse a small XML part (content types, relationships); no DTDs, so no entity expansion."""
+    if member.file_size > MAX_XML_PART:
+        raise Rejected("Word 文件结构异常。")
+    data = archive.read(member)
+    data.decode("utf-8")  # Word writes UTF-8; another encoding could hide a DTD from the check below
+    if b"<!doctype" in data.lower() or b"<!entity" in data.lower():
+        raise Rejected(DOCX_INVALID)
+    try:
+        return ElementTree.fromstring(data)  # nosec B314: no DTD (checked above), at most 1 MB
+    except ElementTree.ParseError:
+        raise Rejected(DOCX_INVALID) from None
+
+
+def _content_types(root):
+    return [element.get("ContentType", "").lower() for element in root.iter()]
+
+
+def _check_relationships(root):
+    for element in root.iter():
+        if not element.tag.endswith("Relationship"):
+            continue
+        kind = element.get("Type", "").lower().rstrip("/").rsplit("/", 1)[-1]
+        external = element.get("TargetMode", "").lower() == "external"
+        if kind in FETCHING_RELATIONSHIPS or (
+                external and not (kind == "hyperlink" and EXTERNAL_LINKS.fullmatch(element.get("Target", "").strip()))):
+            raise Rejected(DOCX_EXTERNAL)
+        if kind in MACRO_RELATIONSHIPS:
+            raise Rejected(DOCX_MACRO)
+        if kind in OBJECT_RELATIONSHIPS:
+            raise Rejected(DOCX_OBJECT)
+
+
+def _check_part_content(archive, member):
+    with archive.open(member) as part:
+        head = part.read(8)
+    if head.startswith(OLE_MAGIC):
+        raise Rejected(DOCX_MACRO)
+    if head.startswith(PROGRAM_MAGIC):
+        raise Rejected(DOCX_OBJECT)

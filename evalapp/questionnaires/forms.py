@@ -16,7 +16,7 @@ from wtforms.validators import (
     Optional,
 )
 
-from evalapp.core.forms import Finite, Form, choices
+from evalapp.core.forms import Finite, Form, OneLine, choices
 from evalapp.questionnaires.models import DIMENSIONS, MAX_SCALE_POINTS, MIN_SCALE_POINTS, ItemKind
 
 SCORE_LINE = [InputRequired("请填写。"), Finite(), NumberRange(0, 100, "须在 0 到 100 之间。")]
@@ -26,7 +26,7 @@ OPTION_ROWS = 8
 
 
 class RulesForm(Form):
-    title = StringField("测评表名称", validators=[DataRequired("请输入名称。"), Length(max=200)])
+    title = StringField("测评表名称", validators=[DataRequired("请输入名称。"), Length(max=200), OneLine()])
     description = TextAreaField("说明", validators=[Optional(), Length(max=2000)])
     quorum_ratio = StringField("法定参评比例（如 2/3、0.8 或 80%）", default="2/3",
                                validators=[DataRequired("请填写。"), Length(max=16)])
@@ -45,13 +45,13 @@ class OptionRowForm(Form):
     class Meta:
         csrf = False  # a row inside the item form, which carries the token
 
-    text = StringField("选项", validators=[Optional(), Length(max=100)])
+    text = StringField("选项", validators=[Optional(), Length(max=100), OneLine()])
     score = StringField("分值", validators=[Optional(), Length(max=12)])
     satisfied = BooleanField("计为满意")
 
 
 class ItemForm(Form):
-    prompt = StringField("题目", validators=[DataRequired("请输入题目内容。"), Length(max=500)])
+    prompt = StringField("题目", validators=[DataRequired("请输入题目内容。"), Length(max=500), OneLine()])
     kind = SelectField("题型", choices=choices((k.value, k.label) for k in ItemKind))
     dimension = SelectField("维度", choices=choices([("", "（无）")] + [(d, d) for d in DIMENSIONS]))
     weight = DecimalField("权重", default=1, validators=[InputRequired("请填写权重。"), Finite(),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.text import check_line
 from evalapp.questionnaires.models import (
     DIMENSIONS,
     MAX_SCALE_POINTS,
@@ -61,7 +62,7 @@ def _check_rules(rules):
 def create_questionnaire(owner_union, title, description="", actor=None, **rules):
     if actor is not None and not actor.manages(owner_union):
         raise Refused("无权为该工会创建测评表。", 403)
-    title = (title or "").strip()
+    title = check_line((title or "").strip(), "测评表名称")
     if not title:
         raise Refused("测评表名称不能为空。", 400)
     questionnaire = Questionnaire(owner_union=owner_union, title=title, description=(description or "").strip(),
@@ -113,6 +114,7 @@ def _item_fields(kind, prompt, dimension, weight, *, required=True, points=5, op
         raise Refused("题目内容不能为空。", 400)
     if len(prompt) > 500:
         raise Refused("题目内容不能超过 500 字。", 400)
+    check_line(prompt, "题目内容")
     if dimension and dimension not in DIMENSIONS:
         raise Refused("维度须为德、能、勤、绩、廉之一。", 400)
     try:
@@ -151,6 +153,7 @@ def _option_rows(kind, points, options):
             continue
         if len(label) > 100:
             raise Refused("选项文字不能超过 100 字。", 400)
+        check_line(label, "选项文字")
         if score is not None:
             try:
                 score = Decimal(str(score))
@@ -207,7 +210,7 @@ def _renumber(questionnaire):
 def update_rules(questionnaire, actor, title, description="", **rules):
     """Change a template's title, description and rules (quorum, grade lines, rectification threshold)."""
     _check_editable(questionnaire, actor)
-    title = (title or "").strip()
+    title = check_line((title or "").strip(), "测评表名称")
     if not title:
         raise Refused("测评表名称不能为空。", 400)
     values = _check_rules(rules)

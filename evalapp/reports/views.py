@@ -9,6 +9,7 @@ from evalapp.campaigns.models import CampaignBatch
 from evalapp.core.db import db
 from evalapp.core.jobs import run_in_background
 from evalapp.core.storage import storage
+from evalapp.core.text import one_line
 from evalapp.core.timeutil import local_today
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.reports.forms import ReviewForm
@@ -80,7 +81,7 @@ def review_job(job_id):
 def review_download(job_id):
     job = _readable_job(job_id)
     require(job.file_key is not None)
-    name = f"审阅报告-{job.union.name}-{job.period_start}至{job.period_end}.pdf"
+    name = f"审阅报告-{one_line(job.union.name)}-{job.period_start}至{job.period_end}.pdf"
     try:
         return storage().send(job.file_key, "application/pdf", download_name=name, as_attachment=True)
     except FileNotFoundError:

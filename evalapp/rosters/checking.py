@@ -9,14 +9,16 @@ from operator import mul
 
 from flask import current_app
 
-from evalapp.rosters.parsing import ID_NUMBER, NAME, PHONE, UNION
+from evalapp.core.text import CONTROL_MESSAGE, has_control
+from evalapp.rosters.parsing import ID_NUMBER, NAME, PHONE, STORED_AS_NUMBER, UNION
 from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, PHONE_PATTERN, hash_id_number, normalise_text, valid_id_number
 
 #: Entries of the error list kept in the report (the counts cover every row).
 ERROR_LIMIT = 1000
 NAME_MAX = 100
 ID_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+#: How spreadsheets write a long number they hold as a number: 4.40702198001011E+17.
+SCIENTIFIC = re.compile(r"[0-9](\.[0-9]*)?E\+?[0-9]+")
 #: Characters spreadsheets leave around numbers kept as text: ="…", '…, tabs.
 NUMBER_WRAPPING = " \t\r\n'\"=\u3000"
 _WEIGHTED_ZEROS = ord("0") * sum(ID_WEIGHTS)
@@ -119,8 +121,11 @@ class RowChecker:
         if not name:
             add(row_no, NAME, "姓名为空。")
             ok = False
-        elif len(name) > NAME_MAX or CONTROL_CHARS.search(name):
-            add(row_no, NAME, f"姓名过长或含有无效字符（最多 {NAME_MAX} 个字）。")
+        elif len(name) > NAME_MAX:
+            add(row_no, NAME, f"姓名过长（最多 {NAME_MAX} 个字）。")
+            ok = False
+        elif has_control(name):
+            add(row_no, NAME, f"姓名{CONTROL_MESSAGE}")
             ok = False
         if phone:
             if not (phone.isascii() and phone.isdigit()):
@@ -141,6 +146,11 @@ class RowChecker:
             id_number = normalise_text(id_number)
         id_number = id_number.upper()
         if not id_number_ok(id_number):
+            if id_number.startswith(STORED_AS_NUMBER) or SCIENTIFIC.fullmatch(id_number):
+                shown = id_number.removeprefix(STORED_AS_NUMBER)
+                add(row_no, ID_NUMBER, f"身份证号被存成了数字（{shown}），后几位已经丢失（Excel 的数字只保留 15 位）。"
+                                       "请把“身份证号”列设为“文本”格式，重新填入完整号码后再导入。")
+                return None
             tail = f"（尾号 {id_number[-4:]}）" if len(id_number) >= 8 else ""
             add(row_no, ID_NUMBER, f"身份证号码格式或校验位不正确{tail}。")
             return None

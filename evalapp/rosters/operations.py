@@ -16,7 +16,7 @@ from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.rosters import importer, uploads
 from evalapp.rosters.models import ImportJob, ImportState
-from evalapp.rosters.parsing import detect_format, open_roster
+from evalapp.rosters.parsing import check_upload
 from evalapp.rosters.progress import Progress
 from evalapp.unions.models import UnionKind
 
@@ -38,7 +38,7 @@ def is_stalled(job, now=None):
 
 
 def start_import(union, actor, stream, filename):
-    """Store an uploaded file for `union`'s subtree after checking its format and header; return the job."""
+    """Store an uploaded file for `union`'s subtree after checking its format (see `check_file`); return the job."""
     if not actor.manages(union):
         raise Refused("无权导入该工会的花名册。", 403)
     stored = uploads.save(stream)
@@ -66,11 +66,11 @@ def start_local_import(union, path):
 
 
 def check_file(path, union):
-    """Return the file's format; refuse an unreadable file or one without the required columns."""
-    file_format = detect_format(path)
-    with open_roster(path, file_format, union_required=union.kind != UnionKind.grassroots):
-        pass
-    return file_format
+    """Return the file's format; refuse an unreadable file, or a CSV without the required columns.
+
+    Only what a web request can afford: a spreadsheet's header is checked by the import job.
+    """
+    return check_upload(path, union_required=union.kind != UnionKind.grassroots)
 
 
 def request_apply(job, actor, skip_errors=False):

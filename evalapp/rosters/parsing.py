@@ -2,10 +2,20 @@
 
 `open_roster` finds the header row, maps the Chinese column names to positions and yields the data
 rows as lists of strings with their row numbers as a spreadsheet shows them (the header's row + 1…).
+Every way a file can be broken (quoting, encoding, a damaged workbook) becomes a `Refused` naming
+the row or the file, never an exception from the parser.
+
+Memory stays bounded whatever the file: `check_upload` (the web request) reads at most the first
+megabyte of a CSV and only the directory of an XLSX, never its sheets; the import job parses
+spreadsheets, and only those whose members unpack to a sane size (`check_xlsx_container`), with
+CSV lines of bounded length.
 """
 import codecs
 import csv
+import io
+import logging
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -22,9 +32,30 @@ ALIASES = {"身份证号码": ID_NUMBER, "身份证": ID_NUMBER, "公民身份�
 HEADER_SEARCH_ROWS = 10
 MAX_ROWS = 2_000_000
 SNIFF_BYTES = 1 << 20
+#: A CSV line longer than this is no roster row (a line of millions of commas would be a list of
+#: millions of cells in memory).
+MAX_LINE_BYTES = 64 * 1024
+#: What an XLSX may unpack to. A decompression bomb is a few hundred KB that unpacks to gigabytes;
+#: the sizes a zip declares for its members are also what zipfile lets them unpack to.
+XLSX_MAX_UNPACKED = 1 << 30  # all members together (a 700,000-member sheet is about 200 MB)
+XLSX_MAX_SHARED_STRINGS = 128 << 20  # openpyxl keeps every shared string in memory
+#: Parts other than worksheets (streamed) and shared strings are parsed whole into objects: styles,
+#: the workbook. Even at Excel's limit of 64,000 cell formats, styles.xml stays under 10 MB.
+XLSX_MAX_OTHER_PART = 16 << 20
+XLSX_MAX_RATIO = 100  # real sheets compress 5 to 20 times; deflate can reach 1,000
+XLSX_RATIO_FROM = 1 << 20  # small members may compress as they like
+XLSX_MAX_MEMBERS = 10_000
+#: How the parser marks an ID number that Excel stored as a number (its last digits are lost).
+STORED_AS_NUMBER = "数字"
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+UNREADABLE_XLSX = "无法读取该 Excel 文件，请确认它是 .xlsx 格式且没有加密。"
+XLSX_BOMB = ("该 Excel 文件解压后过大或压缩比异常（可能是恶意构造的文件），无法导入。"
+             "请在 Excel 中另存为新文件，或导出为 CSV 后再导入。")
+UNKNOWN_ENCODING = "无法识别文件的文字编码，请把文件另存为 UTF-8 或 GB18030（GBK）编码的 CSV，或 Excel（.xlsx）文件。"
+
+logger = logging.getLogger(__name__)
 
 
 def detect_format(path):
@@ -42,17 +73,71 @@ def detect_format(path):
     return "csv"
 
 
+def check_upload(path, union_required):
+    """Return the format of an uploaded roster after the checks a web request can afford.
+
+    A CSV's header is read from its first megabyte; an XLSX is only looked into (its members'
+    sizes), its header is found by the import job, the only place that parses spreadsheets.
+    """
+    file_format = detect_format(path)
+    if file_format == "xlsx":
+        check_xlsx_container(path)
+    else:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+        encoding = _csv_encoding(head)
+        text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        rows = _guard(enumerate(_csv_reader(io.StringIO(text, newline=""), text), start=1), file_format)
+        _find_header(rows, union_required)
+    return file_format
+
+
+def check_xlsx_container(path):
+    """Refuse an XLSX that is no zip, or whose members would unpack to too much (a decompression bomb)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        raise Refused(UNREADABLE_XLSX, 400) from None
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise Refused(XLSX_BOMB, 400)
+    total = 0
+    for member in members:
+        total += member.file_size
+        name = member.filename.lower()
+        if name.startswith("xl/worksheets/"):
+            limit = XLSX_MAX_UNPACKED
+        elif name.endswith("sharedstrings.xml"):
+            limit = XLSX_MAX_SHARED_STRINGS
+        else:
+            limit = XLSX_MAX_OTHER_PART
+        ratio_too_high = member.file_size > XLSX_RATIO_FROM and member.file_size > XLSX_MAX_RATIO * member.compress_size
+        if ratio_too_high or member.file_size > limit or total > XLSX_MAX_UNPACKED:
+            logger.info("xlsx refused: %s unpacks to %s bytes from %s", member.filename, member.file_size,
+                        member.compress_size)
+            raise Refused(XLSX_BOMB, 400)
+
+
 def _csv_encoding(head):
-    """Return the codec for a CSV file from its first bytes: BOMs first, then UTF-8, else GB18030."""
+    """Return the codec for a CSV file from its first bytes: BOMs first, then UTF-8, else GB18030.
+
+    Refuses a file whose first bytes neither decodes.
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
+    furthest = 0
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError as error:
+            furthest = max(furthest, error.start)
+            continue
+        return encoding
+    # The encoding that got further is the file's; the byte it stopped at is the culprit.
+    line = head[:furthest].count(b"\n") + 1
+    raise Refused(f"第 {line} 行有无法识别的字符。{UNKNOWN_ENCODING}", 400)
 
 
 @dataclass
@@ -85,6 +170,7 @@ def open_roster(path, file_format, union_required):
         rows, total, close = _xlsx_rows(path)
     else:
         rows, total, close = _csv_rows(path)
+    rows = _guard(rows, file_format)
     try:
         header_row, columns = _find_header(rows, union_required)
     except BaseException:
@@ -92,18 +178,25 @@ def open_roster(path, file_format, union_required):
         raise
     if total is not None:
         total = max(total - header_row, 0)
-    return Roster(columns, total, _guard(rows, file_format), close)
+    return Roster(columns, total, rows, close)
 
 
 def _find_header(rows, union_required):
     """Return (row number, {column: position}) of the header row."""
+    multiline = None
     for row_no, cells in rows:
         names = [normalise_text(cell).lstrip("\ufeff") for cell in cells]
         names = [ALIASES.get(name, name) for name in names]
         if ID_NUMBER in names or NAME in names:
             return row_no, _columns(names, union_required)
+        if multiline is None and any("\n" in cell for cell in cells):
+            multiline = row_no
         if row_no >= HEADER_SEARCH_ROWS:
             break
+    if multiline is not None:
+        # Most likely a quote opened and never closed: every line after it became one cell.
+        raise Refused(f"找不到表头：第 {multiline} 行的引号可能没有配对，其后的内容都被当成了同一格。"
+                      "请删除或补全该行的引号后再导入。", 400)
     raise Refused(f"找不到表头：文件的第一行应为列名（{'、'.join(COLUMNS)}）。", 400)
 
 
@@ -123,41 +216,65 @@ def _columns(names, union_required):
 
 
 def _guard(rows, file_format):
-    """Turn decoding and CSV errors in the middle of a file into refusals naming the row."""
+    """Turn decoding, CSV and workbook errors anywhere in a file into refusals naming the row."""
     row_no = 0
     try:
         for row_no, cells in rows:
             if row_no > MAX_ROWS:
                 raise Refused(f"文件超过 {MAX_ROWS:,} 行，请拆分后分别导入。", 400)
             yield row_no, cells
+    except Refused:
+        raise
     except UnicodeDecodeError as error:
         raise Refused(f"第 {row_no + 1} 行附近有无法识别的字符，请把文件另存为 UTF-8 或 GB18030 编码的 CSV。", 400) from error
     except csv.Error as error:
         raise Refused(f"第 {row_no + 1} 行附近的 CSV 格式有误，请检查引号是否配对。", 400) from error
+    except Exception as error:
+        if file_format != "xlsx":
+            raise
+        # Only the workbook reader runs inside this try (the consumer's code runs outside the generator).
+        logger.info("xlsx unreadable after row %s", row_no, exc_info=True)
+        raise Refused(f"Excel 文件第 {row_no + 1} 行附近的内容无法读取，文件可能已损坏。"
+                      "请在 Excel 中另存为新文件，或导出为 CSV 后再导入。", 400) from error
 
 
 def _csv_rows(path):
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     encoding = _csv_encoding(head)
-    first_line = head.split(b"\n", 1)[0].decode(encoding, errors="replace")
-    delimiter = max((",", "\t", ";"), key=first_line.count)
+    lines = _count_lines(path)
     handle = open(path, encoding=encoding, newline="")  # closed by Roster.close
-    reader = csv.reader(handle, delimiter=delimiter)
-    return enumerate(reader, start=1), _count_lines(path), handle.close
+    first_line = head.split(b"\n", 1)[0].decode(encoding, errors="replace")
+    return enumerate(_csv_reader(handle, first_line), start=1), lines, handle.close
+
+
+def _csv_reader(handle, first_line):
+    delimiter = max((",", "\t", ";"), key=first_line.split("\n", 1)[0].count)
+    return csv.reader(handle, delimiter=delimiter)
 
 
 def _count_lines(path):
-    """Return the number of lines (an estimate of the rows: quoted fields may hold line breaks)."""
-    lines = last = 0
+    """Return the number of lines (an estimate of the rows: quoted fields may hold line breaks).
+
+    Refuses a file with a line longer than MAX_LINE_BYTES.
+    """
+    lines = current = last = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
-            lines += chunk.count(b"\n")
+            parts = chunk.split(b"\n")
+            lengths = [current + len(parts[0]), *map(len, parts[1:])]
+            if max(lengths) > MAX_LINE_BYTES:
+                line = lines + 1 + next(i for i, length in enumerate(lengths) if length > MAX_LINE_BYTES)
+                raise Refused(f"第 {line} 行过长（超过 {MAX_LINE_BYTES // 1024} KB），这不像花名册的一行；"
+                              "请检查文件是否为 CSV 格式。", 400)
+            lines += len(parts) - 1
+            current = lengths[-1]
             last = chunk[-1]
     return lines + (last != ord("\n"))
 
 
 def _xlsx_rows(path):
+    check_xlsx_container(path)
     handle = open(path, "rb")  # a file object: openpyxl would refuse a stored name without ".xlsx"
     try:
         with warnings.catch_warnings():
@@ -168,7 +285,7 @@ def _xlsx_rows(path):
         sheet.reset_dimensions()  # some writers record a wrong sheet size; read every row instead
     except Exception as error:
         handle.close()
-        raise Refused("无法读取该 Excel 文件，请确认它是 .xlsx 格式且没有加密。", 400) from error
+        raise Refused(UNREADABLE_XLSX, 400) from error
     rows = ((row_no, [_text(value) for value in values])
             for row_no, values in enumerate(sheet.iter_rows(values_only=True), start=1))
 
@@ -188,7 +305,7 @@ def _text(value):
     if isinstance(value, int | float) and abs(value) >= 10**15:
         # An 18-digit ID number stored as a number keeps only ~15 significant digits: the rest is
         # noise that can even pass the check digit. Make it fail every check instead.
-        return f"数字{int(value)}"
+        return f"{STORED_AS_NUMBER}{value:.15G}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -2,14 +2,14 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from evalapp.accounts.models import Role
-from evalapp.core.forms import Form, choices
+from evalapp.core.forms import Form, OneLine, choices
 from evalapp.unions.models import UnionSector
 
 SECTOR_CHOICES = choices((sector.value, sector.label) for sector in UnionSector)
 
 
 class ChildUnionForm(Form):
-    name = StringField("工会名称", validators=[DataRequired("请输入工会名称。"), Length(max=200)])
+    name = StringField("工会名称", validators=[DataRequired("请输入工会名称。"), Length(max=200), OneLine()])
     kind = SelectField("类型")
     sector = SelectField("所属类型", choices=SECTOR_CHOICES, default=UnionSector.other.value)
 
@@ -24,7 +24,7 @@ class AppointForm(Form):
 
 
 class MemberForm(Form):
-    name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=100)])
+    name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=100), OneLine()])
     phone = StringField("手机号", validators=[Optional(), Length(max=20)])
     id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])
     create_account = BooleanField("同时开通登录账号（登录名为手机号）", default=True)

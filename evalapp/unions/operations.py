@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.text import check_line
 from evalapp.unions.events import MemberEventKind, record_member_event
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 
@@ -23,6 +24,7 @@ def create_union(name, kind: UnionKind, parent=None, actor=None, sector: UnionSe
     name = name.strip()
     if not name:
         raise Refused("工会名称不能为空。", 400)
+    check_line(name, "工会名称")
     if actor is not None and parent is not None and not actor.manages(parent):
         raise Refused("无权在该工会下设立下属工会。", 403)
     if parent is None and kind != UnionKind.city:
@@ -89,6 +91,7 @@ def add_member(union, name, phone=None, id_number=None, actor=None, account=None
     name = (name or "").strip()
     if not name:
         raise Refused("姓名不能为空。", 400)
+    check_line(name, "姓名")
     phone = normalise_text(phone) or None
     if phone is not None and not PHONE_PATTERN.match(phone):
         raise Refused(f"手机号“{phone}”格式不正确（应为 11 位手机号）。", 400)
