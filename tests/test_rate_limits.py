@@ -95,10 +95,20 @@ def test_guessing_from_many_addresses_is_limited_per_name(world, client):
 
 
 def test_a_post_without_a_valid_form_does_not_count_against_the_name(world, app, client):
-    from evalapp.core.limits import LOGIN_TRIES_PER_NAME, limiter
+    from evalapp.core.limits import LOGIN_TRIES_PER_NAME, _name_keys, limiter
 
     client.post("/login", data={"username": "m1"})  # no password: the form is invalid, nothing counted
-    assert limiter.limiter.get_window_stats(LOGIN_TRIES_PER_NAME, "login", "m1").remaining == 20
+    assert limiter.limiter.get_window_stats(LOGIN_TRIES_PER_NAME, *_name_keys("m1")).remaining == 20
+    client.post("/login", data={"username": "m1", "password": "wrong-guess"})
+    assert limiter.limiter.get_window_stats(LOGIN_TRIES_PER_NAME, *_name_keys("m1")).remaining == 19
+
+
+def test_login_counters_do_not_name_the_phone_number(world, client):
+    from evalapp.core.limits import limiter
+
+    client.post("/login", data={"username": "13900139999", "password": "wrong-guess"})
+    keys = list(limiter.limiter.storage.storage)
+    assert keys and not any("13900139999" in key for key in keys)
 
 
 def test_behind_a_proxy_links_and_addresses_come_from_the_forwarded_headers(app, world):

@@ -137,12 +137,13 @@ def _name_tag(name):
     return hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:24]
 
 
+# Counters name a login (a phone number) only by its keyed hash: the storage must not list who tried to sign in.
 def _address_keys(name):
-    return _site(), "login", name, get_remote_address()
+    return _site(), "login", _name_tag(name), get_remote_address()
 
 
 def _name_keys(name):
-    return _site(), "login", name
+    return _site(), "login", _name_tag(name)
 
 
 def _device_keys(device, name):
