@@ -16,11 +16,11 @@ class MemberEventKind(enum.StrEnum):
     phone_changed = "phone_changed"
     reactivated = "reactivated"
     #: An officer chose the member's first password (enrolment with an account).
-    initial_password = "initial_password"
+    initial_password = "initial_password"  # nosec B105 (an event kind, not a password)
     activation_code = "activation_code"
     reset_code = "reset_code"
     activated = "activated"
-    password_reset = "password_reset"
+    password_reset = "password_reset"  # nosec B105 (an event kind, not a password)
 
     @property
     def label(self):
