@@ -217,3 +217,16 @@ def test_once_a_campaign_is_announced_a_reset_is_held_but_a_first_activation_is_
     first, sheet = print_reset(officer, world.union_a, newcomer)
     assert HELD not in sheet and activate(app.test_client(), newcomer.phone, first).status_code == 302
     assert campaign.state.value == "reporting"
+
+
+def test_a_command_line_import_records_its_changes_without_an_official(world, app, tmp_path, monkeypatch):
+    from evalapp.unions.events import MemberEvent
+    from tests.test_rosters import csv_file, make_id
+
+    monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
+    path = tmp_path / "roster.csv"
+    path.write_bytes(csv_file([["新会员", "13900139203", make_id(3)]], header=["姓名", "手机号", "身份证号"]))
+    result = app.test_cli_runner().invoke(args=["rosters", "import", str(path), "--union", str(world.union_a.id), "--apply"])
+    assert result.exit_code == 0, result.output
+    events = db.session.execute(select(MemberEvent.kind, MemberEvent.actor_id)).all()
+    assert [(kind, actor) for kind, actor in events] == [("enrolled", None)]

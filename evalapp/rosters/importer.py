@@ -79,19 +79,19 @@ APPLY_INSERTS = text("""
 EVENTS_BEFORE_UPDATES = text("""
     INSERT INTO member_events (member_id, kind, actor_id, at)
     SELECT m.id, CASE WHEN m.union_id <> s.union_id THEN 'moved_in'
-                      WHEN NOT m.active THEN 'reactivated' ELSE 'phone_changed' END, :actor_id, :at
+                      WHEN NOT m.active THEN 'reactivated' ELSE 'phone_changed' END, CAST(:actor_id AS INTEGER), :at
     FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
     WHERE s.ok AND (m.union_id <> s.union_id OR NOT m.active
                     OR (s.phone IS NOT NULL AND (m.phone IS NULL OR m.phone <> s.phone)))""")
 PHONE_EVENTS_OF_MOVES = text("""
     INSERT INTO member_events (member_id, kind, actor_id, at)
-    SELECT m.id, 'phone_changed', :actor_id, :at
+    SELECT m.id, 'phone_changed', CAST(:actor_id AS INTEGER), :at
     FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
     WHERE s.ok AND (m.union_id <> s.union_id OR NOT m.active)
       AND s.phone IS NOT NULL AND (m.phone IS NULL OR m.phone <> s.phone)""")
 EVENTS_OF_INSERTS = text("""
     INSERT INTO member_events (member_id, kind, actor_id, at)
-    SELECT m.id, 'enrolled', :actor_id, :at
+    SELECT m.id, 'enrolled', CAST(:actor_id AS INTEGER), :at
     FROM members m JOIN roster_stage s ON s.id_hash = m.id_number_hash
     WHERE s.ok AND m.id > :last_id""")
 APPLY_DEACTIVATIONS = text("""
