@@ -105,6 +105,9 @@ def live_server(app):
     """Serve `app` with werkzeug on 127.0.0.1 and a free port, in a background thread."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     live = LiveServer(f"http://127.0.0.1:{server.server_port}")
+    # On PostgreSQL the app counts as a production set-up, which prints codes and posters only with
+    # its public address configured: here, the live server's.
+    app.config["PUBLIC_URL"] = live.url
 
     def record(_sender, exception, **_extra):
         live.errors.append(exception)
