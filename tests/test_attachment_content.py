@@ -164,3 +164,59 @@ def test_ordinary_documents_with_pictures_and_web_links_are_accepted(world, logi
     assert upload(chair, campaign, "attachments", document, "工作总结.docx").status_code == 302
     assert upload(chair, campaign, "attachments", pdf, "财务公开.pdf").status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportFile)) == 2
+
+
+def workbook(extra_parts=None, main="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"):
+    """A chart's data as Word embeds it: a small .xlsx package."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                         f'package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="{main}"/></Types>')
+        archive.writestr("_rels/.rels", rels(("rId1", f"{R}/officeDocument", "xl/workbook.xml", False)))
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        for name, content in (extra_parts or {}).items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def chart_document(data):
+    return word({"word/charts/chart1.xml": "<c:chartSpace xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\"/>",
+                 "word/charts/_rels/chart1.xml.rels": rels(
+                     ("rId1", f"{R}/package", "../embeddings/Microsoft_Excel_Worksheet.xlsx", False)),
+                 "word/embeddings/Microsoft_Excel_Worksheet.xlsx": data},
+                defaults=[("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")],
+                document_rels=[("rId4", f"{R}/chart", "charts/chart1.xml", False)])
+
+
+def local_template(target):
+    return word({"word/settings.xml": '<w:settings xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+                                      f'xmlns:r="{R}"><w:attachedTemplate r:id="rId1"/></w:settings>',
+                 "word/_rels/settings.xml.rels": rels(("rId1", f"{R}/attachedTemplate", target, True))})
+
+
+def test_a_report_with_a_chart_or_made_from_a_template_on_the_authors_own_drive_is_accepted(world, login):
+    campaign = make_campaign(world, "reporting")
+    chair = login("chair")
+    for name, data in (("图表.docx", chart_document(workbook())),
+                       ("模板.docx", local_template("file:///C:\\Users\\zhang\\AppData\\Roaming\\Microsoft\\Templates\\工会.dotx"))):
+        response = upload(chair, campaign, "attachments", data, name)
+        assert response.status_code in (200, 302) and "不接受" not in text(response), text(response)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportFile)) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    (chart_document(workbook({"xl/vbaProject.bin": OLE_MAGIC + b"\x00" * 64})), MACRO),
+    (chart_document(workbook(main="application/vnd.ms-excel.sheet.macroEnabled.main+xml")), MACRO),
+    (chart_document(workbook({"xl/embeddings/oleObject1.bin": OLE_MAGIC})), MACRO),
+    (chart_document(workbook({"xl/media/image1.png": EXE})), OLE),
+    (chart_document(workbook({"xl/_rels/workbook.xml.rels": rels(
+        ("rId1", f"{R}/externalLinkPath", "https://evil.example/x.xlsx", True))})), EXTERNAL),
+    (chart_document(EXE), OLE),
+    (local_template("file://attacker.example/share/t.dotm"), EXTERNAL),
+    (local_template("\\\\attacker.example\\share\\t.dotm"), EXTERNAL),
+])
+def test_a_chart_workbook_or_template_that_carries_something_else_is_refused(world, login, uploads, content, message):
+    campaign = make_campaign(world, "reporting")
+    response = upload(login("chair"), campaign, "attachments", content, "报告.docx")
+    assert response.status_code == 400 and message in text(response)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportFile)) == 0

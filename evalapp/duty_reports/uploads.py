@@ -323,6 +323,12 @@ FETCHING_RELATIONSHIPS = {"attachedtemplate", "frame", "subdocument"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"PK\x03\x04")
 EXTERNAL_LINKS = re.compile(r"(?:https?://|mailto:)[^\\]*", re.IGNORECASE)
+#: A template on the author's own drive (documents made from a custom template name one): nothing is
+#: fetched from the network. A share (\\host, file://host/) or a web address is refused.
+LOCAL_TEMPLATE = re.compile(r"file:///[a-z]:[\\/][^\\/].*", re.IGNORECASE)
+#: Word keeps a chart's data as an embedded workbook; it is allowed when it is a plain .xlsx package.
+CHART_WORKBOOK = re.compile(r"word/embeddings/[^/]+\.xlsx")
+MAX_CHART_WORKBOOK = 20 * 1024 * 1024
 MAX_XML_PART = 1024 * 1024
 
 
@@ -342,7 +348,7 @@ def _check_docx(f):
                 raise Rejected(DOCX_INVALID)
             for name, member in by_name.items():
                 if name.endswith(".rels"):
-                    _check_relationships(_xml(archive, member))
+                    _check_relationships(_xml(archive, member), charts=name.startswith("word/charts/_rels/"))
             for member in members:
                 if not member.is_dir():
                     _check_part_content(archive, member)
@@ -357,6 +363,8 @@ def _check_part_names(by_name):
     for name in by_name:
         if any(marker in name for marker in MACRO_MARKERS):
             raise Rejected(DOCX_MACRO)
+        if CHART_WORKBOOK.fullmatch(name):  # checked by its content (_check_chart_workbook)
+            continue
         if name.endswith(".bin") or any(marker in name for marker in OBJECT_MARKERS):
             raise Rejected(DOCX_OBJECT)
 
@@ -387,14 +395,19 @@ def _content_types(root):
     return [element.get("ContentType", "").lower() for element in root.iter()]
 
 
-def _check_relationships(root):
+def _check_relationships(root, charts=False):
+    """`charts`: the relationships of a chart part, which may point at the chart's embedded workbook."""
     for element in root.iter():
         if not element.tag.endswith("Relationship"):
             continue
         kind = element.get("Type", "").lower().rstrip("/").rsplit("/", 1)[-1]
         external = element.get("TargetMode", "").lower() == "external"
-        if kind in FETCHING_RELATIONSHIPS or (
-                external and not (kind == "hyperlink" and EXTERNAL_LINKS.fullmatch(element.get("Target", "").strip()))):
+        target = element.get("Target", "").strip()
+        if kind == "attachedtemplate" and external and LOCAL_TEMPLATE.fullmatch(target):
+            continue
+        if kind == "package" and charts and not external and target.lower().endswith(".xlsx"):
+            continue
+        if kind in FETCHING_RELATIONSHIPS or (external and not (kind == "hyperlink" and EXTERNAL_LINKS.fullmatch(target))):
             raise Rejected(DOCX_EXTERNAL)
         if kind in MACRO_RELATIONSHIPS:
             raise Rejected(DOCX_MACRO)
@@ -407,5 +420,29 @@ def _check_part_content(archive, member):
         head = part.read(8)
     if head.startswith(OLE_MAGIC):
         raise Rejected(DOCX_MACRO)
-    if head.startswith(PROGRAM_MAGIC):
+    if head.startswith(b"PK\x03\x04") and CHART_WORKBOOK.fullmatch(member.filename.lower()):
+        _check_chart_workbook(archive, member)
+    elif head.startswith(PROGRAM_MAGIC):
         raise Rejected(DOCX_OBJECT)
+
+
+def _check_chart_workbook(archive, member):
+    """A chart's data: a plain workbook, itself without macros, objects or outside references."""
+    if member.file_size > MAX_CHART_WORKBOOK:
+        raise Rejected(DOCX_OBJECT)
+    with zipfile.ZipFile(io.BytesIO(archive.read(member))) as workbook:
+        parts = workbook.infolist()
+        by_name = {part.filename.lower(): part for part in parts}
+        if len(parts) > 1_000 or "[content_types].xml" not in by_name or "xl/workbook.xml" not in by_name:
+            raise Rejected(DOCX_OBJECT)
+        _check_part_names(by_name)
+        _check_markers(_content_types(_xml(workbook, by_name["[content_types].xml"])))
+        for name, part in by_name.items():
+            if name.endswith(".rels"):
+                _check_relationships(_xml(workbook, part))
+        for part in parts:
+            if not part.is_dir():
+                with workbook.open(part) as content:
+                    head = content.read(8)
+                if head.startswith(OLE_MAGIC) or head.startswith(PROGRAM_MAGIC):
+                    raise Rejected(DOCX_OBJECT)
