@@ -12,6 +12,7 @@ from evalapp.voting.models import Ballot, Participation
 from tests.factories import PASSWORD, ballot_form, make_account, make_campaign
 
 CODE = re.compile(r'<dd class="code">([A-Z0-9]{4}-[A-Z0-9]{4})</dd>')
+SECOND_CODE = re.compile(r'确认码 <span class="code">(\d{6})</span>')
 HELD = "须经上级工会工作人员确认后才能使用"
 
 
@@ -21,8 +22,19 @@ def print_reset(officer_client, union, member):
     return CODE.findall(response.get_data(as_text=True))[0], response.get_data(as_text=True)
 
 
-def activate(client, phone, code, password="my-own-pass-1"):
-    return client.post("/activate", data={"phone": phone, "code": code, "password": password, "confirm": password})
+def activate(client, phone, code, password="my-own-pass-1", second_code=""):
+    return client.post("/activate", data={"phone": phone, "code": code, "password": password, "confirm": password,
+                                          "second_code": second_code})
+
+
+def confirm(client, member):
+    """Confirm `member`'s code as the officer behind `client`, as the page showed it; return the second code or None."""
+    from evalapp.campaigns.credentials import confirmation_key
+
+    invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == member.id))
+    response = client.post("/confirmations", data={"invitation": confirmation_key(invitation)})
+    found = SECOND_CODE.search(response.get_data(as_text=True))
+    return found.group(1) if found else None
 
 
 def ballots(campaign):
@@ -60,11 +72,11 @@ def test_an_officer_who_resets_a_members_password_cannot_vote_with_it(world, log
     # Confirming one's own code is refused, and so is a colleague the officer could appoint.
     invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == target.id))
     assert "确认所选激活码" not in officer.get("/confirmations").get_data(as_text=True)
-    officer.post("/confirmations", data={"invitation_id": invitation.id})
-    accomplice = make_account("accomplice", officer_of=world.town)
+    assert confirm(officer, target) is None
+    make_account("accomplice", officer_of=world.town)
     db.session.commit()
-    login("accomplice").post("/confirmations", data={"invitation_id": invitation.id})
-    assert accomplice.id and db.session.get(Invitation, invitation.id).confirmed_at is None
+    assert confirm(login("accomplice"), target) is None
+    assert db.session.get(Invitation, invitation.id).confirmed_at is None
 
     still_refused = activate(attacker, target.phone, code)
     assert still_refused.status_code == 403
@@ -87,11 +99,13 @@ def test_a_member_who_forgot_the_password_votes_the_same_day_once_an_officer_abo
     city = login("city_officer")
     page = city.get("/confirmations").get_data(as_text=True)
     assert target.name in page and "county_officer" in page
-    invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == target.id))
-    confirmed = city.post("/confirmations", data={"invitation_id": invitation.id}, follow_redirects=True)
-    assert "已确认 1 个激活码" in confirmed.get_data(as_text=True)
+    second_code = confirm(city, target)
+    assert second_code is not None
 
-    assert activate(member, target.phone, code).status_code == 302
+    # The issuer holds the slip but not the second code, which the city officer tells the member.
+    without = activate(app.test_client(), target.phone, code)
+    assert without.status_code == 400 and "确认码" in without.get_data(as_text=True)
+    assert activate(member, target.phone, code, second_code=second_code).status_code == 302
     assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 2, 3])).status_code == 302
     assert voted(campaign, target) and ballots(campaign) == 1
     assert any("重新设置" in text for text in inbox(world.members[0]))
@@ -230,3 +244,125 @@ def test_a_command_line_import_records_its_changes_without_an_official(world, ap
     assert result.exit_code == 0, result.output
     events = db.session.execute(select(MemberEvent.kind, MemberEvent.actor_id)).all()
     assert [(kind, actor) for kind, actor in events] == [("enrolled", None)]
+
+
+SHADOW = "13800138777"
+
+
+def make_shadow(officer_client, union, app):
+    """An account the officer alone controls: an invented member enrolled with an initial password, taken over."""
+    officer_client.post(f"/unions/{union.id}/members", data={
+        "name": "影子", "phone": SHADOW, "create_account": "y", "initial_password": "initial-pass-55"})
+    shadow = app.test_client()
+    assert shadow.post("/login", data={"username": SHADOW, "password": "initial-pass-55"}).status_code == 302
+    assert shadow.post("/account/password", data={"current": "initial-pass-55", "new": "shadow-owns-99",
+                                                  "confirm": "shadow-owns-99"}).status_code == 302
+    return shadow
+
+
+def test_an_officer_cannot_confirm_the_code_of_an_officer_they_appointed(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    shadow = make_shadow(officer, world.town, app)
+    officer.post(f"/unions/{world.union_a.id}/roles", data={"role": "officer", "username": SHADOW})
+    code, sheet = print_reset(shadow, world.union_a, target)
+    assert HELD in sheet
+    assert confirm(officer, target) is None  # the appointer is no second person
+    # The request went past the appointer, to the city federation.
+    assert any("须由您确认" in text for text in inbox(world.city_officer))
+    assert not any("须由您确认" in text for text in inbox(world.county_officer))
+    assert activate(app.test_client(), target.phone, code).status_code == 403
+    assert ballots(campaign) == 0
+    # Nor may an administrator confirm for an officer they appointed.
+    login("admin").post(f"/unions/{world.union_a.id}/roles", data={"role": "officer", "username": "m5"})
+    code, _sheet = print_reset(login("m5"), world.union_a, target)
+    assert confirm(login("admin"), target) is None
+
+
+def test_giving_up_a_grant_after_issuing_does_not_let_a_colleague_confirm(world, login, app):
+    from evalapp.accounts.models import RoleGrant
+
+    campaign, target = open_campaign_with_phone(world)
+    colleague = make_account("colleague", officer_of=world.county)  # appointed by nobody in the app
+    db.session.commit()
+    code, _sheet = print_reset(login("county_officer"), world.union_a, target)
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.account_id == world.county_officer.id))
+    db.session.delete(grant)
+    db.session.commit()
+    assert colleague.id and confirm(login("colleague"), target) is None  # the issuer's reach when issuing counts
+    assert activate(app.test_client(), target.phone, code).status_code == 403 and ballots(campaign) == 0
+
+
+def test_a_code_printed_again_after_the_page_was_read_is_not_confirmed_unseen(world, login, app):
+    from evalapp.campaigns.credentials import confirmation_key
+
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    print_reset(officer, world.union_a, target)
+    seen = confirmation_key(db.session.scalar(select(Invitation).where(Invitation.member_id == target.id)))
+    officer_code, _sheet = print_reset(officer, world.union_a, target)  # printed again meanwhile
+    response = login("city_officer").post("/confirmations", data={"invitation": seen})
+    assert "没有需要确认的激活码" in response.get_data(as_text=True)
+    assert activate(app.test_client(), target.phone, officer_code).status_code == 403 and ballots(campaign) == 0
+
+
+def test_guessing_the_second_code_ends_the_confirmation(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    code, _sheet = print_reset(login("county_officer"), world.union_a, target)
+    second_code = confirm(login("city_officer"), target)
+    guesser = app.test_client()
+    wrong = "000000" if second_code != "000000" else "111111"
+    assert [activate(guesser, target.phone, code, second_code=wrong).status_code for _ in range(3)] == [400, 400, 403]
+    ended = activate(guesser, target.phone, code, second_code=second_code)
+    assert ended.status_code == 403 and HELD in ended.get_data(as_text=True)
+    assert db.session.scalar(select(Invitation).where(Invitation.member_id == target.id)).confirmed_at is None
+    assert ballots(campaign) == 0
+
+
+def test_a_reset_soon_after_a_move_between_unions_is_held(world, login, app, tmp_path, monkeypatch):
+    from evalapp.accounts.operations import create_account
+    from evalapp.unions.models import UnionKind
+    from evalapp.unions.operations import create_union
+    from tests.test_rosters import csv_file, make_id, person, run_import
+
+    monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
+    sibling = create_union("丙公司工会", UnionKind.grassroots, world.town)
+    target = person(world.union_a, "真会员", make_id(7), phone="13900139555")
+    target.account = create_account("13900139555", "真会员", "members-own-pass-77")
+    db.session.commit()
+    make_campaign(world, "reporting")
+    # Moved out of the announced campaign's union for the moment of the reset:
+    run_import(world.town, world.county_officer, csv_file([["真会员", "13900139555", make_id(7), "丙公司工会"]],
+                                                          header=["姓名", "手机号", "身份证号", "工会"]))
+    db.session.expire_all()
+    code, sheet = print_reset(login("county_officer"), sibling, db.session.get(type(target), target.id))
+    assert HELD in sheet and activate(app.test_client(), "13900139555", code).status_code == 403
+
+
+def test_an_initial_password_cannot_open_an_account_once_a_campaign_is_announced(world, login, app):
+    login("county_officer").post(f"/unions/{world.union_a.id}/members", data={
+        "name": "新会员", "phone": "13900139333", "create_account": "y", "initial_password": "initial-pass-55"})
+    make_campaign(world, "reporting")
+    fake = app.test_client()
+    fake.post("/login", data={"username": "13900139333", "password": "initial-pass-55"})
+    refused = fake.post("/account/password", data={"current": "initial-pass-55", "new": "officer-owns-99",
+                                                   "confirm": "officer-owns-99"})
+    assert refused.status_code == 403
+
+
+def test_opening_an_account_from_an_initial_password_is_recorded_as_an_activation_by_the_enrolling_officer(world, login, app):
+    from evalapp.unions.events import MemberEvent
+
+    login("county_officer").post(f"/unions/{world.union_a.id}/members", data={
+        "name": "新会员", "phone": "13900139334", "create_account": "y", "initial_password": "initial-pass-55"})
+    holder = app.test_client()
+    holder.post("/login", data={"username": "13900139334", "password": "initial-pass-55"})
+    assert holder.post("/account/password", data={"current": "initial-pass-55", "new": "holder-owns-99",
+                                                  "confirm": "holder-owns-99"}).status_code == 302
+    account = db.session.scalar(select(Account).where(Account.username == "13900139334"))
+    kinds = db.session.execute(select(MemberEvent.kind, MemberEvent.actor_id).where(
+        MemberEvent.member_id == account.member.id).order_by(MemberEvent.id)).all()
+    assert [tuple(row) for row in kinds] == [("enrolled", world.county_officer.id),
+                                             ("initial_password", world.county_officer.id),
+                                             ("activated", world.county_officer.id)]
+    assert any("初始密码开通" in text for text in inbox(account))

@@ -1,5 +1,5 @@
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from evalapp.core.forms import Form
 
@@ -14,6 +14,7 @@ class PasswordForm(Form):
 class ActivateForm(Form):
     phone = StringField("手机号", validators=[DataRequired("请输入手机号。"), Length(max=20)])
     code = StringField("激活码（见工会发放的激活单）", validators=[DataRequired("请输入激活码。"), Length(max=20)])
+    second_code = StringField("确认码（仅在评议期间需要：由上级工会工作人员电话告知）", validators=[Optional(), Length(max=20)])
     password = PasswordField("设置密码（至少 8 位）", validators=[DataRequired("请设置密码。"), Length(max=200)])
     confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。"),
                                                      EqualTo("password", "两次输入的密码不一致。")])

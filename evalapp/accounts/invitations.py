@@ -6,6 +6,7 @@ officer of a union above the issuer's reach (whom the issuer cannot appoint) or 
 Every code and every password it sets is also told to the member, who can report it.
 """
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local, utcnow
 from evalapp.notifications.operations import notify
-from evalapp.unions.events import MemberEventKind, record_member_event
+from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_event
 from evalapp.unions.models import Member
 from evalapp.unions.operations import normalise_text
 
@@ -36,8 +37,13 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 VALID_FOR = timedelta(days=60)
 HELD = ("您正在参加评议。为防止他人冒用您的账号投票，此激活码须经上级工会工作人员确认后才能使用。"
-        "已通知上级工会工作人员，确认后请用同一激活码再试一次。")
+        "已通知上级工会工作人员；他们确认后会打电话告诉您 6 位确认码，届时请用同一激活码加确认码再试一次。")
 SECURITY_LINK = "/account/security"
+SECOND_CODE_LENGTH = 6
+RECENT_MOVE = timedelta(days=30)
+MAX_SECOND_CODE_FAILURES = 3
+SECOND_CODE_NEEDED = ("此激活码已由上级工会工作人员确认。请在“确认码”一栏填写他们电话告知您的 6 位确认码；"
+                      "如未接到电话，请联系上级工会。")
 
 
 @dataclass(frozen=True)
@@ -75,28 +81,61 @@ def may_reset(actor, account):
     return all(actor.manages(grant.union) for grant in account.grants)
 
 
+def _reach_of(account):
+    """The union paths `account` manages, as stored on a code ("*": everything)."""
+    return ["*"] if account.is_admin else sorted(union.path for union in account.officer_unions)
+
+
+def _within_reach(union, reach):
+    return "*" in reach or any(union.path.startswith(path) for path in reach)
+
+
+def _appointers(account, depth=6):
+    """Ids of the accounts that appointed `account`'s roles, and those who appointed them, and so on."""
+    found, frontier = set(), {account.id}
+    for _ in range(depth):
+        frontier = set(db.session.scalars(select(RoleGrant.granted_by_id).where(
+            RoleGrant.account_id.in_(frontier), RoleGrant.granted_by_id.is_not(None)))) - found
+        if not frontier:
+            break
+        found |= frontier
+    return found
+
+
+def independent(actor, issuer):
+    """Neither appointed the other, directly or through others: an appointer could have made the appointee up."""
+    return issuer is None or (actor.id not in _appointers(issuer) and issuer.id not in _appointers(actor))
+
+
 def may_confirm(actor, invitation):
-    """A second person: manages the member's union, yet is out of the issuer's reach (the issuer can
-    appoint officers anywhere in their own subtree, so a colleague there would be no check)."""
+    """A second person: manages the member's union, lies above the reach the issuer had when issuing
+    (the issuer can appoint officers anywhere in it), and neither appointed the issuer nor was
+    appointed by them."""
     member, issuer = invitation.member, invitation.issued_by
     if actor.id == invitation.issued_by_id or actor.id == member.account_id or not actor.manages(member.union):
         return False
-    if actor.is_admin or issuer is None or issuer.is_admin:
+    if not independent(actor, issuer):
+        return False
+    reach = json.loads(invitation.issuer_reach) if invitation.issuer_reach else (_reach_of(issuer) if issuer else [])
+    if actor.is_admin or "*" in reach:
         return True
-    return any(member.union.is_within(scope) and not issuer.manages(scope) for scope in actor.officer_unions)
+    return any(member.union.is_within(scope) and not _within_reach(scope, reach) for scope in actor.officer_unions)
 
 
 def second_persons(union, issuer):
-    """The officers nearest above `issuer`'s reach who manage `union`; the administrators when there are none."""
+    """The independent officers nearest above `issuer`'s reach who manage `union`; else independent administrators."""
+    reach = _reach_of(issuer) if issuer is not None else []
     for ancestor in reversed(union.ancestors + [union]):
-        if issuer is not None and issuer.manages(ancestor):
+        if _within_reach(ancestor, reach):
             continue
-        officers = list(db.session.scalars(select(Account).join(RoleGrant).where(
-            RoleGrant.union_id == ancestor.id, RoleGrant.role == Role.officer, Account.active.is_(True))))
+        officers = [officer for officer in db.session.scalars(
+            select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
+                RoleGrant.union_id == ancestor.id, RoleGrant.role == Role.officer, Account.active.is_(True)))
+            if independent(officer, issuer)]
         if officers:
             return officers
     return [admin for admin in db.session.scalars(select(Account).where(Account.is_admin.is_(True), Account.active.is_(True)))
-            if issuer is None or admin.id != issuer.id]
+            if issuer is None or (admin.id != issuer.id and independent(admin, issuer))]
 
 
 def issue_invitations(union, actor, members=None):
@@ -126,7 +165,8 @@ def issue_invitations(union, actor, members=None):
         invitation = existing.get(member.id) or Invitation(member_id=member.id)
         invitation.code_hash, invitation.issued_at, invitation.used_at = _hash(code), now, None
         invitation.expires_at, invitation.issued_by_id = now + VALID_FOR, actor.id
-        invitation.confirmed_by_id = invitation.confirmed_at = None
+        invitation.confirmed_by_id = invitation.confirmed_at = invitation.second_code_hash = None
+        invitation.second_code_failures, invitation.issuer_reach = 0, json.dumps(_reach_of(actor))
         db.session.add(invitation)
         resets = member.account is not None and not member.account.must_change_password
         record_member_event(member, MemberEventKind.reset_code if resets else MemberEventKind.activation_code, actor)
@@ -152,14 +192,34 @@ def _ask_for_confirmation(union, issuer, count, key=None):
 
 
 def _needs_second_person(member):
-    """A first activation while the member's campaign is open, or a reset once it is announced.
+    """A first activation while the member's campaign is open; a reset once it is announced, or after
+    a recent move between unions (which could take the member out of an announced campaign's scope).
 
     Activation sheets are normally handed out when a campaign is announced, so first activations
     are held only once voting is open; a reset (the member had a password of their own) is rare and
-    is what an officer who wants a member's vote would do before opening, so it is held earlier.
+    is what an official who wants a member's vote would do before opening, so it is held earlier.
     """
     resets = member.account is not None and not member.account.must_change_password
-    return any(is_open or resets for _title, is_open in member_campaigns(member))
+    if any(is_open or resets for _title, is_open in member_campaigns(member)):
+        return True
+    return resets and db.session.scalar(select(MemberEvent.id).where(
+        MemberEvent.member_id == member.id, MemberEvent.kind == MemberEventKind.moved_in.value,
+        MemberEvent.at >= utcnow() - RECENT_MOVE).limit(1)) is not None
+
+
+def _check_second_code(invitation, second_code):
+    if second_code and _hash(second_code) == invitation.second_code_hash:
+        return
+    if second_code:
+        invitation.second_code_failures += 1
+        if invitation.second_code_failures >= MAX_SECOND_CODE_FAILURES:
+            # Guessing: the confirmation ends, and a new one (with a new second code) is needed.
+            invitation.confirmed_by_id = invitation.confirmed_at = invitation.second_code_hash = None
+        db.session.commit()  # the failure counts, though the activation is refused
+        if invitation.confirmed_at is None:
+            raise Refused("确认码错误次数过多，确认已作废。请联系上级工会工作人员重新确认。", 403)
+        raise Refused("确认码不正确。请核对上级工会工作人员电话告知您的 6 位确认码。", 400)
+    raise Refused(SECOND_CODE_NEEDED, 400)
 
 
 def pending_confirmation(invitation):
@@ -168,21 +228,33 @@ def pending_confirmation(invitation):
 
 
 def confirm_invitations(actor, invitations):
-    """Confirm codes as the second person; return how many were confirmed."""
+    """Confirm codes as the second person; return [(invitation, second code)].
+
+    The second code is shown only to the confirming officer, who tells it to the member (by phone,
+    at the number on the roster): the issuer holds the printed code, the confirmer the second one,
+    and only the member gets both.
+    """
     if not invitations:
-        raise Refused("没有需要确认的激活码。", 400)
+        raise Refused("没有需要确认的激活码（可能已被发放人重新打印，请刷新后再看）。", 400)
     if not all(may_confirm(actor, invitation) for invitation in invitations):
-        raise Refused("只能由发放人以外、其管理范围以上的上级工会工作人员（或系统管理员）确认激活码。", 403)
-    now = utcnow()
+        raise Refused("只能由发放人以外、其管理范围以上、且与发放人没有任命关系的上级工会工作人员"
+                      "（或系统管理员）确认激活码。", 403)
+    now, confirmed = utcnow(), []
     for invitation in invitations:
+        second = "".join(secrets.choice("0123456789") for _ in range(SECOND_CODE_LENGTH))
         invitation.confirmed_by_id, invitation.confirmed_at = actor.id, now
+        invitation.second_code_hash, invitation.second_code_failures = _hash(second), 0
+        confirmed.append((invitation, second))
     db.session.flush()
     audit.record("invitations.confirmed", actor, actor=actor, member_ids=[inv.member_id for inv in invitations])
-    return len(invitations)
+    return confirmed
 
 
-def activate(phone, code, password):
-    """Let the member whose phone and code match choose their password; return their account."""
+def activate(phone, code, password, second_code=None):
+    """Let the member whose phone and code match choose their password; return their account.
+
+    A code that needs a second person also needs the second code that person told the member.
+    """
     invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash(code)))
     member = invitation.member if invitation is not None else None
     if member is None or normalise_text(phone) != member.phone or not member.active:
@@ -192,11 +264,13 @@ def activate(phone, code, password):
     if invitation.expires_at < utcnow():
         raise Refused("该激活码已过期，请联系工会工作人员重新发放。", 400)
     check_password_policy(password, member.phone, name=member.name, phone=member.phone)
-    if pending_confirmation(invitation):
-        _ask_for_confirmation(member.union, invitation.issued_by, 1,
-                              key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
-        db.session.commit()  # the request for confirmation stays, though the activation is refused
-        raise Refused(HELD, 403)
+    if _needs_second_person(member):
+        if invitation.confirmed_at is None:
+            _ask_for_confirmation(member.union, invitation.issued_by, 1,
+                                  key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
+            db.session.commit()  # the request for confirmation stays, though the activation is refused
+            raise Refused(HELD, 403)
+        _check_second_code(invitation, second_code)
     account, resets = member.account, False
     if account is None:
         if find_account(member.phone) is not None:

@@ -37,7 +37,8 @@ class Account(UserMixin, db.Model):
     #: Part of every session and remember-me cookie (see `get_id`): a new one ends them all.
     session_token = db.Column(db.String(64), nullable=False, default=lambda: new_session_token())
 
-    grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
+    grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan",
+                             foreign_keys="RoleGrant.account_id")
 
     def __repr__(self):
         return f"<Account {self.id} {self.username}>"
@@ -107,8 +108,11 @@ class RoleGrant(db.Model):
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
     union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
     role = db.Column(db.Enum(Role, native_enum=False, length=16), nullable=False)
+    #: Who appointed the account: an appointer could have made the appointee up, so they are not
+    #: independent of each other when a credential code needs a second person.
+    granted_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
 
-    account = db.relationship("Account", back_populates="grants")
+    account = db.relationship("Account", back_populates="grants", foreign_keys=[account_id])
     union = db.relationship("Union")
 
 
@@ -130,6 +134,13 @@ class Invitation(db.Model):
     #: The second person who confirmed the code, when it is for an elector of an open campaign.
     confirmed_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
     confirmed_at = db.Column(db.DateTime, nullable=True)
+    #: Hash of the second code the confirming officer tells the member: the issuer never sees it, so
+    #: the printed slip alone opens nothing while a second person is needed.
+    second_code_hash = db.Column(db.String(64), nullable=True)
+    second_code_failures = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    #: The union paths the issuer managed when issuing ("*" for an administrator), as JSON: who may
+    #: confirm is decided against this, so the issuer cannot give up a grant to let a colleague confirm.
+    issuer_reach = db.Column(db.Text, nullable=True)
 
     member = db.relationship("Member")
     issued_by = db.relationship("Account", foreign_keys=[issued_by_id])

@@ -10,10 +10,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from evalapp.accounts.models import Account, Role, RoleGrant, new_session_token
 from evalapp.accounts.passwords import personal_words, weakness
-from evalapp.accounts.signals import open_campaign_titles
+from evalapp.accounts.signals import member_campaigns
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.notifications.operations import notify
+from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_event
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 8
@@ -124,9 +126,11 @@ def _looks_like_a_date(digits):
 def change_password(account, current, new):
     if not account.check_password(current or ""):
         raise Refused("当前密码不正确。", 400)
-    if account.must_change_password and account.member is not None and open_campaign_titles(account.member):
-        # The officer who enrolled the member knows this password: during voting it would let them vote.
-        raise Refused("评议投票期间，工作人员设置的初始密码不能用来开通账号。请向工会工作人员索取激活单，"
+    takes_over_initial = account.must_change_password and account.member is not None
+    if takes_over_initial and member_campaigns(account.member):
+        # The officer who enrolled the member knows this password: once a campaign of the member's is
+        # announced it would let that officer vote in their name.
+        raise Refused("评议期间，工作人员设置的初始密码不能用来开通账号。请向工会工作人员索取激活单，"
                       "激活码经上级工会确认后即可使用。", 403)
     check_password_policy(new, account.username, **password_policy_for(account))
     if new == current:
@@ -134,8 +138,22 @@ def change_password(account, current, new):
     account.set_password(new)
     account.must_change_password = False
     end_all_sessions(account)
+    if takes_over_initial:
+        _record_initial_takeover(account)
     db.session.flush()
     audit.record("account.password_changed", account, actor=account)
+
+
+def _record_initial_takeover(account):
+    """Opening an account from an officer's initial password is an activation, by that officer's credential."""
+    member = account.member
+    enrolled_by = db.session.scalar(select(MemberEvent).where(
+        MemberEvent.member_id == member.id, MemberEvent.kind == MemberEventKind.initial_password.value)
+        .order_by(MemberEvent.at.desc()).limit(1))
+    officer = enrolled_by.actor if enrolled_by is not None else None
+    record_member_event(member, MemberEventKind.activated, officer)
+    notify(account, "account.activated", f"您的账号已用{officer.display_name if officer else '工作人员'}设置的初始密码开通，"
+           "并设置了新密码。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link="/account/security")
 
 
 def end_all_sessions(account):
@@ -193,7 +211,7 @@ def grant_role(account, union, role: Role, actor=None):
     existing = db.session.scalar(select(RoleGrant).filter_by(account_id=account.id, union_id=union.id, role=role))
     if existing is not None:
         return existing
-    grant = RoleGrant(account=account, union=union, role=role)
+    grant = RoleGrant(account=account, union=union, role=role, granted_by_id=actor.id if actor is not None else None)
     db.session.add(grant)
     db.session.flush()
     audit.record("role.granted", account, actor=actor, union_id=union.id, role=role.value)

@@ -74,7 +74,7 @@ def activate_view():
     """A member's first login: phone number, the code from the printed sheet, their own password."""
     form, outcome = ActivateForm(), None
     if form.validate_on_submit():
-        outcome = perform(activate, form.phone.data, form.code.data, form.password.data,
+        outcome = perform(activate, form.phone.data, form.code.data, form.password.data, form.second_code.data,
                           success="账号已激活，欢迎使用。")
         if outcome.ok:
             start_session(outcome.value)

@@ -37,3 +37,8 @@ def held_invitations(actor):
              .order_by(Union.path, Invitation.issued_at, Member.id))
     return [invitation for invitation in db.session.scalars(query)
             if may_confirm(actor, invitation) and pending_confirmation(invitation)]
+
+
+def confirmation_key(invitation):
+    """The code as a confirming officer saw it: printing it again (a new code) changes the key."""
+    return f"{invitation.id}-{invitation.issued_at:%Y%m%d%H%M%S%f}"

@@ -18,7 +18,7 @@ from evalapp.campaigns.batches import (
     describe_rule,
     select_unions,
 )
-from evalapp.campaigns.credentials import held_invitations
+from evalapp.campaigns.credentials import confirmation_key, held_invitations
 from evalapp.campaigns.forms import BatchForm, CampaignForm
 from evalapp.campaigns.models import (
     BatchRule,
@@ -332,15 +332,17 @@ def non_voters_csv(campaign_id):
 
 @bp.route("/confirmations", methods=["GET", "POST"])
 def confirmations():
-    """Codes of electors of open campaigns waiting for a second person (an officer above the issuer)."""
+    """Codes that wait for a second person; confirming shows the second codes to tell the members."""
     require(current_user.is_staff)
     held = held_invitations(current_user)
     if request.method == "POST":
         if not ActionForm().validate_on_submit():
             abort(400)
-        wanted = set(request.form.getlist("invitation_id", type=int))
-        chosen = [invitation for invitation in held if invitation.id in wanted]
-        count = len(chosen)
-        if perform(confirm_invitations, current_user, chosen, success=f"已确认 {count} 个激活码，会员现在可以使用。").ok:
-            return redirect(url_for(".confirmations"))
-    return render_template("campaigns/confirmations.html", held=held, mask_phone=mask_phone)
+        # Each box names the code as the page showed it: one printed again since is not confirmed unseen.
+        wanted = set(request.form.getlist("invitation"))
+        chosen = [invitation for invitation in held if confirmation_key(invitation) in wanted]
+        outcome = perform(confirm_invitations, current_user, chosen, success=f"已确认 {len(chosen)} 个激活码。")
+        if outcome.ok:
+            return render_template("campaigns/confirmed.html", confirmed=outcome.value)
+    return render_template("campaigns/confirmations.html", held=held, mask_phone=mask_phone,
+                           confirmation_key=confirmation_key)

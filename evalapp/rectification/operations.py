@@ -92,7 +92,7 @@ def sees_everything(rectification, account):
 
 def owner_accounts(campaign):
     if campaign.subject_kind == SubjectKind.chair:
-        return list(db.session.scalars(select(Account).join(RoleGrant).where(
+        return list(db.session.scalars(select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
             RoleGrant.union_id == campaign.union_id, RoleGrant.role == Role.chair)))
     return supervisors(campaign.union)
 

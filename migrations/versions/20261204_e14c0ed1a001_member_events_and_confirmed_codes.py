@@ -34,12 +34,26 @@ def upgrade():
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('confirmed_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('second_code_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('second_code_failures', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('issuer_reach', sa.Text(), nullable=True))
         batch_op.create_foreign_key('fk_invitations_confirmed_by_id_accounts', 'accounts', ['confirmed_by_id'], ['id'])
 
 
+    with op.batch_alter_table('role_grants', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('granted_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_role_grants_granted_by_id_accounts', 'accounts', ['granted_by_id'], ['id'])
+
+
 def downgrade():
+    with op.batch_alter_table('role_grants', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_role_grants_granted_by_id_accounts', type_='foreignkey')
+        batch_op.drop_column('granted_by_id')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_constraint('fk_invitations_confirmed_by_id_accounts', type_='foreignkey')
+        batch_op.drop_column('issuer_reach')
+        batch_op.drop_column('second_code_failures')
+        batch_op.drop_column('second_code_hash')
         batch_op.drop_column('confirmed_at')
         batch_op.drop_column('confirmed_by_id')
     op.drop_index('ix_member_events_at', table_name='member_events')

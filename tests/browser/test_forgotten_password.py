@@ -11,11 +11,13 @@ from tests.factories import make_campaign
 NEW_PASSWORD = "Qiaoxiang-Vote-2026!"
 
 
-def activate(phone, member_phone, code):
+def activate(phone, member_phone, code, second_code=None):
     page = phone.page
     phone.open("/activate")
     phone.type_into(page.get_by_label("手机号"), member_phone)
     phone.type_into(page.get_by_label("激活码（见工会发放的激活单）"), code)
+    if second_code:
+        phone.type_into(page.get_by_label("确认码（仅在评议期间需要：由上级工会工作人员电话告知）"), second_code)
     phone.type_into(page.get_by_label("设置密码（至少 8 位）"), NEW_PASSWORD)
     phone.type_into(page.get_by_label("再次输入密码"), NEW_PASSWORD)
     phone.tap(page.get_by_role("button", name="激活并登录"))
@@ -48,8 +50,11 @@ def test_a_reset_during_voting_needs_an_officer_above_and_then_the_member_votes(
     city.screenshot("reset-03-confirmations")
     city.tap(city.page.get_by_role("button", name="确认所选激活码"))
     expect(city.page.get_by_text("已确认 1 个激活码")).to_be_visible()
+    second_code = city.page.locator(".code").inner_text().strip()
+    city.screenshot("reset-04-second-code")
 
-    activate(phone, member.phone, code)
+    # The city officer phones the member with the second code; the slip alone does not open the account.
+    activate(phone, member.phone, code, second_code)
     expect(phone.page.get_by_text("账号已激活，欢迎使用。")).to_be_visible()
     phone.open(f"/campaigns/{campaign.id}/vote")
     phone.answer_every_item()
