@@ -366,3 +366,85 @@ def test_opening_an_account_from_an_initial_password_is_recorded_as_an_activatio
                                              ("initial_password", world.county_officer.id),
                                              ("activated", world.county_officer.id)]
     assert any("初始密码开通" in text for text in inbox(account))
+
+
+def shadow_of(officer_client, union, app, phone, name="影子"):
+    """Another account the officer alone controls (see make_shadow), signed in."""
+    officer_client.post(f"/unions/{union.id}/members", data={
+        "name": name, "phone": phone, "create_account": "y", "initial_password": "initial-pass-55"})
+    client = app.test_client()
+    client.post("/login", data={"username": phone, "password": "initial-pass-55"})
+    assert client.post("/account/password", data={"current": "initial-pass-55", "new": "shadow-owns-99",
+                                                  "confirm": "shadow-owns-99"}).status_code == 302
+    return client
+
+
+def appoint(client, union, phone):
+    assert client.post(f"/unions/{union.id}/roles", data={"role": "officer", "username": phone}).status_code == 302
+
+
+def test_two_accounts_appointed_by_one_officer_cannot_check_each_other(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    issuer = shadow_of(officer, world.town, app, "13800138741", "影子一")
+    checker = shadow_of(officer, world.town, app, "13800138742", "影子二")
+    appoint(officer, world.union_a, "13800138741")
+    appoint(officer, world.town, "13800138742")  # above the issuer's union, but within its appointer's reach
+    code, _sheet = print_reset(issuer, world.union_a, target)
+    assert confirm(checker, target) is None
+    assert any("须由您确认" in text for text in inbox(world.city_officer))
+    assert activate(app.test_client(), target.phone, code).status_code == 403 and ballots(campaign) == 0
+
+
+def test_revoking_an_appointment_does_not_make_the_appointer_independent(world, login, app):
+    from evalapp.accounts.models import RoleGrant
+
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    issuer = shadow_of(officer, world.town, app, "13800138701")
+    appoint(officer, world.union_a, "13800138701")
+    code, _sheet = print_reset(issuer, world.union_a, target)
+    grant_id = db.session.scalar(select(RoleGrant.id).join(Account).where(Account.username == "13800138701"))
+    officer.post(f"/unions/{world.union_a.id}/roles/{grant_id}/revoke")
+    assert db.session.get(RoleGrant, grant_id) is None
+    assert confirm(officer, target) is None and ballots(campaign) == 0
+    # The member's "not me" goes past the appointer too.
+    member = login("m1")
+    security = member.get("/account/security").get_data(as_text=True)
+    event_id = int(re.search(r"/account/security/(\d+)/report", security).group(1))
+    member.post(f"/account/security/{event_id}/report")
+    assert any("不是本人" in text for text in inbox(world.city_officer))
+    assert not any("不是本人" in text for text in inbox(world.county_officer))
+
+
+def test_a_long_chain_of_appointments_still_leads_back_to_the_officer(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    officer = login("county_officer")
+    previous = officer
+    for link in range(1, 9):
+        phone = f"138001387{link + 10:02d}"
+        client = shadow_of(officer, world.town, app, phone, f"影子{link}")
+        appoint(previous, world.union_a, phone)
+        previous = client
+    print_reset(previous, world.union_a, target)
+    assert confirm(officer, target) is None and ballots(campaign) == 0
+
+
+def test_an_administrators_code_needs_another_administrator_whoever_they_appointed(world, login, app):
+    from evalapp.accounts.models import RoleGrant
+
+    open_campaign_with_phone(world)
+    target = world.members[0].member
+    admin = login("admin")
+    first = shadow_of(admin, world.town, app, "13800138731", "影子甲")
+    second = shadow_of(admin, world.town, app, "13800138732", "影子乙")
+    appoint(admin, world.union_a, "13800138731")
+    appoint(first, world.union_a, "13800138732")
+    print_reset(admin, world.union_a, target)
+    grant_id = db.session.scalar(select(RoleGrant.id).join(Account).where(Account.username == "13800138731"))
+    admin.post(f"/unions/{world.union_a.id}/roles/{grant_id}/revoke")
+    assert confirm(second, target) is None
+    assert confirm(login("city_officer"), target) is None  # only another administrator checks an administrator
+    make_account("admin2", is_admin=True)
+    db.session.commit()
+    assert confirm(login("admin2"), target) is not None

@@ -6,14 +6,16 @@ officer of a union above the issuer's reach (whom the issuer cannot appoint) or 
 Every code and every password it sets is also told to the member, who can report it.
 """
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from evalapp.accounts.appointments import lineage
 from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
 from evalapp.accounts.operations import (
     check_password_policy,
@@ -90,52 +92,50 @@ def _within_reach(union, reach):
     return "*" in reach or any(union.path.startswith(path) for path in reach)
 
 
-def _appointers(account, depth=6):
-    """Ids of the accounts that appointed `account`'s roles, and those who appointed them, and so on."""
-    found, frontier = set(), {account.id}
-    for _ in range(depth):
-        frontier = set(db.session.scalars(select(RoleGrant.granted_by_id).where(
-            RoleGrant.account_id.in_(frontier), RoleGrant.granted_by_id.is_not(None)))) - found
-        if not frontier:
-            break
-        found |= frontier
-    return found
-
-
-def independent(actor, issuer):
-    """Neither appointed the other, directly or through others: an appointer could have made the appointee up."""
-    return issuer is None or (actor.id not in _appointers(issuer) and issuer.id not in _appointers(actor))
+def _issuer_reach(invitation):
+    """Where the issuer, or anyone who appointed them, could have placed a made-up colleague."""
+    issuer = invitation.issued_by
+    reach = set(json.loads(invitation.issuer_reach)) if invitation.issuer_reach else set(_reach_of(issuer))
+    return reach | set(lineage(issuer).paths)
 
 
 def may_confirm(actor, invitation):
-    """A second person: manages the member's union, lies above the reach the issuer had when issuing
-    (the issuer can appoint officers anywhere in it), and neither appointed the issuer nor was
-    appointed by them."""
+    """A second person: manages the member's union and lies outside the reach of the issuer and of
+    everyone who appointed the issuer (the reach the issuer had when issuing counts too), and did not
+    appoint the issuer. For an administrator's code, another administrator."""
     member, issuer = invitation.member, invitation.issued_by
     if actor.id == invitation.issued_by_id or actor.id == member.account_id or not actor.manages(member.union):
         return False
-    if not independent(actor, issuer):
-        return False
-    reach = json.loads(invitation.issuer_reach) if invitation.issuer_reach else (_reach_of(issuer) if issuer else [])
-    if actor.is_admin or "*" in reach:
+    if issuer is None:
         return True
-    return any(member.union.is_within(scope) and not _within_reach(scope, reach) for scope in actor.officer_unions)
+    if actor.id in lineage(issuer).appointers:
+        return False
+    reach = _issuer_reach(invitation)
+    if "*" in reach:
+        return actor.is_admin
+    return actor.is_admin or any(member.union.is_within(scope) and not _within_reach(scope, reach)
+                                 for scope in actor.officer_unions)
 
 
 def second_persons(union, issuer):
-    """The independent officers nearest above `issuer`'s reach who manage `union`; else independent administrators."""
-    reach = _reach_of(issuer) if issuer is not None else []
-    for ancestor in reversed(union.ancestors + [union]):
-        if _within_reach(ancestor, reach):
-            continue
-        officers = [officer for officer in db.session.scalars(
-            select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
-                RoleGrant.union_id == ancestor.id, RoleGrant.role == Role.officer, Account.active.is_(True)))
-            if independent(officer, issuer)]
-        if officers:
-            return officers
+    """Who may check `issuer`'s work for `union`: the nearest officers above the reach of the issuer and
+    of their appointers, who did not appoint them; else the administrators who did not."""
+    reach, appointers = set(), set()
+    if issuer is not None:
+        line = lineage(issuer)
+        reach, appointers = set(_reach_of(issuer)) | set(line.paths), line.appointers | {issuer.id}
+    if "*" not in reach:
+        for ancestor in reversed(union.ancestors + [union]):
+            if _within_reach(ancestor, reach):
+                continue
+            officers = [officer for officer in db.session.scalars(
+                select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
+                    RoleGrant.union_id == ancestor.id, RoleGrant.role == Role.officer, Account.active.is_(True)))
+                if officer.id not in appointers]
+            if officers:
+                return officers
     return [admin for admin in db.session.scalars(select(Account).where(Account.is_admin.is_(True), Account.active.is_(True)))
-            if issuer is None or (admin.id != issuer.id and independent(admin, issuer))]
+            if admin.id not in appointers]
 
 
 def issue_invitations(union, actor, members=None):
@@ -208,18 +208,22 @@ def _needs_second_person(member):
 
 
 def _check_second_code(invitation, second_code):
-    if second_code and _hash(second_code) == invitation.second_code_hash:
+    if second_code and invitation.second_code_hash and hmac.compare_digest(_hash(second_code), invitation.second_code_hash):
         return
-    if second_code:
-        invitation.second_code_failures += 1
-        if invitation.second_code_failures >= MAX_SECOND_CODE_FAILURES:
-            # Guessing: the confirmation ends, and a new one (with a new second code) is needed.
-            invitation.confirmed_by_id = invitation.confirmed_at = invitation.second_code_hash = None
-        db.session.commit()  # the failure counts, though the activation is refused
-        if invitation.confirmed_at is None:
-            raise Refused("确认码错误次数过多，确认已作废。请联系上级工会工作人员重新确认。", 403)
-        raise Refused("确认码不正确。请核对上级工会工作人员电话告知您的 6 位确认码。", 400)
-    raise Refused(SECOND_CODE_NEEDED, 400)
+    if not second_code:
+        raise Refused(SECOND_CODE_NEEDED, 400)
+    # Counted in the database, so that guesses sent in parallel all count; the count belongs to the
+    # slip (a new confirmation does not reset it), a new slip starts again.
+    failures = db.session.execute(update(Invitation).where(Invitation.id == invitation.id)
+                                  .values(second_code_failures=Invitation.second_code_failures + 1)
+                                  .returning(Invitation.second_code_failures)).scalar_one()
+    if failures >= MAX_SECOND_CODE_FAILURES:
+        db.session.execute(update(Invitation).where(Invitation.id == invitation.id)
+                           .values(confirmed_by_id=None, confirmed_at=None, second_code_hash=None))
+    db.session.commit()  # the failure counts, though the activation is refused
+    if failures >= MAX_SECOND_CODE_FAILURES:
+        raise Refused("确认码错误次数过多，确认已作废。请联系上级工会工作人员重新确认。", 403)
+    raise Refused("确认码不正确。请核对上级工会工作人员电话告知您的 6 位确认码。", 400)
 
 
 def pending_confirmation(invitation):
@@ -243,7 +247,8 @@ def confirm_invitations(actor, invitations):
     for invitation in invitations:
         second = "".join(secrets.choice("0123456789") for _ in range(SECOND_CODE_LENGTH))
         invitation.confirmed_by_id, invitation.confirmed_at = actor.id, now
-        invitation.second_code_hash, invitation.second_code_failures = _hash(second), 0
+        invitation.second_code_hash = _hash(second)
+        record_member_event(invitation.member, MemberEventKind.code_confirmed, actor)
         confirmed.append((invitation, second))
     db.session.flush()
     audit.record("invitations.confirmed", actor, actor=actor, member_ids=[inv.member_id for inv in invitations])

@@ -37,8 +37,7 @@ class Account(UserMixin, db.Model):
     #: Part of every session and remember-me cookie (see `get_id`): a new one ends them all.
     session_token = db.Column(db.String(64), nullable=False, default=lambda: new_session_token())
 
-    grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan",
-                             foreign_keys="RoleGrant.account_id")
+    grants = db.relationship("RoleGrant", back_populates="account", cascade="all, delete-orphan")
 
     def __repr__(self):
         return f"<Account {self.id} {self.username}>"
@@ -108,11 +107,7 @@ class RoleGrant(db.Model):
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
     union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
     role = db.Column(db.Enum(Role, native_enum=False, length=16), nullable=False)
-    #: Who appointed the account: an appointer could have made the appointee up, so they are not
-    #: independent of each other when a credential code needs a second person.
-    granted_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
-
-    account = db.relationship("Account", back_populates="grants", foreign_keys=[account_id])
+    account = db.relationship("Account", back_populates="grants")
     union = db.relationship("Union")
 
 

@@ -211,7 +211,7 @@ def grant_role(account, union, role: Role, actor=None):
     existing = db.session.scalar(select(RoleGrant).filter_by(account_id=account.id, union_id=union.id, role=role))
     if existing is not None:
         return existing
-    grant = RoleGrant(account=account, union=union, role=role, granted_by_id=actor.id if actor is not None else None)
+    grant = RoleGrant(account=account, union=union, role=role)
     db.session.add(grant)
     db.session.flush()
     audit.record("role.granted", account, actor=actor, union_id=union.id, role=role.value)

@@ -18,6 +18,8 @@ class MemberEventKind(enum.StrEnum):
     #: An officer chose the member's first password (enrolment with an account).
     initial_password = "initial_password"  # nosec B105 (an event kind, not a password)
     activation_code = "activation_code"
+    #: A second person confirmed a code that needed one (their name is what the report shows).
+    code_confirmed = "code_confirmed"
     reset_code = "reset_code"
     activated = "activated"
     password_reset = "password_reset"  # nosec B105 (an event kind, not a password)
@@ -40,7 +42,8 @@ LABELS = {
     MemberEventKind.initial_password: "由工作人员设置初始密码",
     MemberEventKind.activation_code: "发放激活码",
     MemberEventKind.reset_code: "发放重置密码的激活码",
-    MemberEventKind.activated: "用激活码激活账号",
+    MemberEventKind.code_confirmed: "上级工会确认激活码",
+    MemberEventKind.activated: "开通账号（用激活码或初始密码）",
     MemberEventKind.password_reset: "用激活码重新设置密码",
 }
 CREDENTIAL_KINDS = frozenset({MemberEventKind.initial_password, MemberEventKind.reset_code,

@@ -40,15 +40,12 @@ def upgrade():
         batch_op.create_foreign_key('fk_invitations_confirmed_by_id_accounts', 'accounts', ['confirmed_by_id'], ['id'])
 
 
-    with op.batch_alter_table('role_grants', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('granted_by_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_role_grants_granted_by_id_accounts', 'accounts', ['granted_by_id'], ['id'])
+    # The appointment history (who granted whom which role) is read from the audit log by object.
+    op.create_index('ix_audit_entries_object_type_object_id', 'audit_entries', ['object_type', 'object_id'])
 
 
 def downgrade():
-    with op.batch_alter_table('role_grants', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_role_grants_granted_by_id_accounts', type_='foreignkey')
-        batch_op.drop_column('granted_by_id')
+    op.drop_index('ix_audit_entries_object_type_object_id', table_name='audit_entries')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_constraint('fk_invitations_confirmed_by_id_accounts', type_='foreignkey')
         batch_op.drop_column('issuer_reach')
