@@ -241,8 +241,8 @@ def confirm_invitations(actor, invitations):
     if not invitations:
         raise Refused("没有需要确认的激活码（可能已被发放人重新打印，请刷新后再看）。", 400)
     if not all(may_confirm(actor, invitation) for invitation in invitations):
-        raise Refused("只能由发放人以外、其管理范围以上、且与发放人没有任命关系的上级工会工作人员"
-                      "（或系统管理员）确认激活码。", 403)
+        raise Refused("只能由发放人及其任命人的管理范围以外的上级工会工作人员确认激活码"
+                      "（系统管理员发放的，由另一位系统管理员确认）。", 403)
     now, confirmed = utcnow(), []
     for invitation in invitations:
         second = "".join(secrets.choice("0123456789") for _ in range(SECOND_CODE_LENGTH))
