@@ -134,6 +134,7 @@ def test_the_member_sees_every_reset_at_login_and_can_report_it_to_the_superior_
     reported = member.post(f"/account/security/{event_id}/report", follow_redirects=True)
     assert "已报告上级工会" in reported.get_data(as_text=True)
     assert any("会员1" in text and "不是本人" in text for text in inbox(world.city_officer))
+    assert any("不是本人" in text for text in inbox(world.admin))  # every administrator hears of it too
     assert not any("不是本人" in text for text in inbox(world.county_officer))
     # Someone else's event is not theirs to report.
     assert login("m2").post(f"/account/security/{event_id}/report").status_code == 404
@@ -448,3 +449,52 @@ def test_an_administrators_code_needs_another_administrator_whoever_they_appoint
     make_account("admin2", is_admin=True)
     db.session.commit()
     assert confirm(login("admin2"), target) is not None
+
+
+def test_a_code_for_an_account_an_officer_opened_is_held_once_a_campaign_is_announced(world, login, app):
+    officer = login("county_officer")
+    officer.post(f"/unions/{world.union_a.id}/members", data={
+        "name": "新会员", "phone": "13900139335", "create_account": "y", "initial_password": "initial-pass-55"})
+    make_campaign(world, "reporting")
+    account = db.session.scalar(select(Account).where(Account.username == "13900139335"))
+    code, sheet = print_reset(officer, world.union_a, account.member)
+    assert HELD in sheet and activate(app.test_client(), "13900139335", code).status_code == 403
+    assert any("county_officer" in text and "激活码" in text for text in inbox(account))
+
+
+def test_the_confirming_officer_is_warned_of_a_recent_phone_change(world, login, app, tmp_path, monkeypatch):
+    from evalapp.core.audit import AuditEntry
+    from tests.test_rosters import csv_file, make_id, person, run_import
+
+    monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
+    target = person(world.union_a, "真会员", make_id(8), phone="13900139556")
+    campaign = make_campaign(world, "open")
+    # The officer puts a number of their own on the roster, then asks for a reset.
+    run_import(world.union_a, world.county_officer, csv_file([["真会员", "13900139999", make_id(8)]],
+                                                             header=["姓名", "手机号", "身份证号"]))
+    db.session.expire_all()
+    print_reset(login("county_officer"), world.union_a, db.session.get(type(target), target.id))
+    city = login("city_officer")
+    assert "由county_officer更改过" in city.get("/confirmations").get_data(as_text=True)
+    from evalapp.campaigns.credentials import confirmation_key
+
+    invitation = db.session.scalar(select(Invitation).where(Invitation.member_id == target.id))
+    confirmed = city.post("/confirmations", data={"invitation": confirmation_key(invitation)}).get_data(as_text=True)
+    assert "由county_officer更改过" in confirmed and "请不要只凭这个号码核实" in confirmed
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "invitations.confirmed")).one()
+    assert (entry.object_type, entry.object_id, entry.actor_id) == ("Account", world.city_officer.id, world.city_officer.id)
+    assert campaign.id
+
+
+def test_each_confirmation_allows_three_tries_at_the_second_code(world, login, app):
+    campaign, target = open_campaign_with_phone(world)
+    code, _sheet = print_reset(login("county_officer"), world.union_a, target)
+    city = login("city_officer")
+    second = confirm(city, target)
+    wrong = "000000" if second != "000000" else "111111"
+    assert [activate(app.test_client(), target.phone, code, second_code=wrong).status_code for _ in range(3)] == [400, 400, 403]
+    second = confirm(city, target)
+    assert activate(app.test_client(), target.phone, code, second_code=wrong).status_code == 400
+    member = app.test_client()
+    assert activate(member, target.phone, code, second_code=second).status_code == 302
+    assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code == 302

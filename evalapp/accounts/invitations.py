@@ -170,9 +170,9 @@ def issue_invitations(union, actor, members=None):
         db.session.add(invitation)
         resets = member.account is not None and not member.account.must_change_password
         record_member_event(member, MemberEventKind.reset_code if resets else MemberEventKind.activation_code, actor)
-        if resets:
-            notify(member.account, "account.reset_code",
-                   f"{actor.display_name}于 {_when(now)} 为您的账号发放了重置密码的激活码。"
+        if member.account is not None:
+            what = "重置密码的激活码" if resets else "激活码（可用来开通账号、设置密码）"
+            notify(member.account, "account.reset_code", f"{actor.display_name}于 {_when(now)} 为您的账号发放了{what}。"
                    "如果不是您本人申请的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
         issued.append(IssuedCode(member, code, held=_needs_second_person(member)))
     db.session.flush()
@@ -196,10 +196,11 @@ def _needs_second_person(member):
     a recent move between unions (which could take the member out of an announced campaign's scope).
 
     Activation sheets are normally handed out when a campaign is announced, so first activations
-    are held only once voting is open; a reset (the member had a password of their own) is rare and
-    is what an official who wants a member's vote would do before opening, so it is held earlier.
+    are held only once voting is open; a code for an existing account is rare and is what an
+    official who wants a member's vote would do before opening, so it is held earlier.
     """
-    resets = member.account is not None and not member.account.must_change_password
+    # An account opened from an officer's initial password counts too: that officer knows it.
+    resets = member.account is not None
     if any(is_open or resets for _title, is_open in member_campaigns(member)):
         return True
     return resets and db.session.scalar(select(MemberEvent.id).where(
@@ -212,8 +213,8 @@ def _check_second_code(invitation, second_code):
         return
     if not second_code:
         raise Refused(SECOND_CODE_NEEDED, 400)
-    # Counted in the database, so that guesses sent in parallel all count; the count belongs to the
-    # slip (a new confirmation does not reset it), a new slip starts again.
+    # Counted in the database, so that guesses sent in parallel all count. Each confirmation allows
+    # three tries; another needs the independent officer again, so guessing cannot go on alone.
     failures = db.session.execute(update(Invitation).where(Invitation.id == invitation.id)
                                   .values(second_code_failures=Invitation.second_code_failures + 1)
                                   .returning(Invitation.second_code_failures)).scalar_one()
@@ -247,7 +248,7 @@ def confirm_invitations(actor, invitations):
     for invitation in invitations:
         second = "".join(secrets.choice("0123456789") for _ in range(SECOND_CODE_LENGTH))
         invitation.confirmed_by_id, invitation.confirmed_at = actor.id, now
-        invitation.second_code_hash = _hash(second)
+        invitation.second_code_hash, invitation.second_code_failures = _hash(second), 0
         record_member_event(invitation.member, MemberEventKind.code_confirmed, actor)
         confirmed.append((invitation, second))
     db.session.flush()

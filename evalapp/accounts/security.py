@@ -2,6 +2,7 @@
 from sqlalchemy import select, update
 
 from evalapp.accounts.invitations import second_persons
+from evalapp.accounts.models import Account
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -35,11 +36,16 @@ def mark_seen(account):
 
 
 def _report_recipients(union, actor):
-    """The officers above whoever made the change; for an administrator's change, the union's superiors."""
+    """The officers above whoever made the change (for an administrator's change, the union's
+    superiors), and every administrator but the one who made it."""
     if actor is not None and not actor.is_admin:
-        return second_persons(union, actor)
-    parent = union.parent if union.parent_id is not None else None
-    return second_persons(parent, None) if parent is not None else second_persons(union, actor)
+        recipients = second_persons(union, actor)
+    else:
+        parent = union.parent if union.parent_id is not None else None
+        recipients = second_persons(parent, None) if parent is not None else second_persons(union, actor)
+    admins = db.session.scalars(select(Account).where(Account.is_admin.is_(True), Account.active.is_(True)))
+    return list({account.id: account for account in [*recipients, *admins]
+                 if actor is None or account.id != actor.id}.values())
 
 
 def report_event(account, event):

@@ -3,6 +3,8 @@
 The accounts floor asks through a signal (evalapp/accounts/signals.py) whether a member is an
 elector of an open campaign; this module answers it and lists the codes an officer may confirm.
 """
+from datetime import timedelta
+
 from sqlalchemy import and_, or_, select
 
 from evalapp.accounts.invitations import may_confirm, pending_confirmation
@@ -11,6 +13,7 @@ from evalapp.accounts.signals import campaigns_of_member
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
+from evalapp.unions.events import MemberEvent, MemberEventKind
 from evalapp.unions.models import Member, Union
 from evalapp.unions.operations import managed_unions_query
 
@@ -42,3 +45,20 @@ def held_invitations(actor):
 def confirmation_key(invitation):
     """The code as a confirming officer saw it: printing it again (a new code) changes the key."""
     return f"{invitation.id}-{invitation.issued_at:%Y%m%d%H%M%S%f}"
+
+
+#: A phone changed this recently may be the issuer's own: the confirming officer is warned not to rely on it.
+RECENT_PHONE_CHANGE = timedelta(days=30)
+
+
+def recent_phone_changes(invitations):
+    """{member id: [(when, by whom)]} of the phone changes of these codes' members in the last 30 days."""
+    ids = [invitation.member_id for invitation in invitations]
+    if not ids:
+        return {}
+    changes = {}
+    for event in db.session.scalars(select(MemberEvent).where(
+            MemberEvent.member_id.in_(ids), MemberEvent.kind == MemberEventKind.phone_changed.value,
+            MemberEvent.at >= utcnow() - RECENT_PHONE_CHANGE).order_by(MemberEvent.at)):
+        changes.setdefault(event.member_id, []).append((event.at, event.actor.display_name if event.actor else "导入"))
+    return changes

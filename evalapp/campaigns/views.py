@@ -18,7 +18,7 @@ from evalapp.campaigns.batches import (
     describe_rule,
     select_unions,
 )
-from evalapp.campaigns.credentials import confirmation_key, held_invitations
+from evalapp.campaigns.credentials import confirmation_key, held_invitations, recent_phone_changes
 from evalapp.campaigns.forms import BatchForm, CampaignForm
 from evalapp.campaigns.models import (
     BatchRule,
@@ -341,8 +341,10 @@ def confirmations():
         # Each box names the code as the page showed it: one printed again since is not confirmed unseen.
         wanted = set(request.form.getlist("invitation"))
         chosen = [invitation for invitation in held if confirmation_key(invitation) in wanted]
-        outcome = perform(confirm_invitations, current_user, chosen, success=f"已确认 {len(chosen)} 个激活码。")
+        outcome = perform(confirm_invitations, current_user._get_current_object(), chosen,
+                          success=f"已确认 {len(chosen)} 个激活码。")
         if outcome.ok:
-            return render_template("campaigns/confirmed.html", confirmed=outcome.value)
+            return render_template("campaigns/confirmed.html", confirmed=outcome.value,
+                                   phone_changes=recent_phone_changes([invitation for invitation, _code in outcome.value]))
     return render_template("campaigns/confirmations.html", held=held, mask_phone=mask_phone,
-                           confirmation_key=confirmation_key)
+                           confirmation_key=confirmation_key, phone_changes=recent_phone_changes(held))
