@@ -498,3 +498,20 @@ def test_each_confirmation_allows_three_tries_at_the_second_code(world, login, a
     member = app.test_client()
     assert activate(member, target.phone, code, second_code=second).status_code == 302
     assert member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1])).status_code == 302
+
+
+def test_the_integrity_report_lists_officers_appointed_near_and_during_voting(world, login, tmp_path):
+    from evalapp.campaigns import operations as campaign_ops
+    from tests.test_review_reports import compact, download, request_review
+
+    campaign = make_campaign(world, "open", votes=[[1, 1, 1]] * 5)
+    appoint(login("county_officer"), world.union_a, "m5")
+    appoint(login("city_officer"), world.other_county, "outsider")  # elsewhere in the tree: not listed
+    campaign_ops.close_voting(campaign, world.county_officer)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    city = login("city_officer")
+    page = city.get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "county_officer 任命 会员5 为甲公司工会工作人员" in page and "乙会员" not in page
+    text = compact(download(city, request_review(city, world.city), tmp_path))
+    assert "county_officer任命会员5为甲公司工会工作人员" in text

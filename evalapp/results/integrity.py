@@ -6,16 +6,19 @@ the officers above, the electors touched from 30 days before voting opened until
 kind and by official, and how many of those electors then voted. Counts only: it names no member
 and says nothing about any ballot.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from evalapp.accounts.models import Account
+from evalapp.accounts.models import Account, Role
 from evalapp.campaigns.models import ElectorateEntry
+from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.unions.events import MemberEvent, MemberEventKind
+from evalapp.unions.models import Union
 from evalapp.voting.models import Participation
 
 WINDOW_BEFORE_OPENING = timedelta(days=30)
@@ -30,6 +33,16 @@ class IntegrityLine:
     by: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Appointment:
+    """An officer appointed, within the window, to the campaign's union, a union above it or one below it."""
+
+    at: object
+    appointer: str
+    appointee: str
+    union: str
+
+
 @dataclass
 class IntegrityReport:
     window_start: object
@@ -38,10 +51,12 @@ class IntegrityReport:
     voted: int
     reported: int
     lines: list
+    #: Officers appointed near and during voting where they could print or confirm the electors' codes.
+    appointments: list = field(default_factory=list)
 
     @property
     def clean(self):
-        return not self.lines
+        return not self.lines and not self.appointments
 
 
 def integrity_report(campaign):
@@ -74,8 +89,30 @@ def integrity_reports(campaigns):
     actor_ids = {row.actor_id for row in rows if row.actor_id is not None}
     names = dict(db.session.execute(select(Account.id, Account.display_name).where(Account.id.in_(actor_ids))).all()) \
         if actor_ids else {}
-    return {campaign_id: _report(campaign_id, windows[campaign_id], events[campaign_id], voted, names)
-            for campaign_id in windows}
+    reports = {campaign_id: _report(campaign_id, windows[campaign_id], events[campaign_id], voted, names)
+               for campaign_id in windows}
+    for campaign in campaigns:
+        if campaign.id in reports:
+            reports[campaign.id].appointments = _appointments(campaign, *windows[campaign.id])
+    return reports
+
+
+def _appointments(campaign, start, end):
+    """Officer appointments from the audit log within the window, on the campaign union's line or below it."""
+    union_path = campaign.union.path
+    found = []
+    for at, appointer_id, appointee_id, details in db.session.execute(
+            select(AuditEntry.at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details).where(
+                AuditEntry.action == "role.granted", AuditEntry.at >= start, AuditEntry.at <= end)
+            .order_by(AuditEntry.at)):
+        facts = json.loads(details)
+        union = db.session.get(Union, facts["union_id"]) if facts.get("role") == Role.officer.value else None
+        if union is not None and (union_path.startswith(union.path) or union.path.startswith(union_path)):
+            appointer, appointee = db.session.get(Account, appointer_id) if appointer_id else None, \
+                db.session.get(Account, appointee_id)
+            found.append(Appointment(at, appointer.display_name if appointer else "系统", appointee.display_name
+                                     if appointee else "?", union.name))
+    return found
 
 
 def _report(campaign_id, window, events, voted, names):

@@ -42,9 +42,11 @@ def upgrade():
 
     # The appointment history (who granted whom which role) is read from the audit log by object.
     op.create_index('ix_audit_entries_object_type_object_id', 'audit_entries', ['object_type', 'object_id'])
+    op.create_index('ix_audit_entries_action_at', 'audit_entries', ['action', 'at'])
 
 
 def downgrade():
+    op.drop_index('ix_audit_entries_action_at', table_name='audit_entries')
     op.drop_index('ix_audit_entries_object_type_object_id', table_name='audit_entries')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_constraint('fk_invitations_confirmed_by_id_accounts', type_='foreignkey')
