@@ -1,9 +1,10 @@
 """Invitation codes: how members get their first password without anyone else knowing it.
 
 An officer sees every code they print. So that no single officer can vote in a member's name, a
-code for an elector of an open campaign works only after a second person has confirmed it: an
-officer of a union above the issuer's reach (whom the issuer cannot appoint) or an administrator.
-Every code and every password it sets is also told to the member, who can report it.
+code that could put a ballot in a member's name (see `_needs_second_person`) works only with a
+second person: an officer outside the reach of the issuer and of whoever appointed them (for an
+administrator's code, another administrator), who confirms it and phones the member a second code
+the issuer never sees. Every code and every password it sets is also told to the member.
 """
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from evalapp.accounts.appointments import lineage
 from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
 from evalapp.accounts.operations import (
+    SECURITY_LINK,
     check_password_policy,
     create_account,
     end_all_sessions,
@@ -40,7 +42,6 @@ CODE_LENGTH = 8
 VALID_FOR = timedelta(days=60)
 HELD = ("您正在参加评议。为防止他人冒用您的账号投票，此激活码须经上级工会工作人员确认后才能使用。"
         "已通知上级工会工作人员；他们确认后会打电话告诉您 6 位确认码，届时请用同一激活码加确认码再试一次。")
-SECURITY_LINK = "/account/security"
 SECOND_CODE_LENGTH = 6
 RECENT_MOVE = timedelta(days=30)
 MAX_SECOND_CODE_FAILURES = 3
@@ -92,25 +93,26 @@ def _within_reach(union, reach):
     return "*" in reach or any(union.path.startswith(path) for path in reach)
 
 
-def _issuer_reach(invitation):
-    """Where the issuer, or anyone who appointed them, could have placed a made-up colleague."""
-    issuer = invitation.issued_by
-    reach = set(json.loads(invitation.issuer_reach)) if invitation.issuer_reach else set(_reach_of(issuer))
-    return reach | set(lineage(issuer).paths)
+def _independence(issuer, stored_reach=None):
+    """(reach, appointers) of `issuer`: where they or anyone who appointed them could have placed a
+    made-up colleague, and who those appointers are (the issuer included)."""
+    line = lineage(issuer)
+    reach = set(json.loads(stored_reach)) if stored_reach else set(_reach_of(issuer))
+    return reach | set(_reach_of(issuer)) | set(line.paths), line.appointers | {issuer.id}
 
 
 def may_confirm(actor, invitation):
-    """A second person: manages the member's union and lies outside the reach of the issuer and of
-    everyone who appointed the issuer (the reach the issuer had when issuing counts too), and did not
-    appoint the issuer. For an administrator's code, another administrator."""
+    """A second person: manages the member's union and holds a post outside the reach of the issuer
+    and of everyone who appointed the issuer (the reach the issuer had when issuing counts too), and
+    is none of them. For an administrator's code, another administrator."""
     member, issuer = invitation.member, invitation.issued_by
-    if actor.id == invitation.issued_by_id or actor.id == member.account_id or not actor.manages(member.union):
+    if actor.id == member.account_id or not actor.manages(member.union):
         return False
     if issuer is None:
         return True
-    if actor.id in lineage(issuer).appointers:
+    reach, appointers = _independence(issuer, invitation.issuer_reach)
+    if actor.id in appointers:
         return False
-    reach = _issuer_reach(invitation)
     if "*" in reach:
         return actor.is_admin
     return actor.is_admin or any(member.union.is_within(scope) and not _within_reach(scope, reach)
@@ -119,11 +121,8 @@ def may_confirm(actor, invitation):
 
 def second_persons(union, issuer):
     """Who may check `issuer`'s work for `union`: the nearest officers above the reach of the issuer and
-    of their appointers, who did not appoint them; else the administrators who did not."""
-    reach, appointers = set(), set()
-    if issuer is not None:
-        line = lineage(issuer)
-        reach, appointers = set(_reach_of(issuer)) | set(line.paths), line.appointers | {issuer.id}
+    of their appointers, who are none of them; else the administrators who are none of them."""
+    reach, appointers = _independence(issuer) if issuer is not None else (set(), set())
     if "*" not in reach:
         for ancestor in reversed(union.ancestors + [union]):
             if _within_reach(ancestor, reach):

@@ -107,6 +107,7 @@ class RoleGrant(db.Model):
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
     union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
     role = db.Column(db.Enum(Role, native_enum=False, length=16), nullable=False)
+
     account = db.relationship("Account", back_populates="grants")
     union = db.relationship("Union")
 

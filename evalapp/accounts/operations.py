@@ -19,6 +19,8 @@ from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_ev
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 8
+#: Where a member sees, and can report, the changes made to their account (in notices' links).
+SECURITY_LINK = "/account/security"
 
 
 def normalise_username(username):
@@ -153,7 +155,7 @@ def _record_initial_takeover(account):
     officer = enrolled_by.actor if enrolled_by is not None else None
     record_member_event(member, MemberEventKind.activated, officer)
     notify(account, "account.activated", f"您的账号已用{officer.display_name if officer else '工作人员'}设置的初始密码开通，"
-           "并设置了新密码。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link="/account/security")
+           "并设置了新密码。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
 
 
 def end_all_sessions(account):

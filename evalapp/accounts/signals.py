@@ -11,7 +11,3 @@ campaigns_of_member = _signals.signal("campaigns-of-member")
 
 def member_campaigns(member):
     return [pair for _receiver, pairs in campaigns_of_member.send(member) for pair in pairs or ()]
-
-
-def open_campaign_titles(member):
-    return [title for title, is_open in member_campaigns(member) if is_open]

@@ -1,6 +1,6 @@
 """Flask-Login wiring: every page needs a login except those marked public."""
 from flask import flash, g, redirect, request, session, url_for
-from flask_login import LoginManager, current_user, login_user, user_logged_in
+from flask_login import LoginManager, current_user, login_user, logout_user, user_logged_in
 
 from evalapp.core.db import db
 
@@ -46,8 +46,6 @@ def start_session(account, remember=False):
 
 def end_session():
     """Sign out of this browser: drop the session and the remember-me cookie."""
-    from flask_login import logout_user
-
     logout_user()
     remember = session.get("_remember")
     session.clear()

@@ -45,6 +45,8 @@ DEVICE_COOKIE_NAMES = 5
 LOGIN_ATTEMPTS_PER_ADDRESS = "30 per minute"
 #: Activation attempts per address: codes are short, guessing must be slow.
 ACTIVATIONS_PER_ADDRESS = "10 per minute"
+#: POSTs an anonymous visitor may send from one address (the sign-in forms have limits of their own).
+ANONYMOUS_POSTS_PER_ADDRESS = parse("30 per minute")
 #: Ballot submissions allowed per account (a real voter needs one).
 BALLOT_SUBMISSIONS = "10 per minute"
 
@@ -61,6 +63,11 @@ def count_login_attempt(name):
     within_address = _counts("hit", LOGIN_TRIES_PER_NAME_AND_ADDRESS, *_address_keys(name))
     within_name = _counts("hit", LOGIN_TRIES_PER_NAME, *_name_keys(name))
     return within_address and within_name
+
+
+def count_anonymous_post():
+    """Count an anonymous POST from this address; False once the address is over its limit."""
+    return _counts("hit", ANONYMOUS_POSTS_PER_ADDRESS, _site(), "anonymous-post", get_remote_address())
 
 
 def forget_login_attempts(name):

@@ -1,5 +1,4 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
-import logging
 from dataclasses import dataclass
 
 from flask import Request as FlaskRequest
@@ -17,7 +16,6 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
-from limits import parse as parse_limit
 from markupsafe import Markup, escape
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
@@ -26,10 +24,10 @@ from werkzeug.utils import cached_property
 from evalapp.core.config import is_production
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.limits import ANONYMOUS_POSTS_PER_ADDRESS, count_anonymous_post
 from evalapp.core.text import css_string
 from evalapp.core.timeutil import to_local
 
-logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 
@@ -83,8 +81,6 @@ def init_app(app):
 #: The largest body an anonymous visitor may send: the sign-in forms need a few hundred bytes.
 ANONYMOUS_MAX_BODY = 64 * 1024
 ANONYMOUS_TOO_LARGE = "提交的内容过大：未登录时每次提交不能超过 64 KB。请先登录，再重新提交。"
-#: POSTs an anonymous visitor may send from one address (the sign-in forms have limits of their own).
-ANONYMOUS_POSTS_PER_ADDRESS = parse_limit("30 per minute")
 ANONYMOUS_TOO_MANY = "提交过于频繁，请稍后再试。"
 #: Endpoints that count an anonymous visitor's attempts themselves (core.limits).
 _SELF_LIMITED = {"accounts.login", "accounts.activate_view"}
@@ -106,26 +102,11 @@ def limit_anonymous_bodies(app):
         request.max_content_length = min(ANONYMOUS_MAX_BODY, app.config.get("MAX_CONTENT_LENGTH") or ANONYMOUS_MAX_BODY)
         if (request.content_length or 0) > request.max_content_length:
             return render_template("errors/status.html", status=413, text=ANONYMOUS_TOO_LARGE), 413
-        if request.endpoint not in _SELF_LIMITED and not _within_anonymous_post_limit():
+        if request.endpoint not in _SELF_LIMITED and not count_anonymous_post():
             response = make_response(render_template("errors/refused.html", message=ANONYMOUS_TOO_MANY), 429)
             response.headers["Retry-After"] = str(ANONYMOUS_POSTS_PER_ADDRESS.get_expiry())
             return response
         return None
-
-
-def _within_anonymous_post_limit():
-    from flask_limiter.util import get_remote_address
-
-    from evalapp.core.limits import limiter
-
-    if not limiter.enabled:
-        return True
-    site = current_app.config.get("RATELIMIT_KEY_PREFIX") or "evalapp"
-    try:
-        return limiter.limiter.hit(ANONYMOUS_POSTS_PER_ADDRESS, site, "anonymous-post", get_remote_address())
-    except Exception:  # the storage is away: the sign-in limits still hold; this one waits for it
-        logger.warning("rate-limit storage unreachable: anonymous posts not counted")
-        return True
 
 
 PUBLIC_URL_MISSING = ("未配置本站的公开网址（PUBLIC_URL），不能打印二维码海报和激活单：打印出的网址可能指向别的网站。"

@@ -91,28 +91,34 @@ def integrity_reports(campaigns):
         if actor_ids else {}
     reports = {campaign_id: _report(campaign_id, windows[campaign_id], events[campaign_id], voted, names)
                for campaign_id in windows}
+    appointments = _officer_appointments(earliest, latest)
     for campaign in campaigns:
         if campaign.id in reports:
-            reports[campaign.id].appointments = _appointments(campaign, *windows[campaign.id])
+            start, end = windows[campaign.id]
+            path = campaign.union.path
+            reports[campaign.id].appointments = [
+                appointment for appointment, union_path in appointments
+                if start <= appointment.at <= end and (path.startswith(union_path) or union_path.startswith(path))]
     return reports
 
 
-def _appointments(campaign, start, end):
-    """Officer appointments from the audit log within the window, on the campaign union's line or below it."""
-    union_path = campaign.union.path
-    found = []
-    for at, appointer_id, appointee_id, details in db.session.execute(
-            select(AuditEntry.at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details).where(
-                AuditEntry.action == "role.granted", AuditEntry.at >= start, AuditEntry.at <= end)
-            .order_by(AuditEntry.at)):
-        facts = json.loads(details)
-        union = db.session.get(Union, facts["union_id"]) if facts.get("role") == Role.officer.value else None
-        if union is not None and (union_path.startswith(union.path) or union.path.startswith(union_path)):
-            appointer, appointee = db.session.get(Account, appointer_id) if appointer_id else None, \
-                db.session.get(Account, appointee_id)
-            found.append(Appointment(at, appointer.display_name if appointer else "系统", appointee.display_name
-                                     if appointee else "?", union.name))
-    return found
+def _officer_appointments(start, end):
+    """[(Appointment, the union's path)] of the officer posts granted from `start` to `end` (the audit log)."""
+    grants = [(at, appointer_id, appointee_id, json.loads(details)) for at, appointer_id, appointee_id, details in
+              db.session.execute(select(AuditEntry.at, AuditEntry.actor_id, AuditEntry.object_id, AuditEntry.details)
+                                 .where(AuditEntry.action == "role.granted", AuditEntry.at >= start, AuditEntry.at <= end)
+                                 .order_by(AuditEntry.at))]
+    grants = [(at, appointer_id, appointee_id, facts["union_id"]) for at, appointer_id, appointee_id, facts in grants
+              if facts.get("role") == Role.officer.value]
+    if not grants:
+        return []
+    unions = {union.id: union for union in db.session.scalars(select(Union).where(
+        Union.id.in_({union_id for *_rest, union_id in grants})))}
+    names = dict(db.session.execute(select(Account.id, Account.display_name).where(Account.id.in_(
+        {account_id for _at, appointer_id, appointee_id, _u in grants for account_id in (appointer_id, appointee_id)
+         if account_id is not None}))).all())
+    return [(Appointment(at, names.get(appointer_id, "系统"), names.get(appointee_id, "?"), unions[union_id].name),
+             unions[union_id].path) for at, appointer_id, appointee_id, union_id in grants if union_id in unions]
 
 
 def _report(campaign_id, window, events, voted, names):

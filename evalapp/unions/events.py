@@ -28,11 +28,6 @@ class MemberEventKind(enum.StrEnum):
     def label(self):
         return LABELS[self]
 
-    @property
-    def credential(self):
-        """Whether the member is told about it: it gave someone a way into their account."""
-        return self in CREDENTIAL_KINDS
-
 
 LABELS = {
     MemberEventKind.enrolled: "登记入会员名册",
@@ -46,6 +41,7 @@ LABELS = {
     MemberEventKind.activated: "开通账号（用激活码或初始密码）",
     MemberEventKind.password_reset: "用激活码重新设置密码",
 }
+#: The changes that gave someone a way into the member's account: a member may report them as "not me".
 CREDENTIAL_KINDS = frozenset({MemberEventKind.initial_password, MemberEventKind.reset_code,
                               MemberEventKind.password_reset, MemberEventKind.phone_changed})
 
@@ -79,4 +75,3 @@ def record_member_event(member, kind: MemberEventKind, actor=None):
                         at=utcnow())
     db.session.add(event)
     return event
-
