@@ -436,6 +436,8 @@ def test_an_administrators_code_needs_another_administrator_whoever_they_appoint
 
     open_campaign_with_phone(world)
     target = world.members[0].member
+    make_account("admin2", is_admin=True)  # without a second administrator nobody could check the first
+    db.session.commit()
     admin = login("admin")
     first = shadow_of(admin, world.town, app, "13800138731", "影子甲")
     second = shadow_of(admin, world.town, app, "13800138732", "影子乙")
@@ -446,8 +448,6 @@ def test_an_administrators_code_needs_another_administrator_whoever_they_appoint
     admin.post(f"/unions/{world.union_a.id}/roles/{grant_id}/revoke")
     assert confirm(second, target) is None
     assert confirm(login("city_officer"), target) is None  # only another administrator checks an administrator
-    make_account("admin2", is_admin=True)
-    db.session.commit()
     assert confirm(login("admin2"), target) is not None
 
 
@@ -515,3 +515,12 @@ def test_the_integrity_report_lists_officers_appointed_near_and_during_voting(wo
     assert "county_officer 任命 会员5 为甲公司工会工作人员" in page and "乙会员" not in page
     text = compact(download(city, request_review(city, world.city), tmp_path))
     assert "county_officer任命会员5为甲公司工会工作人员" in text
+
+
+def test_a_code_nobody_could_confirm_is_not_printed(world, login):
+    open_campaign_with_phone(world)
+    target = world.members[0].member
+    response = login("admin").post(f"/unions/{world.union_a.id}/invitations", data={"member_id": target.id},
+                                   follow_redirects=True)
+    assert "由下级工会（区、镇）的工作人员发放激活码" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Invitation).where(Invitation.member_id == target.id)) is None

@@ -42,6 +42,9 @@ CODE_LENGTH = 8
 VALID_FOR = timedelta(days=60)
 HELD = ("您正在参加评议。为防止他人冒用您的账号投票，此激活码须经上级工会工作人员确认后才能使用。"
         "已通知上级工会工作人员；他们确认后会打电话告诉您 6 位确认码，届时请用同一激活码加确认码再试一次。")
+NO_CONFIRMER = ("这些会员正在参加评议，激活码须由您及任命您的人管理范围以外的工作人员确认，但系统中没有这样的人"
+                "（例如您是最上级工会的工作人员，或唯一的系统管理员）。请由下级工会（区、镇）的工作人员发放激活码，"
+                "或由另一位系统管理员发放。")
 SECOND_CODE_LENGTH = 6
 RECENT_MOVE = timedelta(days=30)
 MAX_SECOND_CODE_FAILURES = 3
@@ -177,14 +180,17 @@ def issue_invitations(union, actor, members=None):
     db.session.flush()
     held = [entry.member for entry in issued if entry.held]
     if held:
-        _ask_for_confirmation(union, actor, len(held))
+        confirmers = second_persons(union, actor)
+        if not confirmers:  # a slip nobody could ever confirm would only send the member away
+            raise Refused(NO_CONFIRMER, 409)
+        _ask_for_confirmation(confirmers, union, actor, len(held))
     audit.record("invitations.issued", union, actor=actor, member_ids=[entry.member.id for entry in issued],
                  held_member_ids=[member.id for member in held])
     return issued
 
 
-def _ask_for_confirmation(union, issuer, count, key=None):
-    for officer in second_persons(union, issuer):
+def _ask_for_confirmation(confirmers, union, issuer, count, key=None):
+    for officer in confirmers:
         notify(officer, "invitations.held",
                f"{issuer.display_name if issuer else '工作人员'}为{union.name}的 {count} 名正在参加评议的会员发放了激活码，"
                "须由您确认后才能使用（防止冒名投票）。", link="/confirmations", key=key and f"{key}:{officer.id}")
@@ -271,8 +277,8 @@ def activate(phone, code, password, second_code=None):
     check_password_policy(password, member.phone, name=member.name, phone=member.phone)
     if _needs_second_person(member):
         if invitation.confirmed_at is None:
-            _ask_for_confirmation(member.union, invitation.issued_by, 1,
-                                  key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
+            _ask_for_confirmation(second_persons(member.union, invitation.issued_by), member.union,
+                                  invitation.issued_by, 1, key=f"held:{invitation.id}:{invitation.issued_at:%Y%m%d%H%M%S}")
             db.session.commit()  # the request for confirmation stays, though the activation is refused
             raise Refused(HELD, 403)
         _check_second_code(invitation, second_code)

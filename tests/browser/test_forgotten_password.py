@@ -43,7 +43,7 @@ def test_a_reset_during_voting_needs_an_officer_above_and_then_the_member_votes(
     assert phone.fits_width()
     phone.screenshot("reset-02-member-waits")
 
-    city = open_visit(device=DESKTOP)
+    city = open_visit()  # the officer above confirms from a phone
     city.open("/confirmations")
     city.log_in("city_officer")
     city.tap(city.page.get_by_label(member.name, exact=False))
