@@ -1,19 +1,26 @@
-"""Fixtures: one app per database backend, a clean database per test, factories and logins.
+"""Fixtures: one app per database backend, a clean database for each test that uses it, factories and logins.
 
 The suite runs on SQLite always, and on PostgreSQL too when EVALAPP_TEST_POSTGRES holds a server
 URL; there each run migrates into a schema of its own and drops it at the end.
+
+A test that uses no app (neither `app` nor `database`, `world`, `client`, `login`) runs once, with no
+database at all: pure statistics, parsing, password strength. Such a test has no backend in its id, so
+`-k sqlite` leaves it out; to run on SQLite only, leave EVALAPP_TEST_POSTGRES unset instead.
+The markers of pyproject.toml name the browser, service and slow tests, which `./scripts/test --fast` skips.
 """
 import contextvars
 import os
 import secrets
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import has_app_context
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from evalapp import create_app
+from evalapp.core import config
 from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS
 from evalapp.core.config import normalise_database_url
 from evalapp.core.db import db
@@ -21,6 +28,22 @@ from evalapp.core.limits import limiter
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("EVALAPP_TEST_POSTGRES") else [])
 TEST_PASSWORD = "correct-horse-9"
+BROWSER_TESTS = Path(__file__).parent / "browser"
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    "JOBS_INLINE": True,
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Everything under tests/browser drives a browser (before `-m` selects by marker)."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _postgres_schema_url():
@@ -57,12 +80,8 @@ def app(request, tmp_path_factory):
     else:
         url, admin_engine, schema = _postgres_schema_url()
     app = create_app({
-        "TESTING": True,
+        **TEST_CONFIG,
         "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "JOBS_INLINE": True,
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         # Room for the 50 concurrent ballots of the double-vote test, each holding a connection.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 55, "max_overflow": 5},
@@ -80,13 +99,34 @@ def app(request, tmp_path_factory):
         admin_engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def app_context(app):
-    """Every test body runs in an app context, with fresh rate limits, and leaves an empty database."""
+@pytest.fixture
+def database(app):
+    """The test body runs in an app context, with fresh rate limits, and leaves an empty database."""
     with app.app_context():
         limiter.reset()
         yield
         empty_database(app)
+
+
+@pytest.fixture(autouse=True)
+def app_context(request):
+    """A test that uses the app, itself or through a fixture (`world`, `client`, `login`…), gets `database`.
+
+    Tests that use none run without creating or emptying any table. A module whose tests share one
+    world overrides this fixture.
+    """
+    if "app" in request.fixturenames:
+        request.getfixturevalue("database")
+
+
+@pytest.fixture
+def app_config_context():
+    """An app context with the test configuration and nothing else (no database, views or extensions):
+    for code that only reads settings such as the display time zone."""
+    bare = Flask("evalapp")
+    config.load(bare, TEST_CONFIG)
+    with bare.app_context():
+        yield
 
 
 def empty_database(app):
@@ -112,7 +152,7 @@ def client(app):
 
 
 @pytest.fixture
-def world():
+def world(database):
     from tests.factories import build_world
 
     return build_world()

@@ -17,12 +17,15 @@ from evalapp.feedback.models import Suggestion
 PAGE_CAP = 150
 HREF = re.compile(r'href="(/[^"]*)"')
 VOTE_PATH = re.compile(r"^/campaigns/\d+/vote$")
+# Loading the demo data takes about two seconds, and the crawl of every page takes more.
+pytestmark = pytest.mark.slow
+
 VOTE_REFUSALS = ("本次评议当前不在投票时间内。", "本次评议已截止投票。", "您不在本次评议的参评名单中。",
                  "您已在本次评议中投过票，每人只能投一次。")
 
 
 @pytest.fixture
-def demo():
+def demo(database):
     load_demo()
 
 

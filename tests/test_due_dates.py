@@ -31,7 +31,7 @@ from tests.factories import make_campaign
     (datetime(2028, 2, 28, 16, 0), 12, date(2029, 2, 28)),    # 29 February + a year
     (datetime(2026, 6, 15, 4, 0), 0, date(2026, 6, 15)),
 ])
-def test_plan_due_date(published_utc, months, due):
+def test_plan_due_date(app_config_context, published_utc, months, due):
     assert plan_due_date(published_utc, months) == due
 
 

@@ -168,6 +168,7 @@ def test_a_step_the_operation_refuses_notifies_nobody(world, login, suggestion):
     assert not any("回应了您" in n.text for n in notices(world.members[0]))
 
 
+@pytest.mark.service
 def test_notices_written_by_a_step_go_with_it_when_it_is_refused_later(app, world, suggestion, smtp):
     from evalapp.core.errors import Refused
     from evalapp.core.web import perform
@@ -216,6 +217,7 @@ def test_a_malformed_address_is_refused(world, login, address):
 PUBLIC = "https://pj.union.example.cn/"
 
 
+@pytest.mark.service
 def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_address(
         app, world, login, suggestion, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
@@ -244,6 +246,7 @@ def chair_answers_through(app, suggestion, host):
     assert db.session.get(Suggestion, suggestion.id).response == ANSWER
 
 
+@pytest.mark.service
 def test_links_in_mail_come_from_the_public_address_never_from_the_request(app, world, suggestion, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
     set_email(world.members[0], "m1@example.cn")
@@ -254,6 +257,7 @@ def test_links_in_mail_come_from_the_public_address_never_from_the_request(app, 
     assert f"查看详情：https://pj.union.example.cn/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
 
 
+@pytest.mark.service
 def test_without_a_public_address_mail_has_no_link_and_asks_to_log_in(app, world, suggestion, smtp):
     set_email(world.members[0], "m1@example.cn")
     chair_answers_through(app, suggestion, "evil.example.com")
@@ -263,6 +267,7 @@ def test_without_a_public_address_mail_has_no_link_and_asks_to_log_in(app, world
     assert "请登录工会述职评议平台" in body
 
 
+@pytest.mark.service
 def test_a_line_break_in_a_hide_reason_neither_breaks_the_mail_nor_blocks_the_queue(app, world, login, suggestion, smtp):
     set_email(world.members[0], "m1@example.cn")
     response = login("county_officer").post(f"/suggestions/{suggestion.id}/hide", data={"reason": "侮辱\r\n内容"})
@@ -288,6 +293,7 @@ def mail_states(*ids):
     return [(n.mail_state, n.mail_attempts) for n in (db.session.get(Notification, i) for i in ids)]
 
 
+@pytest.mark.service
 def test_one_message_that_cannot_be_sent_never_blocks_the_others(app, world, smtp):
     with_break = pending_notice(world.members[0], "您的意见建议已被隐藏，理由：侮辱\r\n内容", "m1@example.cn")
     bad_address = pending_notice(world.members[1], "第二条", "m2@example.cn\r\nBcc: x@example.cn")
@@ -304,6 +310,7 @@ def test_one_message_that_cannot_be_sent_never_blocks_the_others(app, world, smt
     assert len(smtp.messages) == 2
 
 
+@pytest.mark.service
 def test_no_address_no_mail(world, login, suggestion, smtp):
     answer(login, suggestion)
     assert smtp.messages == []
@@ -317,6 +324,7 @@ def test_without_smtp_configured_the_inbox_still_works(world, login, suggestion)
     assert notice.mail_state == MailState.none
 
 
+@pytest.mark.service
 def test_an_unreachable_mail_server_never_breaks_the_answer_and_the_mail_follows_later(
         app, world, login, suggestion, mail_config):
     set_email(world.members[0], "m1@example.cn")
@@ -482,6 +490,7 @@ def test_the_database_refuses_a_second_reminder_with_the_same_key(world):
                              .where(Notification.dedupe_key == "remind:test")) == 1
 
 
+@pytest.mark.service
 def test_reminders_are_mailed_with_the_public_address(app, world, rectification, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://pj.union.example.cn/")
     set_email(world.chair, "chair@example.cn")

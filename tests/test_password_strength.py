@@ -10,13 +10,13 @@ from tests.conftest import TEST_PASSWORD
 
 @pytest.mark.parametrize("weak", ["zhang123", "1q2w3e4r", "P@ssw0rd", "5201314a", "woaini520", "wang1314",
                                   "zhangwei88", "Liu-5201314", "qq1234567", "iloveyou1314", "7758521aa"])
-def test_common_chinese_and_keyboard_passwords_are_refused(app, weak):
+def test_common_chinese_and_keyboard_passwords_are_refused(weak):
     with pytest.raises(Refused) as refused:
         check_password_policy(weak, "m1")
     assert "密码" in refused.value.message
 
 
-def test_the_members_name_in_pinyin_and_phone_are_refused_with_a_hint(app):
+def test_the_members_name_in_pinyin_and_phone_are_refused_with_a_hint():
     for password in ("chenjiaxin1", "Jiaxin2026!", "Chenjiaxin", "ChenJX888", "jiaxin5678"):
         with pytest.raises(Refused) as refused:
             check_password_policy(password, "13912345678", name="陈嘉欣", phone="13912345678")
@@ -27,7 +27,7 @@ def test_the_members_name_in_pinyin_and_phone_are_refused_with_a_hint(app):
     check_password_policy("chenjiaxin1", "13912345678")  # someone else's name is no weakness of this one
 
 
-def test_strong_passwords_and_the_test_and_policy_examples_pass(app):
+def test_strong_passwords_and_the_test_and_policy_examples_pass():
     for strong in (TEST_PASSWORD, "Gx7-lantern-Quay", "kapok-tree-27", "my-own-pass-1", "chosen-by-me-7",
                    "new-pass-2026", "banyan-2026", "initial-2026", "7391502864"):
         check_password_policy(strong, "m1", name="会员一", phone="13800138000")

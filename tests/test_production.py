@@ -194,6 +194,7 @@ def test_with_the_database_gone_pages_say_nothing_was_saved_and_to_retry(app, tm
 
 # Sessions ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_session_ends_after_the_idle_time(app, world):
     node = second_app(app, PERMANENT_SESSION_LIFETIME=1)
     with node.app_context():
@@ -237,6 +238,7 @@ def queue_app(app, tmp_path):
         connection.delete(key)
 
 
+@pytest.mark.service
 def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, world):
     rows = [["新会员一", "13800000001", make_id(1), world.union_a.name]]
     with queue_app.app_context():
@@ -277,6 +279,7 @@ def test_with_redis_away_a_job_runs_in_the_web_process_instead_of_being_lost(app
         assert db.session.get(ImportJob, job_id).state == ImportState.previewed
 
 
+@pytest.mark.service
 def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
     from datetime import datetime
 
@@ -293,6 +296,7 @@ def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
         assert len(queue(queue_app)) == 3
 
 
+@pytest.mark.service
 def test_the_worker_clock_thread_queues_the_schedule_on_its_own(queue_app):
     import threading
 
@@ -316,6 +320,7 @@ def test_the_worker_clock_thread_queues_the_schedule_on_its_own(queue_app):
         assert [job.description for job in queue(queue_app).jobs][:1] == ["evalapp.campaigns.operations:run_schedule"]
 
 
+@pytest.mark.service
 def test_a_scheduled_opening_runs_from_the_queue(queue_app, world):
     from datetime import timedelta
 
@@ -349,6 +354,7 @@ def large_from_three(monkeypatch):
     monkeypatch.setattr(operations, "PUBLISH_IN_BACKGROUND_FROM", 3)
 
 
+@pytest.mark.service
 def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, world, large_from_three):
     from evalapp.campaigns.models import Campaign, CampaignState
     from evalapp.core.jobs import queue

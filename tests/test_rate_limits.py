@@ -1,6 +1,8 @@
 """Login lock-out and ballot-submission limits, in memory and in Redis."""
 import secrets
 
+import pytest
+
 from evalapp.core.db import db
 from tests.factories import PASSWORD, ballot_form, make_campaign
 
@@ -55,6 +57,8 @@ finally:
 """
 
 
+@pytest.mark.service
+@pytest.mark.slow
 def test_lock_out_works_with_redis_storage(app):
     """Run in a process of its own: the limiter is bound to one storage per process."""
     import json
@@ -128,6 +132,7 @@ def test_behind_a_proxy_links_and_addresses_come_from_the_forwarded_headers(app,
             db.engine.dispose()  # its own engine: close its connections, or they linger until garbage collection
 
 
+@pytest.mark.slow
 def test_with_redis_unreachable_members_still_sign_in_and_guessing_stays_limited(app, world):
     """In a process of its own, like the test above: a limiter whose Redis does not answer."""
     import json

@@ -86,7 +86,7 @@ def test_alpha_and_the_ballot_score_interval_match_the_raw_answers(world):
     assert result.uniform_ballots == 1  # [1, 1, 1]: the first option everywhere
 
 
-def test_the_ballot_score_interval_with_part_of_the_electorate_is_a_t_interval():
+def test_the_ballot_score_interval_with_part_of_the_electorate_is_a_t_interval(database):
     world = build_world(member_count=8)
     campaign = _publish(world, FIRST)
     scores = [sum(v * w for v, w in zip(ballot_values(p), WEIGHTS)) / 6 for p in FIRST]
@@ -240,6 +240,6 @@ def test_an_hour_with_a_third_of_all_ballots_in_a_week_long_vote_is_flagged(logi
     (7 * 24, [50] * 19 + list(range(11))),        # 19 in one hour: under the 20-ballot floor
     (6, [3] * 22 + list(range(8))),               # a six-hour vote: everyone votes at the meeting
 ])
-def test_ordinary_turnout_is_not_flagged(window, hours):
+def test_ordinary_turnout_is_not_flagged(database, window, hours):
     campaign, _opened = _burst_campaign(window, hours)
     assert [f for f in campaign.result.flags if f["kind"] == "turnout_burst"] == []

@@ -143,7 +143,7 @@ def test_quorum_not_met_gives_no_grade_and_no_rectification(world):
 
 
 @pytest.mark.parametrize("member_count, voters", [(3, 2), (6, 4), (30, 20)])
-def test_two_thirds_of_the_electorate_is_a_quorum_with_the_default_rules(member_count, voters):
+def test_two_thirds_of_the_electorate_is_a_quorum_with_the_default_rules(database, member_count, voters):
     # DESIGN.md: the default quorum is two thirds of the electorate. 2 of 3, 4 of 6 and 20 of 30
     # are exactly two thirds, so the result must be valid and graded.
     w = build_world(member_count=member_count)

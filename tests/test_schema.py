@@ -6,7 +6,7 @@ from evalapp.core.db import db
 from evalapp.unions.models import Union
 
 
-def test_migrated_schema_matches_models():
+def test_migrated_schema_matches_models(database):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, db.metadata)

@@ -186,12 +186,12 @@ def test_add_months_clamps_to_the_end_of_the_month(day, months, expected):
     assert add_months(day, months) == expected
 
 
-def test_local_today_is_already_tomorrow_in_shanghai():
+def test_local_today_is_already_tomorrow_in_shanghai(app_config_context):
     # 17:00 UTC on 31 January is 01:00 on 1 February in Asia/Shanghai (UTC+8).
     assert local_today(datetime(2026, 1, 31, 17, 0)) == date(2026, 2, 1)
 
 
-def test_local_today_just_before_midnight_in_shanghai():
+def test_local_today_just_before_midnight_in_shanghai(app_config_context):
     assert local_today(datetime(2026, 1, 31, 15, 59)) == date(2026, 1, 31)
     assert local_today(datetime(2026, 1, 31, 16, 0)) == date(2026, 2, 1)
 

@@ -27,6 +27,8 @@ from tests.conftest import TEST_PASSWORD
 from tests.factories import ballot_form, make_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.service
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -33,7 +33,7 @@ def test_a_member_votes_once_and_gets_a_receipt(world, login):
     assert "您已完成本次评议" in member.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
 
 
-def test_ballots_carry_no_voter_and_no_time():
+def test_ballots_carry_no_voter_and_no_time(database):
     columns = {column["name"] for column in inspect(db.engine).get_columns("ballots")}
     # The summaries are derived from the ballot's own answers (for statistics at scale), nothing else.
     assert columns == {"id", "campaign_id", "receipt_hash", "score", "item_sum", "uniform"}

@@ -7,6 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
+import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -51,6 +52,7 @@ def test_the_receipt_code_is_not_in_the_session_cookie_and_is_shown_once(app, wo
     assert receipt_code(replay.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True)) is None
 
 
+@pytest.mark.service
 def test_the_receipt_is_kept_in_redis_only_until_shown_and_without_the_voter(app, world, login):
     node = second_app(app, REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=f"evalapp-test-{secrets.token_hex(4)}")
     campaign = make_campaign(world, "open")
@@ -128,6 +130,8 @@ with app.app_context():
 """
 
 
+@pytest.mark.service
+@pytest.mark.slow
 def test_no_redis_key_names_the_voting_account(app, world):
     """In a process of its own: the limiter is bound to one storage per process."""
     import subprocess
@@ -218,6 +222,7 @@ def _int_query_arguments():
     return sorted((names - {"next"}) | {"page", "union", "campaign", "year", "batch"})
 
 
+@pytest.mark.slow
 def test_out_of_range_integers_give_404_or_400_never_500(app, world, login):
     campaign = make_campaign(world, "published", votes=[[1, 1, 1]] * 5)
     real = {"union_id": world.union_a.id, "campaign_id": campaign.id, "questionnaire_id": world.form.id,
@@ -312,7 +317,7 @@ def test_in_production_nothing_is_printed_without_public_url(app, world, login, 
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0, "no code issued unprinted"
 
 
-def test_production_is_told_from_the_configuration(app):
+def test_production_is_told_from_the_configuration():
     from evalapp.core.config import is_production
 
     assert not is_production({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x/y"})
@@ -325,6 +330,7 @@ def test_production_is_told_from_the_configuration(app):
 
 # 6. A publication done by a job names the officer who asked -----------------------------------
 
+@pytest.mark.service
 def test_a_result_published_by_a_job_is_audited_as_the_officer_who_asked(queue_app, world, large_from_three):  # noqa: F811
     from evalapp.core.audit import AuditEntry
 
