@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from evalapp import create_app
 from evalapp.core.db import db
-from tests.conftest import BACKENDS, _postgres_schema_url
+from tests.conftest import BACKENDS, _postgres_schema_url, skip_disk_sync
 from tests.factories import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -83,6 +83,7 @@ def app(request, tmp_path_factory):
     assert app.config["WTF_CSRF_ENABLED"] and app.config.get("RATELIMIT_ENABLED", True)
     app.backend = request.param
     with app.app_context():
+        skip_disk_sync(app)
         upgrade()
     yield app
     with app.app_context():
