@@ -9,6 +9,7 @@ database at all: pure statistics, parsing, password strength. Such a test has no
 The markers of pyproject.toml name the browser, service and slow tests, which `./scripts/test --fast` skips.
 """
 import contextvars
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -79,6 +80,16 @@ class IsolatedClient(FlaskClient):
         db.session.commit()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()
+        return response
+
+
+class ClosingClient(IsolatedClient):
+    """Reads each response in full and closes it, as a WSGI server does (served files are open files)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        response.get_data()
+        response.close()
         return response
 
 
@@ -160,6 +171,14 @@ def empty_database(app):
 
 
 @pytest.fixture
+def uploads(app, tmp_path, monkeypatch):
+    """A folder of the test's own for uploaded files (returned), and clients that close what they read."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    monkeypatch.setattr(app, "test_client_class", ClosingClient)
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -171,14 +190,15 @@ def world(database):
     return build_world()
 
 
+def log_in(app, username, password=TEST_PASSWORD):
+    """A fresh client of `app`, signed in as `username`."""
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, f"login as {username} failed"
+    return client
+
+
 @pytest.fixture
 def login(app):
     """Return a function that logs a fresh client in as `username`."""
-
-    def log_in(username, password=TEST_PASSWORD):
-        client = app.test_client()
-        response = client.post("/login", data={"username": username, "password": password})
-        assert response.status_code == 302, f"login as {username} failed"
-        return client
-
-    return log_in
+    return functools.partial(log_in, app)

@@ -59,7 +59,7 @@ def make_campaign(w, state="draft", union=None, subject=SubjectKind.chair, scope
                   form=None, votes=()):
     """Create a campaign for union A and drive it to `state`; `votes` are lists of option positions."""
     union = union or w.union_a
-    officer = w.county_officer if union.is_within(w.county) else w.city_officer
+    officer = officer_for(w, union)
     campaign = campaign_ops.create_campaign(officer, union, form or w.form, "2026年度述职评议", subject, "", scope)
     steps = ["reporting", "open", "closed", "published", "archived"]
     for step in steps[: steps.index(state) + 1] if state != "draft" else []:
@@ -77,6 +77,20 @@ def make_campaign(w, state="draft", union=None, subject=SubjectKind.chair, scope
             campaign_ops.publish(campaign, officer)
         else:
             campaign_ops.archive(campaign, officer)
+    db.session.commit()
+    return campaign
+
+
+def officer_for(w, union):
+    """The officer of `w` who runs campaigns for `union`: the county's within the county, else the city's."""
+    return w.county_officer if union.is_within(w.county) else w.city_officer
+
+
+def close_and_publish(w, campaign):
+    """Close voting on `campaign` and publish its result, as the officer who runs it."""
+    officer = officer_for(w, campaign.union)
+    campaign_ops.close_voting(campaign, officer)
+    campaign_ops.publish(campaign, officer)
     db.session.commit()
     return campaign
 

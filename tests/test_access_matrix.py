@@ -13,11 +13,9 @@ an announced campaign, a filter) whose users differ.
 The world is built once per module and backend (building it per case would take minutes); requests
 that consume what they act on (a removal, a state change) run against objects made for that request.
 """
-import csv
 import functools
 import io
 import itertools
-import struct
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +26,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 
 from evalapp.accounts.models import Role
 from evalapp.accounts.operations import grant_role
@@ -48,8 +45,9 @@ from evalapp.rectification.operations import add_progress
 from evalapp.reports.review import request_review, run_review
 from evalapp.rosters import operations as roster_ops
 from evalapp.unions.models import UnionSector
-from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, add_member
-from tests.conftest import TEST_PASSWORD, empty_database
+from evalapp.unions.operations import add_member
+from tests.builders import PDF, csv_file, jpeg, make_id, mp4
+from tests.conftest import empty_database, log_in
 from tests.factories import (
     ballot_form,
     build_world,
@@ -88,35 +86,11 @@ VOTERS = frozenset({MEMBER})
 
 # --- Small files -------------------------------------------------------------------------------------
 
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def jpeg():
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, "JPEG")
-    return out.getvalue()
-
-
-def mp4():
-    def box(kind, payload=b""):
-        return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-    return (box(b"ftyp", b"isom\x00\x00\x02\x00isommp41") + box(b"moov", box(b"mvhd", b"\x00" * 100))
-            + box(b"mdat", bytes(i % 251 for i in range(4000))))
-
-
-def id_number(serial):
-    """A valid national ID number (GB 11643 check digit)."""
-    body = f"44070319900101{serial % 1000:03d}"
-    return body + ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+SMALL_IMAGE = (64, 48)
 
 
 def roster_csv():
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["姓名", "手机号", "身份证号", "工会"])
-    writer.writerow(["张三", "13800138000", id_number(1), "丙公司工会"])
-    return text.getvalue().encode()
+    return csv_file([["张三", "13800138000", make_id(1), "丙公司工会"]])
 
 
 # --- The world -------------------------------------------------------------------------------------
@@ -138,17 +112,17 @@ def build_matrix_world(app):
     w.phone_member = add_member(w.union_a, "持码会员", "13900000001")
 
     w.reporting = make_campaign(w, "reporting")
-    [w.report_image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg()), "a.jpg")], "说明")
+    [w.report_image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "a.jpg")], "说明")
     save_report(w.reporting, w.chair, "<p>第二稿：补充了一年来的工作。</p>")  # keeps the first as a version
     w.report_version = versions_of(w.reporting)[0].number
     w.draft = make_campaign(w, "draft")
     save_report(w.draft, w.chair, "<p>还在起草的述职报告。</p>")
-    [w.draft_image] = add_images(w.draft, w.chair, [(io.BytesIO(jpeg()), "draft.jpg")])
+    [w.draft_image] = add_images(w.draft, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "draft.jpg")])
     w.open = make_campaign(w, "open")
     w.published = make_campaign(w, "published", votes=[[3, 1, 1]] * 5)
     [w.rectification] = w.published.rectifications
     drive_rectification(w, w.rectification, "in_progress")
-    add_progress(w.rectification, w.chair, "第一次座谈会已召开。", [(io.BytesIO(jpeg()), "photo.jpg")])
+    add_progress(w.rectification, w.chair, "第一次座谈会已召开。", [(io.BytesIO(jpeg(SMALL_IMAGE)), "photo.jpg")])
     db.session.flush()
     w.evidence = db.session.scalars(sa.select(Evidence).join(RectificationEvent)
                                     .where(RectificationEvent.rectification_id == w.rectification.id)).one()
@@ -203,7 +177,7 @@ def fresh_rectification(w, state):
 
 
 def fresh_report_image(w):
-    [image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg()), "b.jpg")])
+    [image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "b.jpg")])
     db.session.commit()
     return image
 
@@ -357,7 +331,7 @@ ACCESS = {
     ("duty_reports.edit", "POST"): Case(CHAIR_ONLY, lambda w: (
         f"/campaigns/{w.reporting.id}/report", {"body": f"<p>{unique('修改后的述职报告')}</p>"})),
     ("duty_reports.upload_images", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/images", {"images": (io.BytesIO(jpeg()), "c.jpg")})),
+        f"/campaigns/{w.reporting.id}/report/images", {"images": (io.BytesIO(jpeg(SMALL_IMAGE)), "c.jpg")})),
     ("duty_reports.upload_video", "POST"): Case(CHAIR_ONLY, lambda w: (
         f"/campaigns/{w.reporting.id}/report/video", {"video": (io.BytesIO(mp4()), "v.mp4")})),
     ("duty_reports.upload_attachment", "POST"): Case(CHAIR_ONLY, lambda w: (
@@ -473,12 +447,8 @@ def routes(app):
 
 # --- Running requests --------------------------------------------------------------------------------
 
-def log_in(app, role):
-    client = app.test_client()
-    if role != ANONYMOUS:
-        response = client.post("/login", data={"username": role, "password": TEST_PASSWORD})
-        assert response.status_code == 302, f"login as {role} failed"
-    return client
+def client_of(app, role):
+    return app.test_client() if role == ANONYMOUS else log_in(app, role)
 
 
 #: Tables whose rows change state without an entry in the audit log; compared row by row.
@@ -569,7 +539,7 @@ def matrix_world(app, folder):
             try:
                 limiter.reset()
                 world = build_matrix_world(app)
-                clients = {role: log_in(app, role) for role in ROLES}
+                clients = {role: client_of(app, role) for role in ROLES}
                 yield SimpleNamespace(app=app, world=world, clients=clients, shared={})
             finally:
                 empty_database(app)
@@ -620,14 +590,14 @@ def test_access(matrix, endpoint, method, variant, role):
     routed, _ = app.url_map.bind("localhost").match(urlsplit(path).path, method=method)
     assert routed == endpoint, f"the case for {endpoint} requests {path}, which is {routed}"
 
-    client = log_in(app, role) if case.ends_session else matrix.clients[role]
+    client = client_of(app, role) if case.ends_session else matrix.clients[role]
     label = f"{method} {path} as {role}"
     before = database_state(app) if method == "POST" and not allowed else None
     response = client.open(path, method=method, data=data)
     if allowed and case.ends_session:
         assert is_login_redirect(response) and is_login_redirect(client.get("/inbox")), f"{label}: still signed in"
         # Logging out ends every session of the account, the shared client's too: sign it in again.
-        matrix.clients[role] = log_in(app, role)
+        matrix.clients[role] = client_of(app, role)
     elif allowed:
         check_allowed(response, label)
     else:

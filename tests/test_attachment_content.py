@@ -12,9 +12,12 @@ import sqlalchemy as sa
 from evalapp.core.db import db
 from evalapp.duty_reports.models import ReportFile
 from evalapp.rectification.models import Evidence
+from tests.builders import stored
 from tests.factories import drive_rectification, make_campaign, published_rectification
-from tests.test_duty_reports import ClosingClient, stored, text, upload
+from tests.test_duty_reports import text, upload
 from tests.test_evidence import post_progress
+
+pytestmark = pytest.mark.usefixtures("uploads")  # files in a folder of each test's own
 
 MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 RELS = "application/vnd.openxmlformats-package.relationships+xml"
@@ -109,13 +112,6 @@ HOSTILE_PDF = [
     (b"%PDF-1.7\n1 0 obj<</S/Launch/F(cmd.exe)>>endobj\n%%EOF\n", ACTIVE),
     (b"%PDF-1.7\n1 0 obj<</Type/EmbeddedFile/Length 20>>stream\nMZ\x90\x00\nendstream endobj\n%%EOF\n", ACTIVE),
 ]
-
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
-    monkeypatch.setattr(app, "test_client_class", ClosingClient)
-    return tmp_path / "uploads"
 
 
 @pytest.mark.parametrize("content, message", HOSTILE_DOCX + HOSTILE_PDF)

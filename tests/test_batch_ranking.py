@@ -12,11 +12,10 @@ import pytest
 from scipy.stats import kruskal
 from scipy.stats import t as student
 
-from evalapp.campaigns import operations as campaign_ops
 from evalapp.campaigns.models import BatchRule, CampaignBatch, ElectorateScope, SubjectKind
 from evalapp.core.db import db
 from evalapp.results.ranking import batch_ranking
-from tests.factories import make_account, make_campaign, make_questionnaire, make_union, vote
+from tests.factories import close_and_publish, make_account, make_campaign, make_questionnaire, make_union, vote
 
 SCORES = {(1, 1, 1): 100.0, (3, 3, 5): 0.0, (1, 1, 2): 87.5, (2, 2, 2): 67.5}
 ROSTER = 40  # members without accounts, so that the electorate is larger than the turnout
@@ -41,8 +40,7 @@ def batch_results(world):
         campaign = make_campaign(world, "open", union=union, subject=SubjectKind.none, form=form)
         for voter, positions in zip(voters, ballots):
             vote(campaign, voter, list(positions))
-        campaign_ops.close_voting(campaign, world.county_officer)
-        campaign_ops.publish(campaign, world.county_officer)
+        close_and_publish(world, campaign)
         campaigns[name] = campaign
     db.session.commit()
     return campaigns

@@ -19,8 +19,9 @@ from evalapp.coverage.operations import coverage, coverage_list, yearly_figures
 from evalapp.feedback import operations as feedback
 from evalapp.rectification.models import Rectification
 from evalapp.unions.models import UnionKind
+from tests.builders import pdf_text
 from tests.factories import make_account, make_campaign, make_union
-from tests.test_reports import VOTES, pdf_text
+from tests.test_reports import VOTES
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from evalapp.accounts.models import Account, Invitation
 from evalapp.core.db import db
 from evalapp.notifications.models import Notification
 from evalapp.voting.models import Ballot, Participation
-from tests.factories import PASSWORD, ballot_form, make_account, make_campaign
+from tests.factories import PASSWORD, ballot_form, close_and_publish, make_account, make_campaign
 
 CODE = re.compile(r'<dd class="code">([A-Z0-9]{4}-[A-Z0-9]{4})</dd>')
 SECOND_CODE = re.compile(r'确认码 <span class="code">(\d{6})</span>')
@@ -170,11 +170,8 @@ def test_the_integrity_report_shows_the_officers_above_what_changed_and_how_many
     assert fake.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5])).status_code == 302
     for voter in world.members:
         login(voter.username).post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 1, 1]))
-    from evalapp.campaigns import operations as campaign_ops
 
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
 
     page = login("city_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
     assert "评议完整性报告" in page and "涉及参评会员 1 人，其中 1 人投了票" in page
@@ -204,8 +201,9 @@ def test_codes_printed_before_opening_are_held_once_voting_opens(world, login, a
 
 
 def test_roster_imports_near_voting_appear_in_the_superior_unions_review_pdf(world, login, app, tmp_path, monkeypatch):
-    from tests.test_review_reports import compact, download, request_review
-    from tests.test_rosters import csv_file, make_id, person, run_import
+    from tests.builders import compact, csv_file, make_id
+    from tests.test_review_reports import download, request_review
+    from tests.test_rosters import person, run_import
 
     monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
     person(world.union_a, "老会员", make_id(1), phone="13900139201")
@@ -236,7 +234,7 @@ def test_once_a_campaign_is_announced_a_reset_is_held_but_a_first_activation_is_
 
 def test_a_command_line_import_records_its_changes_without_an_official(world, app, tmp_path, monkeypatch):
     from evalapp.unions.events import MemberEvent
-    from tests.test_rosters import csv_file, make_id
+    from tests.builders import csv_file, make_id
 
     monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
     path = tmp_path / "roster.csv"
@@ -324,7 +322,8 @@ def test_a_reset_soon_after_a_move_between_unions_is_held(world, login, app, tmp
     from evalapp.accounts.operations import create_account
     from evalapp.unions.models import UnionKind
     from evalapp.unions.operations import create_union
-    from tests.test_rosters import csv_file, make_id, person, run_import
+    from tests.builders import csv_file, make_id
+    from tests.test_rosters import person, run_import
 
     monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
     sibling = create_union("丙公司工会", UnionKind.grassroots, world.town)
@@ -464,7 +463,8 @@ def test_a_code_for_an_account_an_officer_opened_is_held_once_a_campaign_is_anno
 
 def test_the_confirming_officer_is_warned_of_a_recent_phone_change(world, login, app, tmp_path, monkeypatch):
     from evalapp.core.audit import AuditEntry
-    from tests.test_rosters import csv_file, make_id, person, run_import
+    from tests.builders import csv_file, make_id
+    from tests.test_rosters import person, run_import
 
     monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "rosters"))
     target = person(world.union_a, "真会员", make_id(8), phone="13900139556")
@@ -501,15 +501,13 @@ def test_each_confirmation_allows_three_tries_at_the_second_code(world, login, a
 
 
 def test_the_integrity_report_lists_officers_appointed_near_and_during_voting(world, login, tmp_path):
-    from evalapp.campaigns import operations as campaign_ops
-    from tests.test_review_reports import compact, download, request_review
+    from tests.builders import compact
+    from tests.test_review_reports import download, request_review
 
     campaign = make_campaign(world, "open", votes=[[1, 1, 1]] * 5)
     appoint(login("county_officer"), world.union_a, "m5")
     appoint(login("city_officer"), world.other_county, "outsider")  # elsewhere in the tree: not listed
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     city = login("city_officer")
     page = city.get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
     assert "county_officer 任命 会员5 为甲公司工会工作人员" in page and "乙会员" not in page

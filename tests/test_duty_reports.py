@@ -14,30 +14,11 @@ from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
 from evalapp.duty_reports.models import DutyReport, FileKind, ReportFile, ReportVersion
 from evalapp.duty_reports.operations import add_images, save_report
-from tests.conftest import IsolatedClient
+from tests.builders import PDF, box, docx, jpeg, mp4, stored
 from tests.factories import make_campaign
 
-
-class ClosingClient(IsolatedClient):
-    """Reads each response in full and closes it, as a WSGI server does (served files are open files)."""
-
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        response.get_data()
-        response.close()
-        return response
-
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    """Every test stores its files in a folder of its own."""
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
-    monkeypatch.setattr(app, "test_client_class", ClosingClient)
-    return tmp_path / "uploads"
-
-
-def stored(folder):
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).exists() else []
+# Every test stores its files in a folder of its own.
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def report_url(campaign, suffix=""):
@@ -52,13 +33,7 @@ def text(response):
     return response.get_data(as_text=True)
 
 
-# --- builders ------------------------------------------------------------------------------------
-
-
-def jpeg(size=(1200, 900), color=(30, 120, 200), exif=None):
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG", **({"exif": exif.tobytes()} if exif is not None else {}))
-    return out.getvalue()
+# --- Files only these tests upload ---------------------------------------------------------------
 
 
 def jpeg_with_gps():
@@ -83,34 +58,10 @@ def png_claiming(width, height):
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
-def box(kind, payload=b""):
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-def mp4(payload_size=4000, brand=b"isom"):
-    media = bytes(i % 251 for i in range(payload_size))
-    return (box(b"ftyp", brand + b"\x00\x00\x02\x00" + brand + b"mp41") + box(b"moov", box(b"mvhd", b"\x00" * 100))
-            + box(b"mdat", media))
-
-
 def webm(doc_type=b"webm"):
     header = b"\x42\x86\x81\x01" + b"\x42\x82" + bytes([0x80 | len(doc_type)]) + doc_type
     return (b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(header)]) + header
             + b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff" + b"\x00" * 200)
-
-
-def docx(main_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", extra=()):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", f'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" '
-                                                f'ContentType="{main_type}"/></Types>')
-        archive.writestr("word/document.xml", "<w:document/>")
-        for name in extra:
-            archive.writestr(name, b"\x00" * 10)
-    return out.getvalue()
-
-
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def post_files(client, url, files, **fields):

@@ -1,7 +1,6 @@
 """Progress updates with evidence: files checked by content, images re-encoded without metadata, who may read them."""
 import io
 import json
-import zipfile
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ from PIL import Image
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
 from evalapp.rectification.models import Evidence, EvidenceKind, RectificationEvent
+from tests.builders import docx, stored
 from tests.factories import drive_rectification, published_rectification
 
 PROGRESS = "座谈会已召开，照片和会议纪要见附件。"
@@ -17,14 +17,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 
 
 @pytest.fixture
-def uploads_folder(app, monkeypatch, tmp_path):
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
-
-
-@pytest.fixture
-def rectification(world, uploads_folder):
+def rectification(world, uploads):
     return drive_rectification(world, published_rectification(world), "in_progress")
 
 
@@ -38,22 +31,9 @@ def photo_with_gps():
     return out.getvalue()
 
 
-def docx():
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", '<Types><Override ContentType="application/vnd.openxmlformats-'
-                                                 'officedocument.wordprocessingml.document.main+xml"/></Types>')
-        archive.writestr("word/document.xml", "<document/>")
-    return out.getvalue()
-
-
 def post_progress(client, rectification, files, text=PROGRESS):
     data = {"text": text, "files": [(io.BytesIO(content), name) for content, name in files]}
     return client.post(f"/rectifications/{rectification.id}/progress", data=data, content_type="multipart/form-data")
-
-
-def stored_files(folder):
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
 
 
 def fetch(client, url):
@@ -63,7 +43,7 @@ def fetch(client, url):
     return response, data
 
 
-def test_a_progress_update_carries_a_photo_and_documents(world, login, rectification, uploads_folder):
+def test_a_progress_update_carries_a_photo_and_documents(world, login, rectification, uploads):
     response = post_progress(login("chair"), rectification,
                              [(photo_with_gps(), "座谈会.jpg"), (PDF, "纪要.pdf"), (docx(), "通知.docx")])
     assert response.status_code == 302
@@ -71,7 +51,7 @@ def test_a_progress_update_carries_a_photo_and_documents(world, login, rectifica
     assert [(e.kind, e.mimetype, e.original_name) for e in evidence] == [
         (EvidenceKind.image, "image/jpeg", "座谈会.jpg"), (EvidenceKind.document, "application/pdf", "纪要.pdf"),
         (EvidenceKind.document, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "通知.docx")]
-    assert len(stored_files(uploads_folder)) == 3
+    assert len(stored(uploads)) == 3
 
     member = login("m1")
     page = member.get(f"/rectifications/{rectification.id}").get_data(as_text=True)
@@ -98,7 +78,7 @@ def test_a_progress_update_carries_a_photo_and_documents(world, login, rectifica
     (b"", "空.png", "空文件"),
 ])
 def test_a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_kept(world, login, rectification,
-                                                                          uploads_folder, content, name, message):
+                                                                          uploads, content, name, message):
     response = post_progress(login("chair"), rectification, [(PDF, "纪要.pdf"), (content, name)])
     assert response.status_code == 400
     body = response.get_data(as_text=True)
@@ -106,16 +86,16 @@ def test_a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_kept(world,
     assert PROGRESS in body                              # what was typed is still there
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RectificationEvent)
                              .where(RectificationEvent.kind == "progress")) == 0
-    assert stored_files(uploads_folder) == []
+    assert stored(uploads) == []
 
 
-def test_at_most_five_files_per_update(world, login, rectification, uploads_folder):
+def test_at_most_five_files_per_update(world, login, rectification, uploads):
     response = post_progress(login("chair"), rectification, [(PDF, f"{i}.pdf") for i in range(6)])
     assert response.status_code == 400 and "每次最多上传 5 个证明材料。" in response.get_data(as_text=True)
-    assert stored_files(uploads_folder) == []
+    assert stored(uploads) == []
 
 
-def test_a_progress_update_without_files_is_fine(world, login, rectification, uploads_folder):
+def test_a_progress_update_without_files_is_fine(world, login, rectification, uploads):
     assert post_progress(login("chair"), rectification, []).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
 
@@ -123,7 +103,7 @@ def test_a_progress_update_without_files_is_fine(world, login, rectification, up
 @pytest.mark.parametrize("username, status", [
     ("m1", 200), ("chair", 200), ("county_officer", 200), ("admin", 200),
     ("outsider", 404), ("other_officer", 404)])
-def test_who_may_fetch_evidence(world, login, rectification, uploads_folder, username, status):
+def test_who_may_fetch_evidence(world, login, rectification, uploads, username, status):
     assert post_progress(login("chair"), rectification, [(PDF, "纪要.pdf")]).status_code == 302
     [evidence] = db.session.scalars(sa.select(Evidence))
     response, data = fetch(login(username), f"/rectifications/evidence/{evidence.id}")
@@ -131,19 +111,19 @@ def test_who_may_fetch_evidence(world, login, rectification, uploads_folder, use
     assert (data == PDF) == (status == 200)
 
 
-def test_unknown_evidence_and_missing_bytes_are_404(world, login, rectification, uploads_folder):
+def test_unknown_evidence_and_missing_bytes_are_404(world, login, rectification, uploads):
     assert post_progress(login("chair"), rectification, [(PDF, "纪要.pdf")]).status_code == 302
     [evidence] = db.session.scalars(sa.select(Evidence))
     member = login("m1")
     assert fetch(member, f"/rectifications/evidence/{evidence.id + 1}")[0].status_code == 404
-    for path in stored_files(uploads_folder):
+    for path in stored(uploads):
         path.unlink()
     assert fetch(member, f"/rectifications/evidence/{evidence.id}")[0].status_code == 404
 
 
-def test_members_may_not_post_progress(world, login, rectification, uploads_folder):
+def test_members_may_not_post_progress(world, login, rectification, uploads):
     assert post_progress(login("m1"), rectification, [(PDF, "纪要.pdf")]).status_code == 404
-    assert stored_files(uploads_folder) == []
+    assert stored(uploads) == []
 
 
 def big_pdf(megabytes):
@@ -163,7 +143,7 @@ def post_in_memory(client, rectification, files, text=PROGRESS):
                        content_type=f"multipart/form-data; boundary={boundary}")
 
 
-def test_the_chair_may_post_files_beyond_the_sites_general_limit(app, world, login, rectification, uploads_folder):
+def test_the_chair_may_post_files_beyond_the_sites_general_limit(app, world, login, rectification, uploads):
     files = [(big_pdf(9), "会议纪要.pdf"), (big_pdf(9), "签到表.pdf")]      # 18 MB: over the site's 16 MB
     assert sum(len(content) for content, _ in files) > app.config["MAX_CONTENT_LENGTH"]
     response = post_in_memory(login("chair"), rectification, files)

@@ -15,13 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from scipy.stats import t as student
 
-from evalapp.campaigns import operations as campaign_ops
 from evalapp.core.db import db
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.results.exports import TALLY_HEADER
 from evalapp.voting.operations import cast_ballot
-from tests.factories import make_account, make_campaign
+from tests.factories import close_and_publish, make_account, make_campaign
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "recompute_result.py"
 VOTES = [[1, 1, 1], [1, 2, 2], [2, 1, 3], [2, 3, 1], [3, 3, 2]]
@@ -123,9 +122,7 @@ def test_text_that_looks_like_a_formula_stays_text_in_every_export(world, login,
     for index, voter in enumerate(world.members):
         cast_ballot(campaign, voter, {items[0].id: items[0].options[0].id, items[1].id: "@SUM(1+1)*cmd|' /C calc'!A0",
                                       items[2].id: items[2].options[index % 2].id})
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     client = login("county_officer")
     for path, sheet in ((f"/campaigns/{campaign.id}/tally.xlsx", "计票"), (f"/campaigns/{campaign.id}/ballots.xlsx", "选票")):
         cells = [cell for row in load_workbook(io.BytesIO(client.get(path).data))[sheet].iter_rows() for cell in row]

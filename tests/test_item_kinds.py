@@ -16,7 +16,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from evalapp.campaigns import operations as campaign_ops
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.questionnaires.models import ItemKind, Questionnaire
@@ -25,7 +24,7 @@ from evalapp.results.exports import ballots_csv, digest_of_export
 from evalapp.results.operations import ballot_digest, ballot_digest_in_python
 from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
 from evalapp.voting.operations import cast_ballot
-from tests.factories import make_campaign
+from tests.factories import close_and_publish, make_campaign
 
 WISHES = ["职工食堂", "文体活动", "技能培训", "法律援助"]
 
@@ -323,9 +322,7 @@ def published(world):
     for voter, vote in zip(world.members, VOTES):
         cast_ballot(campaign, voter, answers_for(campaign, *vote))
     db.session.commit()
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     return campaign
 
 
@@ -416,9 +413,7 @@ def test_a_ballot_without_any_answer_still_counts_in_the_digest_and_the_export(w
     assert before == ballot_digest_in_python(campaign)
     empty = db.session.scalar(sa.select(Ballot.id).where(Ballot.campaign_id == campaign.id, ~Ballot.answers.any()))
     assert empty is not None
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     export = ballots_csv(campaign)
     assert f"{empty},,,," in export
     assert digest_of_export(export) == campaign.result.ballot_digest == before
@@ -437,9 +432,7 @@ def test_verify_reads_multi_line_text_from_the_export_exactly(app, world, tmp_pa
     items = campaign.questionnaire.items
     for voter in world.members:
         cast_ballot(campaign, voter, {items[0].id: items[0].options[0].id, items[1].id: "第一行\r\n第二行"})
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     export = tmp_path / "ballots.csv"
     export.write_bytes(ballots_csv(campaign).encode("utf-8"))  # as the browser saves the download
     result = app.test_cli_runner().invoke(args=["results", "verify", str(campaign.id), "--export", str(export)])
@@ -447,7 +440,7 @@ def test_verify_reads_multi_line_text_from_the_export_exactly(app, world, tmp_pa
 
 
 def test_the_result_pdf_lists_choice_shares_and_the_texts(world, login, published, tmp_path):
-    from tests.test_reports import pdf_text
+    from tests.builders import pdf_text
 
     response = login("county_officer").get(f"/campaigns/{published.id}/result.pdf")
     assert response.status_code == 200

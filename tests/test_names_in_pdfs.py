@@ -13,17 +13,14 @@ from evalapp.core.db import db
 from evalapp.core.text import css_string
 from evalapp.questionnaires.models import Item, Questionnaire
 from evalapp.unions.models import Member, Union
+from tests.builders import compact, pdf_text
 from tests.factories import make_campaign
-from tests.test_reports import VOTES, pdf_text
+from tests.test_reports import VOTES
 from tests.test_review_reports import download, request_review
 
 PAYLOADS = ['"\n} .grade { display:none } x {', "\n}} .grade { display:none } x {",
             "'\r}} .cover .grade, td { display:none } x {", "\\\n}}</style><style>.grade{display:none}</style>",
             "\f}} body { display:none } x {"]
-
-
-def compact(text):
-    return "".join(text.split())
 
 
 def result_pdf_text(client, campaign, tmp_path):
@@ -166,7 +163,7 @@ def test_operations_refuse_control_characters_whoever_calls_them(world):
 
 
 def test_a_roster_import_refuses_member_names_with_control_characters(world, app, tmp_path):
-    from tests.test_rosters import csv_file, make_id
+    from tests.builders import csv_file, make_id
 
     path = tmp_path / "roster.csv"
     path.write_bytes(csv_file([["张\t三", "13800138000", make_id(1), "甲公司工会"],

@@ -13,9 +13,9 @@ from evalapp.core.config import from_environment
 from evalapp.core.db import db
 from evalapp.core.worker import due_slots, tick
 from evalapp.rosters.models import ImportJob, ImportState
-from tests.conftest import TEST_PASSWORD, IsolatedClient
+from tests.builders import csv_file, make_id
+from tests.conftest import TEST_PASSWORD, IsolatedClient, log_in
 from tests.factories import make_campaign, vote
-from tests.test_rosters import csv_file, make_id
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -48,12 +48,6 @@ def second_app(app, **config):
     other.test_client_class = IsolatedClient
     _second_apps.append(other)
     return other
-
-
-def log_in(app, username):
-    client = app.test_client()
-    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
-    return client
 
 
 # Configuration ---------------------------------------------------------------------------------

@@ -6,15 +6,11 @@ from sqlalchemy import select
 
 from evalapp.core.db import db
 from evalapp.results.models import Result
+from tests.builders import pdf_text
 from tests.factories import make_campaign
 
 # Full turnout (5 of 5): item rates 80%, 60%, 80%; overall (64 + 2*52 + 3*80) / 6 = 68.0 → 合格.
 VOTES = [[1, 1, 1], [1, 2, 2], [2, 1, 3], [2, 3, 1], [3, 3, 2]]
-
-
-def pdf_text(path):
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
 
 
 def pdf_fonts(path):

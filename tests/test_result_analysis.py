@@ -15,14 +15,13 @@ import sqlalchemy as sa
 from scipy.stats import chi2_contingency
 from scipy.stats import t as student
 
-from evalapp.campaigns import operations as campaign_ops
 from evalapp.campaigns.models import SubjectKind
 from evalapp.core.db import db
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.voting.models import Answer, Ballot
 from evalapp.voting.operations import cast_ballot
-from tests.factories import build_world, make_campaign, vote
+from tests.factories import build_world, close_and_publish, make_campaign, vote
 
 FIRST = [[1, 1, 1], [1, 2, 2], [2, 1, 3], [2, 3, 1], [3, 3, 2]]
 SECOND = [[1, 1, 1], [1, 1, 1], [1, 2, 1], [2, 1, 2], [1, 1, 2]]
@@ -49,10 +48,7 @@ def _publish(world, votes, union=None, form=None):
     campaign = make_campaign(world, "open", union=union, form=form)
     for voter, positions in zip(world.members, votes):
         vote(campaign, voter, positions)
-    officer = world.county_officer
-    campaign_ops.close_voting(campaign, officer)
-    campaign_ops.publish(campaign, officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     return campaign
 
 
@@ -152,9 +148,7 @@ def test_straight_lining_and_repeated_text_are_flagged_for_officers_only(login):
         second = items[1].options[0 if index < 20 else 2].id  # 20 of 22 answer 满意 everywhere
         text = "同意主席的工作" if index < 3 else f"意见{index}"
         cast_ballot(campaign, voter, {items[0].id: first, items[1].id: second, items[2].id: text})
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     kinds = [flag["kind"] for flag in campaign.result.flags]
     assert kinds == ["straight_lining", "repeated_text"]
     assert campaign.result.uniform_ballots == 20
@@ -181,7 +175,7 @@ def test_a_void_or_small_previous_result_is_never_compared(world, login):
 
 
 def test_flags_are_in_the_officers_pdf_but_not_the_chairs(login, tmp_path):
-    from tests.test_reports import pdf_text
+    from tests.builders import pdf_text
 
     world = build_world(member_count=20)
     campaign = _publish(world, [[1, 1, 1]] * 20)  # every ballot identical: straight-lining
@@ -214,9 +208,7 @@ def _burst_campaign(window_hours, hours_of_votes):
                            .values(voted_hour=opened + timedelta(hours=offset)))
     db.session.commit()
     db.session.refresh(campaign)
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     return campaign, opened
 
 

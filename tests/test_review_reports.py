@@ -14,15 +14,11 @@ from evalapp.core.timeutil import local_today, utcnow
 from evalapp.rectification.models import Rectification
 from evalapp.reports.models import ReportJobState, ReviewJob
 from tests import test_batch_ranking
+from tests.builders import compact, pdf_text
 from tests.test_batch_ranking import ROSTER, SCORES, UNIONS, textbook_lower_bound
-from tests.test_reports import pdf_text
 
 #: Four unions' published surveys under the town, three of them ranked.
 batch_results = test_batch_ranking.batch_results
-
-
-def compact(text):
-    return "".join(text.split())
 
 
 def request_review(client, union, start=None, end=None, **extra):

@@ -17,7 +17,8 @@ from werkzeug.test import encode_multipart
 
 from evalapp.core.db import db
 from evalapp.rosters.models import ImportJob, ImportState
-from tests.test_rosters import csv_file, job_of, make_id, members_snapshot, xlsx_file
+from tests.builders import csv_file, make_id, xlsx_file
+from tests.test_rosters import job_of, members_snapshot
 
 ROWS = [["张三", "13800138000", make_id(1), "甲公司工会"], ["李四", "13800138001", make_id(2), "甲公司工会"]]
 MB = 1024 * 1024

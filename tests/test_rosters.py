@@ -1,11 +1,9 @@
 """Roster import: preview with row errors, idempotent apply in one transaction, scope and secrecy."""
-import csv
 import io
 import random
 import threading
 from datetime import timedelta
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -18,42 +16,14 @@ from evalapp.rosters import importer, operations
 from evalapp.rosters.checking import id_number_hasher, id_number_ok
 from evalapp.rosters.models import ImportJob, ImportState
 from evalapp.unions.models import Member, UnionKind
-from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, add_member, create_union, hash_id_number, valid_id_number
+from evalapp.unions.operations import add_member, create_union, hash_id_number, valid_id_number
 from evalapp.voting.models import Ballot, Participation
+from tests.builders import ROSTER_HEADER, csv_file, make_id, xlsx_file
 from tests.factories import make_campaign
-
-HEADER = ["姓名", "手机号", "身份证号", "工会"]
-
-
-def make_id(serial, region="440703", born="19900101"):
-    """Return a valid national ID number (correct GB 11643 check digit)."""
-    body = f"{region}{born}{serial % 1000:03d}"
-    return body + ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
 
 
 def wrong_check_digit(number):
     return number[:17] + ("0" if number[17] != "0" else "1")
-
-
-def csv_file(rows, header=HEADER, encoding="utf-8"):
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return text.getvalue().encode(encoding)
-
-
-def xlsx_file(rows, header=HEADER, title=None):
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    if title:
-        sheet.append([title])
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -568,7 +538,7 @@ def test_id_numbers_that_excel_stored_as_numbers_are_refused(world, town_c):
 def test_applying_is_refused_when_the_rosters_changed_since_the_approved_preview(world, town_c):
     rows = [["留下的人", "13800138001", make_id(1), "丙公司工会"]]
     person(town_c, "留下的人", make_id(1), "13800138001")
-    job = run_import(town_c, world.county_officer, csv_file(rows, header=HEADER[:3] + ["工会"]), apply=False)
+    job = run_import(town_c, world.county_officer, csv_file(rows, header=ROSTER_HEADER[:3] + ["工会"]), apply=False)
     assert job.counts["deactivated"] == 0
     person(town_c, "后来调入的人", make_id(2), "13800138002")  # another import moved someone in meanwhile
     before = members_snapshot()

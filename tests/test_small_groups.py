@@ -17,7 +17,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from evalapp.campaigns import operations as campaign_ops
 from evalapp.core.db import db
 from evalapp.feedback import operations as feedback
 from evalapp.notifications.models import Notification
@@ -27,17 +26,13 @@ from evalapp.rectification.models import Rectification
 from evalapp.results.models import Result
 from evalapp.voting.operations import cast_ballot
 from tests import test_batch_ranking
-from tests.factories import make_campaign, make_questionnaire
-from tests.test_reports import pdf_text
+from tests.builders import compact, pdf_text
+from tests.factories import close_and_publish, make_campaign, make_questionnaire
 
 #: What the result says instead of its figures.
 REASON = "参评人数不足 5 人，为保护投票秘密，不公布任何统计结果"
 #: Item 1 不满意 (under the 80% line: today a rule opens a rectification item), item 2 满意, item 3 4分.
 BALLOT = [3, 1, 2]
-
-
-def compact(text):
-    return "".join(text.split())
 
 
 def small_form(world):
@@ -94,9 +89,7 @@ def test_the_result_page_of_a_small_group_shows_no_warning_flag(world, login):
     for member in world.members[:3]:
         choices = {item.id: item.options[pos - 1].id for item, pos in zip(items, BALLOT)}
         cast_ballot(campaign, member, choices | {text_item.id: "食堂太贵"})
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     page = login("county_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
     assert REASON in page
     assert "需要核实的情况" not in page and "食堂太贵" not in page
@@ -265,9 +258,7 @@ def test_an_item_answered_by_too_few_shows_no_figure_and_opens_no_item(world, lo
         if number < 2:
             choices[items[3].id] = items[3].options[2].id
         cast_ballot(campaign, member, choices)
-    campaign_ops.close_voting(campaign, world.county_officer)
-    campaign_ops.publish(campaign, world.county_officer)
-    db.session.commit()
+    close_and_publish(world, campaign)
     row = campaign.result.items[3]
     assert row.answered == 2 and row.rate is not None  # computed and kept, never shown
 

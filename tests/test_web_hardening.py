@@ -12,8 +12,9 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from evalapp.core.db import db
+from tests.conftest import log_in
 from tests.factories import add_member, ballot_form, make_campaign
-from tests.test_production import large_from_three, log_in, log_lines, queue_app, second_app  # noqa: F401
+from tests.test_production import large_from_three, log_lines, queue_app, second_app  # noqa: F401
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PUBLIC_URL = "https://pingyi.example.cn"
