@@ -1,5 +1,9 @@
 """Factories that build a small federation through the real operations."""
+import functools
 from types import SimpleNamespace
+
+from flask import current_app
+from werkzeug.security import generate_password_hash
 
 from evalapp.accounts.models import Role
 from evalapp.accounts.operations import create_account, grant_role
@@ -16,8 +20,15 @@ from evalapp.voting.operations import cast_ballot
 PASSWORD = "correct-horse-9"
 
 
+@functools.cache
+def password_hash(method):
+    """PASSWORD hashed once per hash method, as bulk loads do (its strength is checked in test_password_strength)."""
+    return generate_password_hash(PASSWORD, method=method)
+
+
 def make_account(username, name=None, *, member_of=None, chair_of=None, officer_of=None, is_admin=False):
-    account = create_account(username, name or username, PASSWORD, is_admin=is_admin)
+    shared_hash = password_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    account = create_account(username, name or username, password_hash=shared_hash, is_admin=is_admin)
     if member_of is not None:
         add_member(member_of, name or username, account=account)
     if chair_of is not None:
