@@ -45,6 +45,7 @@ from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item
 from evalapp.rectification.models import Evidence, RectificationEvent
 from evalapp.rectification.operations import add_progress
+from evalapp.reports.models import ReviewStage
 from evalapp.reports.review import request_review, run_review
 from evalapp.rosters import operations as roster_ops
 from evalapp.unions.models import UnionSector
@@ -187,6 +188,23 @@ def fresh_roster_job(w):
     return job
 
 
+def failed_roster_job(w):
+    """A roster import whose file had a header and no rows: failed, its file deleted."""
+    header_only = roster_csv().splitlines(keepends=True)[0]
+    job = roster_ops.start_import(w.roster_union, w.county_officer, io.BytesIO(header_only), "花名册.csv")
+    db.session.commit()
+    run_in_background(w.app, roster_ops.run_preview, job.id)
+    db.session.expire_all()
+    return job
+
+
+def failed_review(w):
+    review = request_review(w.county_officer, w.county, date(local_today().year, 1, 1), local_today())
+    review.stage, review.message = ReviewStage.failed, "生成审阅报告时出错。"
+    db.session.commit()
+    return review
+
+
 def fresh_suggestion(w, hidden=False):
     suggestion = feedback_ops.add_suggestion(w.published, w.members[0], unique("职工食堂的卫生需要改进"))
     if hidden:
@@ -311,6 +329,9 @@ ACCESS = {
                                          consumes=fresh_roster_job),
     ("rosters.abandon_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/abandon", {}),
                                            consumes=fresh_roster_job),
+    ("rosters.retry_view", "POST"): Case(MANAGERS, lambda w, job: (
+        f"/rosters/jobs/{job.id}/retry", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")}),
+        consumes=failed_roster_job),
     ("questionnaires.index", "GET"): Case(STAFF, lambda w: "/questionnaires/"),
     ("questionnaires.new", "GET"): Case(STAFF, lambda w: "/questionnaires/new"),
     # Any officer may file a new template, under a union of their own (the choices offer no other).
@@ -429,6 +450,8 @@ ACCESS = {
     ("reports.review", "POST"): Case(MANAGERS, lambda w: (
         f"/unions/{w.county.id}/review", {"period_start": local_today().isoformat(), "period_end": _year_start()})),
     ("reports.review_job", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}"),
+    ("reports.review_retry", "POST"): Case(MANAGERS, lambda w, job: (f"/reviews/{job.id}/retry", {}),
+                                           consumes=failed_review),
     ("reports.review_download", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}/download"),
     ("coverage.show", "GET"): Case(MANAGERS, lambda w: f"/coverage?union={w.county.id}"),
     ("coverage.yearly", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly?union={w.county.id}"),
@@ -482,7 +505,7 @@ def log_in(app, role):
 
 
 #: Tables whose rows change state without an entry in the audit log; compared row by row.
-UNAUDITED_STATE = ("notifications", "roster_import_jobs")
+UNAUDITED_STATE = ("notifications", "jobs", "roster_imports")
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from evalapp import create_app
 from evalapp.core.config import from_environment
 from evalapp.core.db import db
 from evalapp.core.worker import due_slots, tick
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from tests.conftest import TEST_PASSWORD, IsolatedClient
 from tests.factories import make_campaign, vote
 from tests.test_rosters import csv_file, make_id
@@ -248,13 +248,13 @@ def test_a_roster_import_waits_in_the_queue_until_a_worker_runs_it(queue_app, wo
         from evalapp.core.jobs import queue
 
         assert len(queue(queue_app)) == 1
-        assert db.session.get(ImportJob, job_id).state == ImportState.uploaded, "nothing runs before a worker takes it"
+        assert db.session.get(ImportJob, job_id).stage == ImportStage.uploaded, "nothing runs before a worker takes it"
         result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
         assert result.exit_code == 0, result.output
         assert len(queue(queue_app)) == 0
         db.session.expire_all()
         job = db.session.get(ImportJob, job_id)
-        assert job.state == ImportState.previewed
+        assert job.stage == ImportStage.previewed
         page = client.get(f"/rosters/jobs/{job_id}").get_data(as_text=True)
     assert '<td>新增会员</td><td class="num">1</td>' in page
 
@@ -271,10 +271,10 @@ def test_with_redis_away_a_job_runs_in_the_web_process_instead_of_being_lost(app
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             db.session.expire_all()
-            if db.session.get(ImportJob, job_id).state == ImportState.previewed:
+            if db.session.get(ImportJob, job_id).stage == ImportStage.previewed:
                 break
             time.sleep(0.1)
-        assert db.session.get(ImportJob, job_id).state == ImportState.previewed
+        assert db.session.get(ImportJob, job_id).stage == ImportStage.previewed
 
 
 def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):

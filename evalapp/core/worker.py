@@ -14,10 +14,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from evalapp.core import jobs
+from evalapp.core.job_records import JobState, counts_by_kind_and_state, recent_jobs
 from evalapp.core.timeutil import to_local, utcnow
 
 logger = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Background jobs (Redis queue).")
+jobs_cli = AppGroup("jobs", help="Background jobs: the worker, and their status.")
 
 #: When the daily rectification reminders go out, local time.
 REMINDER_TIME = (8, 5)
@@ -82,15 +83,25 @@ def worker(clock, burst):
 
 
 @jobs_cli.command("status")
-def status():
-    """Show how many jobs wait, run and failed."""
-    from rq.registry import FailedJobRegistry, StartedJobRegistry
-
+@click.option("--kind", help="Only jobs of this kind (roster_import, review_pdf, publication).")
+@click.option("--state", type=click.Choice([state.value for state in JobState]), help="Only jobs in this state.")
+@click.option("--limit", default=20, show_default=True, help="How many recent jobs to list.")
+def status(kind, state, limit):
+    """List recent jobs and how many there are by kind and state; with Redis, the queue too."""
+    for (job_kind, job_state), count in sorted(counts_by_kind_and_state().items()):
+        click.echo(f"{job_kind:<16} {job_state.value:<10} {count:>8,}")
+    for job in recent_jobs(kind, JobState(state) if state else None, limit):
+        progress = f"{job.processed}/{job.total}" if job.total is not None else f"{job.processed}"
+        flags = " STALLED" if job.stalled else ""
+        click.echo(f"#{job.id:<7} {job.kind:<16} {job.state.value:<10} {job.stage or '-':<12} {progress:>15} "
+                   f"attempt {job.attempts}  updated {job.updated_at:%Y-%m-%d %H:%M:%S} UTC{flags}"
+                   + (f"  {job.message}" if job.message else ""))
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         click.echo("REDIS_URL is not set: jobs run in the web process, nothing is queued")
         return
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
     q = jobs.queue(app)
     click.echo(f"queue {q.name}: {len(q)} waiting, {len(StartedJobRegistry(queue=q))} running, "
                f"{len(FailedJobRegistry(queue=q))} failed")
-

@@ -3,7 +3,7 @@ import click
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import queue_local_apply, run_apply, run_preview, start_local_import
 from evalapp.unions.models import Union
 
@@ -50,14 +50,14 @@ def register_commands(group):
         run_apply(job_id, path=file, echo=_echo_progress)
         job = _reload(job_id)
         _print_report(job, "import")
-        if job.state != ImportState.applied:
+        if job.stage != ImportStage.applied:
             raise click.ClickException(job.message or "the import was not applied")
 
 
 def _reload(job_id):
     db.session.expire_all()
     job = db.session.get(ImportJob, job_id)
-    if job.state == ImportState.failed:
+    if job.stage == ImportStage.failed:
         raise click.ClickException(job.message or "the import failed")
     return job
 
@@ -70,7 +70,7 @@ def _echo_progress(processed, total):
 def _print_report(job, what):
     report = job.report_data
     counts = report.get("counts", {})
-    click.echo(f"{what} of job {job.id}: {job.state.value}" + (f" ({job.message})" if job.message else ""))
+    click.echo(f"{what} of job {job.id}: {job.stage.value}" + (f" ({job.message})" if job.message else ""))
     for key, label in COUNT_LABELS:
         click.echo(f"  {label:<48} {counts.get(key, 0):>10,}")
     for row_no, column, message in report.get("errors", []):
