@@ -102,6 +102,10 @@ class Campaign(db.Model):
     def is_chaired_by(self, account):
         return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
 
+    def can_see_turnout(self, account):
+        """Who voted and who did not: officers managing the union, and the chair being evaluated."""
+        return self.can_manage(account) or self.is_chaired_by(account)
+
     def in_electorate(self, member):
         """Return whether `member` may vote: in the snapshot once open, else by roster scope."""
         if member is None:
