@@ -279,15 +279,15 @@ ACCESS = {
     # Accounts and the inbox: one's own, for everyone signed in.
     ("accounts.login", "GET"): Case(EVERYONE, lambda w: "/login"),
     ("accounts.login", "POST"): Case(EVERYONE, lambda w: ("/login", {})),
-    ("accounts.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
-    ("accounts.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
+    ("unions.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
+    ("unions.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
     ("accounts.logout", "POST"): Case(SIGNED_IN, lambda w: ("/logout", {}), ends_session=True),
     ("accounts.password", "GET"): Case(SIGNED_IN, lambda w: "/account/password"),
     # An empty form: nobody's password changes here.
     ("accounts.password", "POST"): Case(SIGNED_IN, lambda w: ("/account/password", {})),
-    ("accounts.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
+    ("unions.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
     # Only the member whose account it was may report a change as "not me".
-    ("accounts.report", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
+    ("unions.report_credential_event", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
                                       consumes=lambda w: _reset_event(w)),
     ("health.healthz", "GET"): Case(EVERYONE, lambda w: "/healthz"),
     ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda w: "/inbox"),
@@ -361,10 +361,12 @@ ACCESS = {
     ("campaigns.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}"),
     ("campaigns.act", "POST"): Case(MANAGERS, lambda w, campaign: (
         f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda w: make_campaign(w, "draft")),
+    ("results.publish", "POST"): Case(MANAGERS, lambda w, campaign: (
+        f"/campaigns/{campaign.id}/actions/publish", {}), consumes=lambda w: make_campaign(w, "closed")),
     ("campaigns.poster", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.open.id}/poster"),
-    ("campaigns.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
-    ("campaigns.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
-    ("campaigns.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
+    ("voting.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
+    ("voting.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
+    ("voting.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
     ("campaigns.new_batch", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.town.id}/batches/new"),
     ("campaigns.new_batch", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.town.id}/batches/new", {
         "title": unique("批次"), "rule": "picked", "union_ids": str(w.union_a.id), "subject_kind": "none",
@@ -464,7 +466,7 @@ VARIANTS = {
     ("campaigns.show", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.draft.id}"),
     ("duty_reports.file", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: (
         f"/campaigns/{w.draft.id}/report/files/{w.draft_image.id}")),
-    ("campaigns.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
+    ("voting.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
         f"/campaigns/{w.open.id}/non-voters?union={w.union_a.id}")),
     ("feedback.overview", "GET", "one campaign"): Case(VIEWERS, lambda w: f"/suggestions?campaign={w.published.id}"),
     ("feedback.overview", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/suggestions?union={w.union_a.id}"),

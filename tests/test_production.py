@@ -9,6 +9,7 @@ import pytest
 from redis import Redis
 
 from evalapp import create_app
+from evalapp.core.auth import public
 from evalapp.core.config import from_environment
 from evalapp.core.db import db
 from evalapp.core.worker import due_slots, tick
@@ -161,16 +162,11 @@ def test_a_crash_shows_a_plain_page_with_the_request_id_and_logs_the_traceback(a
     node = second_app(app, PROPAGATE_EXCEPTIONS=False)
 
     @node.route("/boom")
+    @public
     def boom():
         raise RuntimeError("secret detail from deep inside")
 
-    from evalapp.core import auth
-
-    auth.PUBLIC_ENDPOINTS.add("boom")
-    try:
-        response = node.test_client().get("/boom")
-    finally:
-        auth.PUBLIC_ENDPOINTS.discard("boom")
+    response = node.test_client().get("/boom")
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "服务器出错" in page
     assert response.headers["X-Request-ID"] in page
@@ -284,7 +280,7 @@ def test_the_clock_queues_each_slot_once_however_many_workers_tick(queue_app):
 
     eight_o_five = datetime(2026, 12, 3, 8, 5)
     with queue_app.app_context():
-        assert [target for _, target in due_slots(eight_o_five)] == [
+        assert [target for _, target in due_slots(queue_app, eight_o_five)] == [
             "evalapp.campaigns.operations:run_schedule", "evalapp.rectification.reminders:run"]
         first = tick(queue_app, eight_o_five)
         second = tick(queue_app, eight_o_five)
@@ -344,9 +340,9 @@ def test_the_worker_refuses_to_start_without_redis(app):
 @pytest.fixture
 def large_from_three(monkeypatch):
     """Treat three ballots as "large", so the background path runs on a small campaign."""
-    from evalapp.campaigns import operations
+    from evalapp.results import publication
 
-    monkeypatch.setattr(operations, "PUBLISH_IN_BACKGROUND_FROM", 3)
+    monkeypatch.setattr(publication, "PUBLISH_IN_BACKGROUND_FROM", 3)
 
 
 def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, world, large_from_three):

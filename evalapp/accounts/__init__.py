@@ -1,1 +1,11 @@
 """Accounts, login and roles."""
+
+
+def init_app(app):
+    from evalapp.accounts import cli, views
+    from evalapp.accounts.operations import account_for_session
+    from evalapp.core import auth
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.accounts_cli)
+    auth.configure(login_view="accounts.login", password_view="accounts.password", load_account=account_for_session)

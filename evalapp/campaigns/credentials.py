@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
-from evalapp.accounts.invitations import may_confirm, pending_confirmation
 from evalapp.accounts.models import Invitation
 from evalapp.accounts.signals import campaigns_of_member
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.unions.events import MemberEvent, MemberEventKind
+from evalapp.unions.invitations import may_confirm, pending_confirmation
 from evalapp.unions.models import Member, Union
 from evalapp.unions.operations import managed_unions_query
 

@@ -42,6 +42,10 @@ class ElectorateScope(enum.StrEnum):
         return {"union": "本工会会员", "subtree": "本工会及下属工会全体会员"}[self.value]
 
 
+#: The rectification period the seeds ask for: a plan within one month of the result.
+RECTIFICATION_MONTHS = 1
+
+
 class Campaign(db.Model):
     __tablename__ = "campaigns"
 
@@ -62,8 +66,9 @@ class Campaign(db.Model):
     #: Planned voting window (naive UTC); voting is refused after `closes_at`.
     opens_at = db.Column(db.DateTime, nullable=True)
     closes_at = db.Column(db.DateTime, nullable=True)
-    #: Months the chair has for a rectification plan after publication.
-    rectification_months = db.Column(db.Integer, nullable=False, default=1)
+    #: Months the chair has for a rectification plan after publication (the due date itself:
+    #: evalapp.rectification.operations.plan_due_date).
+    rectification_months = db.Column(db.Integer, nullable=False, default=RECTIFICATION_MONTHS)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     created_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
     opened_at = db.Column(db.DateTime, nullable=True)
@@ -101,6 +106,10 @@ class Campaign(db.Model):
 
     def is_chaired_by(self, account):
         return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
+
+    def can_see_turnout(self, account):
+        """Who voted and who did not: officers managing the union, and the chair being evaluated."""
+        return self.can_manage(account) or self.is_chaired_by(account)
 
     def in_electorate(self, member):
         """Return whether `member` may vote: in the snapshot once open, else by roster scope."""

@@ -13,6 +13,7 @@ from evalapp.campaigns.models import (
     ElectorateScope,
     SubjectKind,
 )
+from evalapp.campaigns.signals import campaign_published
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -142,66 +143,23 @@ def close_voting(campaign, actor):
 
 
 def publish(campaign, actor):
-    """Compute and freeze the result, open rectification items, and show the result to members."""
-    from evalapp.rectification.operations import open_rectifications
-    from evalapp.results.operations import freeze_result
-
+    """Freeze the result and show it to members: the results package computes it (`campaign_published`)."""
     _transition(campaign, actor, {CampaignState.closed}, CampaignState.published)
     campaign.published_at = utcnow()
-    result = freeze_result(campaign, actor)
-    open_rectifications(campaign, result)
-    return result
+    campaign_published.send(campaign, actor=actor)
+    if campaign.result is None:  # nothing answered the signal: never a published campaign without its result
+        raise RuntimeError(f"campaign {campaign.id} was published but no result was frozen")
+    return campaign.result
 
 
-#: From this many ballots on, publishing runs as a background job (a million take about 16 s).
-PUBLISH_IN_BACKGROUND_FROM = 20_000
 #: A background publication without an outcome after this long has died with its worker.
 PUBLISH_STALLED_AFTER = timedelta(minutes=30)
-PUBLISH_FAILED = "统计结果时出错，结果没有公布。请重新点击“统计并公布结果”；如果再次失败，请联系系统管理员。"
-
-
-def publishes_in_background(campaign):
-    from evalapp.results.operations import turnout
-
-    return turnout(campaign) >= PUBLISH_IN_BACKGROUND_FROM
 
 
 def publishing(campaign, now=None):
     """True while a background publication of `campaign` is under way (and has not stalled)."""
     requested = campaign.publish_requested_at
     return requested is not None and requested > (now or utcnow()) - PUBLISH_STALLED_AFTER
-
-
-def request_publish(campaign, actor):
-    """Ask for `campaign` to be published by a job: the same checks as `publish`, nothing computed yet."""
-    if campaign.state != CampaignState.closed:
-        raise Refused("只有已截止投票的活动才能公布结果。")
-    if publishing(campaign):
-        raise Refused("结果正在统计中，请稍候。")
-    campaign.publish_requested_at = utcnow()
-    campaign.publish_failure = None
-    audit.record("campaign.publish_requested", campaign, actor=actor)
-
-
-def run_publish(campaign_id, actor_id):
-    """The job: publish the campaign as `actor` would have; on failure, say so on the campaign's page."""
-    from evalapp.accounts.models import Account
-
-    campaign, actor = db.session.get(Campaign, campaign_id), db.session.get(Account, actor_id)
-    if campaign is None or actor is None or campaign.publish_requested_at is None:
-        return
-    try:
-        publish(campaign, actor)
-        campaign.publish_requested_at = None
-        db.session.commit()
-    except Exception as error:
-        db.session.rollback()
-        if not isinstance(error, Refused):
-            logger.exception("publishing campaign %s failed", campaign_id)
-        campaign = db.session.get(Campaign, campaign_id)
-        campaign.publish_requested_at = None
-        campaign.publish_failure = error.message if isinstance(error, Refused) else PUBLISH_FAILED
-        db.session.commit()
 
 
 def apply_schedule(campaign, now=None):

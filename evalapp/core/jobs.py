@@ -84,9 +84,10 @@ def run_job(target, args):
 
 @cache
 def _worker_app():
-    from evalapp import create_app
+    # A worker started without `flask` (plain `rq worker`) finds the app the way `flask` does: FLASK_APP.
+    from flask.cli import ScriptInfo
 
-    return create_app()
+    return ScriptInfo().load_app()
 
 
 def _run_in_thread(app, fn, args):

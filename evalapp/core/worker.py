@@ -1,8 +1,8 @@
 """`flask jobs worker`: runs queued jobs, and keeps the clock for the scheduled ones.
 
-The clock replaces the cron lines of a one-machine install: every minute it queues the campaign
-schedule (planned opening and closing), and every day at REMINDER_TIME (Shanghai time) the
-rectification reminders. Any number of workers may run, on any machines: each slot is claimed in
+The clock replaces the cron lines of a one-machine install: it queues the periodic jobs the domain
+packages register (`periodic`): the campaign schedule every minute, the rectification reminders
+every morning (Shanghai time). Any number of workers may run, on any machines: each slot is claimed in
 Redis first (SET NX), so a slot's job is queued once however many clocks are ticking.
 """
 import logging
@@ -20,16 +20,23 @@ from evalapp.core.timeutil import to_local, utcnow
 logger = logging.getLogger(__name__)
 jobs_cli = AppGroup("jobs", help="Background jobs: the worker, and their status.")
 
-#: When the daily rectification reminders go out, local time.
-REMINDER_TIME = (8, 5)
 CLOCK_CLAIM_SECONDS = 2 * 24 * 3600
 
 
-def due_slots(moment):
+def periodic(app, name, target, *, daily_at=None):
+    """Have the clock queue `target` ("module:function", called without arguments) every minute,
+    or once a day at `daily_at`, an (hour, minute) of Shanghai time."""
+    app.extensions.setdefault("evalapp.clock", []).append((name, target, daily_at))
+
+
+def due_slots(app, moment):
     """The clock's (slot key, job target) pairs due at `moment` (a local datetime)."""
-    slots = [(f"schedule:{moment:%Y%m%d%H%M}", "evalapp.campaigns.operations:run_schedule")]
-    if (moment.hour, moment.minute) == REMINDER_TIME:
-        slots.append((f"reminders:{moment:%Y%m%d}", "evalapp.rectification.reminders:run"))
+    slots = []
+    for name, target, daily_at in app.extensions.get("evalapp.clock", []):
+        if daily_at is None:
+            slots.append((f"{name}:{moment:%Y%m%d%H%M}", target))
+        elif (moment.hour, moment.minute) == daily_at:
+            slots.append((f"{name}:{moment:%Y%m%d}", target))
     return slots
 
 
@@ -39,7 +46,7 @@ def tick(app, moment=None):
     connection = jobs.redis_connection(app.config["REDIS_URL"])
     prefix = f"{app.config.get('JOBS_QUEUE', jobs.DEFAULT_QUEUE)}:clock:"
     queued = []
-    for slot, target in due_slots(moment):
+    for slot, target in due_slots(app, moment):
         if connection.set(prefix + slot, "1", nx=True, ex=CLOCK_CLAIM_SECONDS):
             jobs.queue(app).enqueue(jobs.run_job, target, [], job_timeout=jobs.JOB_TIMEOUT_SECONDS,
                                     result_ttl=0, description=target)
@@ -63,7 +70,7 @@ def run_clock(app, stop):
 
 @jobs_cli.command("worker")
 @click.option("--clock/--no-clock", default=True, show_default=True,
-              help="Also queue the scheduled jobs (campaign opening/closing every minute, daily reminders).")
+              help="Also queue the periodic jobs (campaign opening/closing every minute, daily reminders).")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop (for scripts and tests).")
 def worker(clock, burst):
     """Run queued jobs until stopped (needs REDIS_URL)."""

@@ -2,8 +2,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign
-from evalapp.campaigns.views import visible_campaign
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.storage import storage
@@ -63,7 +63,7 @@ def _raise_limits_for_the_chair(endpoint, values):
 
 
 def _editable_campaign(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     require(can_edit(campaign, current_user))
     return campaign
 
@@ -245,7 +245,7 @@ def _send(campaign_id, file_id, small):
 
 @bp.route("/campaigns/<int:campaign_id>/report/versions")
 def versions(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     require(can_read_versions(campaign, current_user) and campaign.report is not None)
     return render_template("duty_reports/versions.html", campaign=campaign, report=campaign.report,
                            versions=versions_of(campaign))
@@ -253,7 +253,7 @@ def versions(campaign_id):
 
 @bp.route("/campaigns/<int:campaign_id>/report/versions/<int:number>")
 def version(campaign_id, number):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     require(can_read_versions(campaign, current_user) and campaign.report is not None)
     chosen = next((v for v in versions_of(campaign) if v.number == number), None)
     require(chosen is not None)

@@ -3,8 +3,8 @@ from flask_login import current_user
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import selectinload
 
+from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign, CampaignState
-from evalapp.campaigns.views import visible_campaign
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.web import flash_errors, form_status, get_or_404, page_number, perform, require
@@ -65,7 +65,7 @@ def _card_helpers():
 
 @bp.route("/campaigns/<int:campaign_id>/suggestions", methods=["GET", "POST"])
 def index(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     form, outcome = SuggestionForm(), None
     if form.validate_on_submit():
         outcome = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,

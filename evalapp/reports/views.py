@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_login import current_user
 from sqlalchemy import select
 
+from evalapp.campaigns.loading import load_published_campaign
 from evalapp.campaigns.models import CampaignBatch
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
@@ -17,7 +18,6 @@ from evalapp.reports.forms import ReviewForm
 from evalapp.reports.models import ReviewJob
 from evalapp.reports.pdf import result_pdf
 from evalapp.reports.review import may_read, may_retry, published_between, request_review, retry_review, run_review
-from evalapp.results.views import published_campaign
 from evalapp.unions.models import Union
 
 bp = Blueprint("reports", __name__)
@@ -25,7 +25,7 @@ bp = Blueprint("reports", __name__)
 
 @bp.route("/campaigns/<int:campaign_id>/result.pdf")
 def result(campaign_id):
-    campaign = published_campaign(campaign_id)
+    campaign = load_published_campaign(campaign_id)
     require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
     filename = quote(f"评议结果-{campaign.title}.pdf")
     pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))

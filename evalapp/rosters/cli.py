@@ -1,5 +1,6 @@
 """`flask rosters import FILE --union ID [--apply]`: the same import as the web pages, from a shell."""
 import click
+from flask.cli import AppGroup
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -15,7 +16,7 @@ COUNT_LABELS = (("rows", "rows read"), ("new", "new members"), ("updated", "upda
 
 
 def register_commands(group):
-    """Add the roster commands to `group` (the blueprint's `flask rosters` group)."""
+    """Add the roster commands to `group` (`flask rosters`)."""
 
     @group.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -77,3 +78,7 @@ def _print_report(job, what):
         click.echo(f"  row {row_no}, {column}: {message}")
     if report.get("errors_truncated"):
         click.echo(f"  (only the first {len(report['errors'])} errors are listed)")
+
+
+rosters_cli = AppGroup("rosters", help="Member rosters.")
+register_commands(rosters_cli)

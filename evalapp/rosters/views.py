@@ -8,7 +8,6 @@ from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.rosters import uploads
-from evalapp.rosters.cli import register_commands
 from evalapp.rosters.forms import ApplyForm, RetryForm, UploadForm
 from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import (
@@ -24,7 +23,6 @@ from evalapp.rosters.parsing import COLUMNS
 from evalapp.unions.models import Union, UnionKind
 
 bp = Blueprint("rosters", __name__, url_prefix="/rosters")
-register_commands(bp.cli)
 #: A city's roster as CSV is about 50 MB; the application's general limit is far lower.
 UPLOAD_MAX_BYTES = 256 * 1024 * 1024
 RECENT_JOBS = 10

@@ -9,6 +9,9 @@ import enum
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 
+#: The member's own page of account changes, linked from the notices those changes send.
+SECURITY_LINK = "/account/security"
+
 
 class MemberEventKind(enum.StrEnum):
     enrolled = "enrolled"

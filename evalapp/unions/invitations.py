@@ -16,10 +16,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from evalapp.accounts.appointments import lineage
 from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
 from evalapp.accounts.operations import (
-    SECURITY_LINK,
     check_password_policy,
     create_account,
     end_all_sessions,
@@ -32,7 +30,8 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local, utcnow
 from evalapp.notifications.operations import notify
-from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_event
+from evalapp.unions.appointments import lineage
+from evalapp.unions.events import SECURITY_LINK, MemberEvent, MemberEventKind, record_member_event
 from evalapp.unions.models import Member
 from evalapp.unions.operations import normalise_text
 

@@ -1,0 +1,18 @@
+"""How results take part in the floors below: the frozen result on publication, and the pages."""
+from evalapp.campaigns.signals import batch_page, campaign_published
+from evalapp.results.models import min_group_size
+from evalapp.results.operations import freeze_result
+from evalapp.results.ranking import batch_ranking
+from evalapp.results.signals import result_published
+
+
+@campaign_published.connect
+def _freeze(campaign, actor):
+    result = freeze_result(campaign, actor)
+    result_published.send(result, campaign=campaign, actor=actor)
+
+
+@batch_page.connect
+def _ranking(batch, account, campaigns):
+    ranking, difference, unranked = batch_ranking(campaigns)
+    return {"ranking": ranking, "difference": difference, "unranked": unranked, "min_group": min_group_size()}
