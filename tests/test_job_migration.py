@@ -1,4 +1,7 @@
-"""The one-job-model migration moves the rows of the old job tables into `jobs` and back, on both databases."""
+"""The one-job-model migration moves the old job tables' rows and the campaigns' publication columns into `jobs`.
+
+And back on downgrade; on both databases.
+"""
 import json
 from datetime import date, datetime
 
@@ -32,6 +35,16 @@ REVIEW_ROWS = [
          requested_by_id=1, created_at=AT, updated_at=LATER, finished_at=LATER, state="failed", total=None,
          processed=0, file_key=None, file_size=None, message="生成审阅报告时出错。"),
 ]
+
+FAILURE = "统计结果时出错，结果没有公布。"
+#: Campaign 1 was being published in the background, campaign 2's publication had failed, 3 neither.
+CAMPAIGNS = [dict(id=number, title=f"评议{number}", union_id=1, subject_kind="chair", subject_name="", electorate_scope="union",
+                  template_id=1, state="closed", rectification_months=1, created_at=AT, created_by_id=1, closed_at=AT,
+                  publish_requested_at=requested, publish_failure=failure)
+             for number, requested, failure in ((1, LATER, None), (2, None, FAILURE), (3, None, None))]
+REQUESTS = [dict(id=number, seq=number, at=at, actor_id=1, action="campaign.publish_requested", object_type="Campaign",
+                 object_id=number, details="{}", prev_hash="0" * 64, hash=f"{number}" * 64)
+            for number, at in ((1, LATER), (2, AT))]
 
 
 @pytest.fixture
@@ -70,6 +83,11 @@ def test_upgrading_moves_the_old_job_rows_into_jobs_and_downgrading_moves_them_b
                     id=1, name="新会区总工会", kind="county", path="/1/", depth=0, sector="other"))
                 connection.execute(sa.insert(table(connection, "roster_import_jobs")), ROSTER_ROWS)
                 connection.execute(sa.insert(table(connection, "review_jobs")), REVIEW_ROWS)
+                connection.execute(sa.insert(table(connection, "questionnaires")).values(
+                    id=1, owner_union_id=1, title="测评表", description="", is_snapshot=False, quorum_ratio="2/3",
+                    grade_excellent=90, grade_good=80, grade_pass=60, rectify_below_rate=0.8))
+                connection.execute(sa.insert(table(connection, "campaigns")), CAMPAIGNS)
+                connection.execute(sa.insert(table(connection, "audit_entries")), REQUESTS)
 
             upgrade(revision=ONE_JOB_MODEL)
             with db.engine.begin() as connection:
@@ -77,9 +95,19 @@ def test_upgrading_moves_the_old_job_rows_into_jobs_and_downgrading_moves_them_b
                 imports = {row["id"]: row for row in rows(connection, "roster_imports")}
                 reviews = {row["id"]: row for row in rows(connection, "review_reports")}
                 names = set(sa.inspect(connection).get_table_names())
+                campaign_columns = {column["name"] for column in sa.inspect(connection).get_columns("campaigns")}
             assert not names & {"roster_import_jobs", "review_jobs"}
+            assert not campaign_columns & {"publish_requested_at", "publish_failure"}
             # Roster imports keep their ids (the audit log names them); reviews follow the largest.
-            assert set(jobs) == {3, 7, 8, 9} and set(imports) == {3, 7} and set(reviews) == {8, 9}
+            assert set(jobs) == {3, 7, 8, 9, 10, 11} and set(imports) == {3, 7} and set(reviews) == {8, 9}
+            publications = [{key: job[key] for key in ("kind", "state", "stage", "subject_table", "subject_id",
+                                                       "created_by_id", "created_at", "updated_at", "message")}
+                            for job in (jobs[10], jobs[11])]
+            assert publications == [
+                {"kind": "publication", "state": "running", "stage": "counting", "subject_table": "campaigns",
+                 "subject_id": 1, "created_by_id": 1, "created_at": LATER, "updated_at": LATER, "message": None},
+                {"kind": "publication", "state": "failed", "stage": "failed", "subject_table": "campaigns",
+                 "subject_id": 2, "created_by_id": 1, "created_at": AT, "updated_at": AT, "message": FAILURE}]
             assert {key: jobs[3][key] for key in ("kind", "state", "stage", "subject_table", "subject_id",
                                                   "created_by_id", "total", "processed", "attempts", "finished_at")} == {
                 "kind": "roster_import", "state": "done", "stage": "applied", "subject_table": "unions",
@@ -100,14 +128,17 @@ def test_upgrading_moves_the_old_job_rows_into_jobs_and_downgrading_moves_them_b
                     attempts=1)).inserted_primary_key[0]
                 connection.execute(sa.insert(table(connection, "review_reports")).values(
                     id=new_id, union_id=1, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31)))
-            assert new_id == 10
+            assert new_id == 12
 
             downgrade(revision=BEFORE)
             with db.engine.begin() as connection:
                 assert rows(connection, "roster_import_jobs") == ROSTER_ROWS
                 moved_back = rows(connection, "review_jobs")
+                campaigns = rows(connection, "campaigns")
                 assert not set(sa.inspect(connection).get_table_names()) & {"jobs", "roster_imports", "review_reports"}
             assert moved_back[:2] == [row | {"id": row["id"] + 7} for row in REVIEW_ROWS]
-            assert (moved_back[2]["id"], moved_back[2]["state"]) == (10, "queued")
+            assert (moved_back[2]["id"], moved_back[2]["state"]) == (12, "queued") and len(moved_back) == 3
+            assert [(c["publish_requested_at"], c["publish_failure"]) for c in campaigns] == [
+                (c["publish_requested_at"], c["publish_failure"]) for c in CAMPAIGNS]
         finally:
             db.engine.dispose()

@@ -348,6 +348,8 @@ def large_from_three(monkeypatch):
 def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, world, large_from_three):
     from evalapp.campaigns.models import Campaign, CampaignState
     from evalapp.core.jobs import queue
+    from evalapp.results.models import PublicationStage
+    from evalapp.results.publication import publication_of
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
     campaign_id = campaign.id
@@ -366,7 +368,7 @@ def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, 
         db.session.expire_all()
         published = db.session.get(Campaign, campaign_id)
         assert published.state == CampaignState.published and published.result.turnout == 3
-        assert published.publish_requested_at is None
+        assert publication_of(published).stage == PublicationStage.published
         page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
     assert "正在统计并公布结果" not in page
 
@@ -374,6 +376,8 @@ def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, 
 def test_a_failed_background_publication_says_so_and_can_be_retried(world, login, large_from_three, monkeypatch):
     from evalapp.campaigns.models import CampaignState
     from evalapp.results import operations as results
+    from evalapp.results.models import PublicationStage
+    from evalapp.results.publication import publication_of
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
     real = results.compute_result
@@ -386,16 +390,22 @@ def test_a_failed_background_publication_says_so_and_can_be_retried(world, login
     monkeypatch.setattr(results, "compute_result", real)
     officer.post(f"/campaigns/{campaign.id}/actions/publish")
     db.session.expire_all()
-    assert campaign.state == CampaignState.published and campaign.publish_failure is None
+    assert campaign.state == CampaignState.published
+    job = publication_of(campaign)
+    assert job.stage == PublicationStage.published and job.message is None and job.attempts == 2
 
 
 def test_a_publication_whose_worker_died_can_be_asked_for_again(world, login, large_from_three):
     from datetime import timedelta
 
     from evalapp.core.timeutil import utcnow
+    from evalapp.results.models import PublicationJob, PublicationStage
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
-    campaign.publish_requested_at = utcnow() - timedelta(hours=1)
+    job = PublicationJob(subject=campaign, created_by=world.county_officer, stage=PublicationStage.counting)
+    db.session.add(job)
+    db.session.flush()
+    job.updated_at = utcnow() - timedelta(hours=1)
     db.session.commit()
     page = login("county_officer").get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "上次的统计可能已经中断" in page and "actions/publish" in page

@@ -74,10 +74,6 @@ class Campaign(db.Model):
     opened_at = db.Column(db.DateTime, nullable=True)
     closed_at = db.Column(db.DateTime, nullable=True)
     published_at = db.Column(db.DateTime, nullable=True)
-    #: When an officer asked for a large result to be computed in the background (cleared when done).
-    publish_requested_at = db.Column(db.DateTime, nullable=True)
-    #: Why the last background publication failed, for the officer who asked.
-    publish_failure = db.Column(db.String(200), nullable=True)
     #: Size of the electorate snapshot taken when voting opened.
     electorate_size = db.Column(db.Integer, nullable=True)
     #: The batch this campaign was created in, if any.

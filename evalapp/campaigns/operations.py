@@ -1,6 +1,5 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
 import logging
-from datetime import timedelta
 
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,6 +16,7 @@ from evalapp.campaigns.signals import campaign_published
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.job_records import under_way
 from evalapp.core.text import check_line
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.operations import freeze_copy, usable_templates
@@ -152,16 +152,6 @@ def publish(campaign, actor):
     return campaign.result
 
 
-#: A background publication without an outcome after this long has died with its worker.
-PUBLISH_STALLED_AFTER = timedelta(minutes=30)
-
-
-def publishing(campaign, now=None):
-    """True while a background publication of `campaign` is under way (and has not stalled)."""
-    requested = campaign.publish_requested_at
-    return requested is not None and requested > (now or utcnow()) - PUBLISH_STALLED_AFTER
-
-
 def apply_schedule(campaign, now=None):
     """Open or close `campaign` if its planned time has come; return "opened", "closed" or None."""
     now = now or utcnow()
@@ -226,7 +216,8 @@ def available_actions(campaign):
         CampaignState.draft: ["start_reporting"] + ([] if campaign.has_report else ["open"]),
         CampaignState.reporting: ["open"],
         CampaignState.open: ["close"],
-        CampaignState.closed: [] if publishing(campaign) else ["publish"],
+        # A job working on the campaign (a large result being published) takes its next step.
+        CampaignState.closed: [] if under_way(campaign) else ["publish"],
         CampaignState.published: ["archive"],
     }
     return by_state.get(campaign.state, [])

@@ -32,7 +32,6 @@ from evalapp.campaigns.operations import (
     available_actions,
     campaigns_for,
     create_campaign,
-    publishing,
 )
 from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page
 from evalapp.core.db import db
@@ -90,7 +89,7 @@ def show(campaign_id):
     return render_template(
         "campaigns/show.html", campaign=campaign,
         actions=[(name, ACTIONS[name][1]) for name in available_actions(campaign)] if campaign.can_manage(current_user) else [],
-        eligible=member is not None and campaign.in_electorate(member), publishing=publishing(campaign),
+        eligible=member is not None and campaign.in_electorate(member),
         **page_values(campaign_page, campaign, account=current_user))
 
 

@@ -195,6 +195,24 @@ def start_again(job, actor, stage):
     return job
 
 
+def _about(subject):
+    return (Job.subject_table == subject.__tablename__) & (Job.subject_id == subject.id)
+
+
+def latest_job(subject, kind=None):
+    """The newest job about `subject` (of `kind`, if given), or None."""
+    query = select(Job).where(_about(subject)).order_by(Job.id.desc()).limit(1)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    return db.session.scalars(query).first()
+
+
+def under_way(subject):
+    """Whether a job about `subject` is queued or running, and not stalled."""
+    active = db.session.scalars(select(Job).where(_about(subject), Job.state.in_((JobState.queued, JobState.running))))
+    return any(not job.stalled for job in active)
+
+
 def counts_by_kind_and_state():
     """{(kind, state): how many jobs}, over the whole table."""
     rows = db.session.execute(select(Job.kind, Job.state, func.count()).group_by(Job.kind, Job.state))

@@ -1,9 +1,13 @@
-"""The frozen result of a published campaign."""
+"""The frozen result of a published campaign, and the background job that publishes a large one."""
+import enum
+from datetime import timedelta
+
 from flask import current_app, has_app_context
 from sqlalchemy import and_
 from sqlalchemy.ext.hybrid import hybrid_property
 
 from evalapp.core.db import db
+from evalapp.core.job_records import Job, JobState
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results.statistics import MIN_GROUP_SIZE
 
@@ -129,3 +133,32 @@ class ResultItem(db.Model):
         campaign, so a few of them tell nothing more about anyone's ballot: only a small result hides them.
         """
         return self.result.figures_shown and (self.item.kind == ItemKind.text or self.answered >= min_group_size())
+
+
+class PublicationStage(enum.StrEnum):
+    queued = "queued"
+    counting = "counting"
+    published = "published"
+    failed = "failed"
+
+    @property
+    def label(self):
+        return {"queued": "排队中", "counting": "正在统计并公布结果", "published": "已公布", "failed": "失败"}[self.value]
+
+    @property
+    def state(self):
+        return {"queued": JobState.queued, "counting": JobState.running, "published": JobState.done,
+                "failed": JobState.failed}[self.value]
+
+
+class PublicationJob(Job):
+    """Publishing a large result in the background (results.publication); its subject is the campaign.
+
+    `created_by` is the officer who asked last: the result is published in their name. No table of
+    its own: the `jobs` row says it all.
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "publication"}
+    stages = PublicationStage
+    #: A million ballots take about 16 s; half an hour without an outcome means the worker died.
+    stalled_after = timedelta(minutes=30)

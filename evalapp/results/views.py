@@ -26,7 +26,7 @@ def publish(campaign_id):
         outcome = perform(request_publish, campaign, current_user,
                           success="正在统计并公布结果，完成后本页会显示结果，可先离开本页。")
         if outcome.ok:
-            run_in_background(current_app._get_current_object(), run_publish, campaign.id, current_user.id)
+            run_in_background(current_app._get_current_object(), run_publish, outcome.value.id)
     else:
         perform(publish_campaign, campaign, current_user, success=f"已完成：{ACTIONS['publish'][1]}。")
     return redirect(url_for("campaigns.show", campaign_id=campaign.id))

@@ -1,7 +1,8 @@
 """one job model: jobs (state, stage, progress, heartbeat, attempts) with roster_imports and review_reports
 
-Moves every row of roster_import_jobs and review_jobs into the new shape, and back on downgrade.
-Roster imports keep their ids (the audit log names them); review jobs are numbered after them.
+Moves every row of roster_import_jobs and review_jobs into the new shape, and a campaign's
+background publication (publish_requested_at, publish_failure) into a publication job; back on
+downgrade. Roster imports keep their ids (the audit log names them); review jobs follow them.
 
 Revision ID: fb9f1192c363
 Revises: e14c0ed1a001
@@ -25,6 +26,14 @@ REVIEW_STATE = ("CASE state WHEN 'queued' THEN 'queued' WHEN 'collecting' THEN '
                 "WHEN 'rendering' THEN 'running' WHEN 'done' THEN 'done' ELSE 'failed' END")
 JOB_COLUMNS = ("id, kind, state, stage, subject_table, subject_id, created_by_id, created_at, updated_at, "
                "finished_at, total, processed, attempts, message")
+#: Who asked for a campaign's last background publication, and when: the audit log kept it.
+LAST_REQUEST = ("(SELECT a.{column} FROM audit_entries a WHERE a.action = 'campaign.publish_requested' "
+                "AND a.object_type = 'Campaign' AND a.object_id = c.id ORDER BY a.seq DESC LIMIT 1)")
+PUBLICATION_COLUMNS = ("kind, state, stage, subject_table, subject_id, created_by_id, created_at, updated_at, "
+                       "finished_at, processed, attempts, message")
+#: A campaign's latest publication job, for the downgrade.
+LATEST_PUBLICATION = ("FROM jobs j WHERE j.kind = 'publication' AND j.subject_table = 'campaigns' "
+                      "AND j.subject_id = campaigns.id ORDER BY j.id DESC LIMIT 1")
 
 
 def upgrade():
@@ -100,6 +109,21 @@ def upgrade():
         "SELECT id + :offset, union_id, batch_id, period_start, period_end, file_key, file_size FROM review_jobs")
         .bindparams(offset=offset))
     _restart_ids('jobs')
+    # A publication under way (stalled, if its request is over half an hour old) or failed.
+    op.execute(
+        f"INSERT INTO jobs ({PUBLICATION_COLUMNS}) "
+        f"SELECT 'publication', 'running', 'counting', 'campaigns', c.id, {LAST_REQUEST.format(column='actor_id')}, "
+        "c.publish_requested_at, c.publish_requested_at, NULL, 0, 1, NULL "
+        "FROM campaigns c WHERE c.publish_requested_at IS NOT NULL ORDER BY c.id")
+    requested_at = f"COALESCE({LAST_REQUEST.format(column='at')}, c.closed_at, c.created_at)"
+    op.execute(
+        f"INSERT INTO jobs ({PUBLICATION_COLUMNS}) "
+        f"SELECT 'publication', 'failed', 'failed', 'campaigns', c.id, {LAST_REQUEST.format(column='actor_id')}, "
+        f"{requested_at}, {requested_at}, {requested_at}, 0, 1, c.publish_failure "
+        "FROM campaigns c WHERE c.publish_failure IS NOT NULL AND c.publish_requested_at IS NULL ORDER BY c.id")
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_column('publish_failure')
+        batch_op.drop_column('publish_requested_at')
 
     op.drop_index('ix_review_jobs_union_id', table_name='review_jobs')
     op.drop_table('review_jobs')
@@ -108,6 +132,15 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('publish_requested_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('publish_failure', sa.String(length=200), nullable=True))
+    op.execute(
+        "UPDATE campaigns SET "
+        f"publish_requested_at = (SELECT CASE WHEN j.state IN ('queued', 'running') THEN j.updated_at END {LATEST_PUBLICATION}), "
+        f"publish_failure = (SELECT CASE WHEN j.state = 'failed' THEN SUBSTR(j.message, 1, 200) END {LATEST_PUBLICATION})")
+    op.execute("DELETE FROM jobs WHERE kind = 'publication'")
+
     op.create_table(
         'roster_import_jobs',
         sa.Column('id', sa.Integer(), nullable=False),
