@@ -14,8 +14,7 @@ once change the item exactly once, and every step is written to the audit log an
 import io
 from datetime import date
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.campaigns.models import CampaignState, ElectorateEntry, SubjectKind
@@ -24,6 +23,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.storage import discard_on_rollback, storage
 from evalapp.core.timeutil import add_months, local_today, utcnow
+from evalapp.core.transitions import compare_and_set, move_state
 from evalapp.duty_reports import uploads
 from evalapp.notifications.operations import notify, notify_many
 from evalapp.rectification.models import (
@@ -213,16 +213,8 @@ def _event(rectification, kind, actor, body=None, old_date=None, new_date=None):
 
 
 def _transition(rectification, actor, allowed, target, action, what):
-    """Move to `target` only if the state in the database is still one of `allowed`; audit it."""
-    before = rectification.state
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id, Rectification.state.in_(allowed))
-        .values(state=target).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
-        raise Refused(f"该整改事项当前为“{rectification.state.label}”，不能{what}。")
-    set_committed_value(rectification, "state", target)
-    audit.record(action, rectification, actor=actor, before=before.value, after=target.value)
+    move_state(rectification, allowed, target, action=action, actor=actor,
+               refusal=lambda current: f"该整改事项当前为“{current.label}”，不能{what}。")
 
 
 def _require_owner(rectification, actor):
@@ -394,15 +386,9 @@ def move_deadline(rectification, actor, new_date, reason):
     if new_date == old_date:
         raise Refused("新的期限与原期限相同。", 400)
     # Compare-and-set on the old date too: two officers deciding at once do not silently overwrite each other.
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id,
-                                    Rectification.state == rectification.state.value,
-                                    getattr(Rectification, field) == old_date)
-        .values({field: new_date}).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
+    if not compare_and_set(rectification, Rectification.state == rectification.state.value,
+                           getattr(Rectification, field) == old_date, **{field: new_date}):
         raise Refused("该整改事项刚刚被他人修改，请刷新后再试。")
-    set_committed_value(rectification, field, new_date)
     audit.record("rectification.deadline_moved", rectification, actor=actor, field=field,
                  before=old_date.isoformat(), after=new_date.isoformat(), reason=reason)
     _event(rectification, EventKind.deadline_moved, actor, body=reason, old_date=old_date, new_date=new_date)
