@@ -5,7 +5,7 @@ from evalapp.core.db import db
 from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
-#: Longest side of the light image variant; duty_reports.uploads encodes it.
+#: Longest side of the light image variant shown in the report page (made by core.uploads).
 SMALL_SIDE = 640
 
 
