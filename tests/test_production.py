@@ -9,9 +9,9 @@ import pytest
 from redis import Redis
 
 from evalapp import create_app
+from evalapp.core.auth import public
 from evalapp.core.config import from_environment
 from evalapp.core.db import db
-from evalapp.core.auth import public
 from evalapp.core.worker import due_slots, tick
 from evalapp.rosters.models import ImportJob, ImportState
 from tests.conftest import TEST_PASSWORD, IsolatedClient
