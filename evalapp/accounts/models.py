@@ -1,5 +1,4 @@
 """Accounts log in; role grants make an account a chair or an officer of a union."""
-import enum
 import hmac
 import secrets
 import time
@@ -9,15 +8,12 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 
 
-class Role(enum.StrEnum):
-    chair = "chair"
-    officer = "officer"
-
-    @property
-    def label(self):
-        return {"chair": "工会主席", "officer": "工作人员"}[self.value]
+class Role(LabelledEnum):
+    chair = "chair", "工会主席"
+    officer = "officer", "工作人员"
 
 
 class Account(UserMixin, db.Model):

@@ -1,45 +1,31 @@
 """Campaigns, their electorate snapshot and the chair's duty report."""
-import enum
-
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class CampaignState(enum.StrEnum):
-    draft = "draft"
-    reporting = "reporting"
-    open = "open"
-    closed = "closed"
-    published = "published"
-    archived = "archived"
-
-    @property
-    def label(self):
-        return {"draft": "草稿", "reporting": "述职中", "open": "评议中", "closed": "已截止",
-                "published": "已公布", "archived": "已归档"}[self.value]
+class CampaignState(LabelledEnum):
+    draft = "draft", "草稿"
+    reporting = "reporting", "述职中"
+    open = "open", "评议中"
+    closed = "closed", "已截止"
+    published = "published", "已公布"
+    archived = "archived", "已归档"
 
 
 #: States in which the campaign's result is published (and frozen).
 RESULT_STATES = (CampaignState.published, CampaignState.archived)
 
 
-class SubjectKind(enum.StrEnum):
-    chair = "chair"
-    organisation = "organisation"
-    none = "none"
-
-    @property
-    def label(self):
-        return {"chair": "工会主席述职评议", "organisation": "对单位/部门的评议", "none": "问卷调查"}[self.value]
+class SubjectKind(LabelledEnum):
+    chair = "chair", "工会主席述职评议"
+    organisation = "organisation", "对单位/部门的评议"
+    none = "none", "问卷调查"
 
 
-class ElectorateScope(enum.StrEnum):
-    union = "union"
-    subtree = "subtree"
-
-    @property
-    def label(self):
-        return {"union": "本工会会员", "subtree": "本工会及下属工会全体会员"}[self.value]
+class ElectorateScope(LabelledEnum):
+    union = "union", "本工会会员"
+    subtree = "subtree", "本工会及下属工会全体会员"
 
 
 #: The rectification period the seeds ask for: a plan within one month of the result.
@@ -138,17 +124,12 @@ def published_within(low, high):
     return Campaign.state.in_(RESULT_STATES) & (Campaign.published_at >= low) & (Campaign.published_at < high)
 
 
-class BatchRule(enum.StrEnum):
+class BatchRule(LabelledEnum):
     """How a batch picks its unions within the root union's subtree."""
 
-    kind = "kind"
-    sector = "sector"
-    picked = "picked"
-
-    @property
-    def label(self):
-        return {"kind": "某一类型的全部工会", "sector": "某一所属类型、会员达到一定人数的全部工会",
-                "picked": "手工选择直属下级工会"}[self.value]
+    kind = "kind", "某一类型的全部工会"
+    sector = "sector", "某一所属类型、会员达到一定人数的全部工会"
+    picked = "picked", "手工选择直属下级工会"
 
 
 #: A batch evaluates each union's chair, or runs the same survey in each union.

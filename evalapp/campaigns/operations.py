@@ -1,8 +1,7 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
 import logging
 
-from sqlalchemy import func, insert, or_, select, text, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, insert, or_, select, text
 
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.campaigns.models import (
@@ -19,6 +18,7 @@ from evalapp.core.errors import Refused
 from evalapp.core.job_records import under_way
 from evalapp.core.text import check_line
 from evalapp.core.timeutil import utcnow
+from evalapp.core.transitions import move_state
 from evalapp.questionnaires.operations import freeze_copy, usable_templates
 from evalapp.unions.models import Member, Union
 
@@ -64,15 +64,8 @@ def _transition(campaign, actor, allowed_from, target):
     """
     if actor is not None and not campaign.can_manage(actor):  # None: the schedule acting by itself
         raise Refused("无权管理该评议活动。", 403)
-    before = campaign.state
-    changed = db.session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed_from)).values(state=target)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(campaign)
-        raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
-    set_committed_value(campaign, "state", target)  # the UPDATE above already wrote it
-    audit.record("campaign.state_changed", campaign, actor=actor, before=before.value, after=target.value)
+    move_state(campaign, allowed_from, target, action="campaign.state_changed", actor=actor,
+               refusal=lambda current: f"活动当前为“{current.label}”，不能转为“{target.label}”。")
 
 
 def start_reporting(campaign, actor):

@@ -1,23 +1,18 @@
 """The chair's duty report: sanitised rich text, its files, and the versions it went through."""
-import enum
-
 from markupsafe import Markup
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
-#: Longest side of the light image variant; duty_reports.uploads encodes it.
+#: Longest side of the light image variant shown in the report page (made by core.uploads).
 SMALL_SIDE = 640
 
 
-class FileKind(enum.StrEnum):
-    image = "image"
-    video = "video"
-    attachment = "attachment"
-
-    @property
-    def label(self):
-        return {"image": "图片", "video": "视频", "attachment": "附件"}[self.value]
+class FileKind(LabelledEnum):
+    image = "image", "图片"
+    video = "video", "视频"
+    attachment = "attachment", "附件"
 
 
 class DutyReport(db.Model):

@@ -1,20 +1,15 @@
 """Suggestions written by members, answered by the chair, moderated by officers of superior unions."""
-import enum
-
 from sqlalchemy import case
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class SuggestionState(enum.StrEnum):
-    unanswered = "unanswered"
-    answered = "answered"
-    hidden = "hidden"
-
-    @property
-    def label(self):
-        return {"unanswered": "待回应", "answered": "已回应", "hidden": "已隐藏"}[self.value]
+class SuggestionState(LabelledEnum):
+    unanswered = "unanswered", "待回应"
+    answered = "answered", "已回应"
+    hidden = "hidden", "已隐藏"
 
 
 class Suggestion(db.Model):

@@ -1,14 +1,14 @@
 """Members' suggestions, the chair's responses, and moderation by officers of superior unions."""
-from sqlalchemy import exists, false, func, or_, select, update
+from sqlalchemy import exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
+from evalapp.core.transitions import compare_and_set
 from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.notifications.operations import notify
 from evalapp.rectification.models import Rectification
@@ -154,17 +154,10 @@ def hide(suggestion, actor, reason):
     # Lock the row first, so that the compare-and-set below (a statement of its own, reading afresh)
     # also sees an item that a concurrent flag has just opened for this suggestion.
     db.session.execute(select(Suggestion.id).where(Suggestion.id == suggestion.id).with_for_update())
-    hidden_at = utcnow()
-    changed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None),
-                                 ~exists().where(Rectification.suggestion_id == Suggestion.id))
-        .values(hidden_at=hidden_at, hidden_by_id=actor.id, hidden_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:  # a double click, or another officer a moment ago
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at.is_(None),  # a double click, or another officer
+                           ~exists().where(Rectification.suggestion_id == Suggestion.id),
+                           hidden_at=utcnow(), hidden_by_id=actor.id, hidden_reason=reason):
         raise Refused("该意见建议已被隐藏。" if suggestion.is_hidden else FLAGGED_NOT_HIDDEN)
-    for field, value in (("hidden_at", hidden_at), ("hidden_by_id", actor.id), ("hidden_reason", reason)):
-        set_committed_value(suggestion, field, value)
     audit.record("suggestion.hidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id, reason=reason)
     _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被上级工会隐藏，理由：{reason}")
 
@@ -176,15 +169,9 @@ def unhide(suggestion, actor):
         raise Refused("该意见建议没有被隐藏。")
     before_at, before = suggestion.hidden_at, suggestion.hidden_reason
     # Only the hiding this officer saw is undone: a double click, or a hide and unhide in between, does not count twice.
-    changed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at == before_at)
-        .values(hidden_at=None, hidden_by_id=None, hidden_reason=None)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at == before_at,
+                           hidden_at=None, hidden_by_id=None, hidden_reason=None):
         raise Refused("该意见建议刚刚被他人处理过，请刷新后再试。" if suggestion.is_hidden else "该意见建议没有被隐藏。")
-    for field in ("hidden_at", "hidden_by_id", "hidden_reason"):
-        set_committed_value(suggestion, field, None)
     audit.record("suggestion.unhidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id,
                  before_reason=before)
 
@@ -200,11 +187,7 @@ def flag(suggestion, actor, problem):
     if suggestion.rectification is not None:
         raise Refused("该意见建议已列为整改事项。")
     # Compare-and-set on "not hidden", which also locks the row against a concurrent hide until we commit.
-    claimed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None))
-        .values(hidden_at=None).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at.is_(None), hidden_at=None):
         raise Refused("已隐藏的意见建议不能列为整改事项。")
     try:
         with db.session.begin_nested():

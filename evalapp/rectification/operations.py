@@ -11,20 +11,18 @@ Who does what:
 Every step goes through a compare-and-set on the state, so a double click or two officers acting at
 once change the item exactly once, and every step is written to the audit log and the item's history.
 """
-import io
 from datetime import date
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.campaigns.models import CampaignState, ElectorateEntry, SubjectKind
-from evalapp.core import audit
+from evalapp.core import audit, uploads
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.core.storage import discard_on_rollback, storage
 from evalapp.core.timeutil import add_months, local_today, utcnow
-from evalapp.duty_reports import uploads
+from evalapp.core.transitions import compare_and_set, move_state
+from evalapp.core.uploads import Kind
 from evalapp.notifications.operations import notify, notify_many
 from evalapp.rectification.models import (
     PLAN_DUE_STATES,
@@ -47,6 +45,7 @@ LATEST_DATE = date(2099, 12, 31)
 MAX_EVIDENCE_FILES = 5
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PIXELS = 40_000_000
+UNRECOGNISED_EVIDENCE = "无法识别的文件。证明材料只接受图片（JPEG、PNG、WebP、GIF）和 PDF、Word（.docx）文件。"
 
 
 # --- Who may act -----------------------------------------------------------------------------------
@@ -213,16 +212,8 @@ def _event(rectification, kind, actor, body=None, old_date=None, new_date=None):
 
 
 def _transition(rectification, actor, allowed, target, action, what):
-    """Move to `target` only if the state in the database is still one of `allowed`; audit it."""
-    before = rectification.state
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id, Rectification.state.in_(allowed))
-        .values(state=target).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
-        raise Refused(f"该整改事项当前为“{rectification.state.label}”，不能{what}。")
-    set_committed_value(rectification, "state", target)
-    audit.record(action, rectification, actor=actor, before=before.value, after=target.value)
+    move_state(rectification, allowed, target, action=action, actor=actor,
+               refusal=lambda current: f"该整改事项当前为“{current.label}”，不能{what}。")
 
 
 def _require_owner(rectification, actor):
@@ -300,36 +291,18 @@ def add_progress(rectification, actor, text, files=()):
     files = [(stream, name) for stream, name in files if stream is not None]
     if len(files) > MAX_EVIDENCE_FILES:
         raise Refused(f"每次最多上传 {MAX_EVIDENCE_FILES} 个证明材料。", 400)
-    checked = [_checked_evidence(stream, name) for stream, name in files]
+    accepted = [uploads.accept(stream, name, (Kind.image, Kind.document), max_bytes=EVIDENCE_MAX_BYTES,
+                               max_pixels=EVIDENCE_MAX_PIXELS, unrecognised=UNRECOGNISED_EVIDENCE)
+                for stream, name in files]
     event = _event(rectification, EventKind.progress, actor, body=text)
-    for kind, content, mimetype, size, name in checked:
-        key = storage().save(content)
-        discard_on_rollback(key)
-        db.session.add(Evidence(event=event, kind=kind, key=key, mimetype=mimetype, size=size, original_name=name,
-                                created_at=utcnow()))
+    for file in accepted:
+        db.session.add(Evidence(event=event, kind=EvidenceKind(file.kind), key=file.store(), mimetype=file.mimetype,
+                                size=file.size, original_name=file.name, created_at=utcnow()))
     db.session.flush()
     audit.record("rectification.progress", rectification, actor=actor, event_id=event.id, length=len(text),
                  evidence=[{"id": e.id, "kind": e.kind.value, "mimetype": e.mimetype, "size": e.size,
                             "name": e.original_name} for e in event.evidence])
     return event
-
-
-def _checked_evidence(stream, name):
-    """Return (kind, content, mimetype, size, download name) of an acceptable file; refuse anything else."""
-    f = uploads.spooled(stream)
-    head = f.read(8)
-    f.seek(0)
-    try:
-        if head.startswith((b"%PDF-", b"PK\x03\x04")):
-            mimetype, extension = uploads.attachment_type(f, EVIDENCE_MAX_BYTES)
-            return EvidenceKind.document, f, mimetype, uploads.size_of(f), uploads.clean_name(name, extension)
-        image = uploads.process_image(f, EVIDENCE_MAX_BYTES, EVIDENCE_MAX_PIXELS)
-    except uploads.Rejected as rejected:
-        message = rejected.message
-        if message.startswith("不是可识别的图片"):
-            message = "无法识别的文件。证明材料只接受图片（JPEG、PNG、WebP、GIF）和 PDF、Word（.docx）文件。"
-        raise Refused(f"“{uploads.display_name(name)[:60] or '文件'}”：{message}", 400) from None
-    return EvidenceKind.image, io.BytesIO(image.large), "image/jpeg", len(image.large), uploads.clean_name(name, ".jpg")
 
 
 def complete(rectification, actor, outcome):
@@ -394,15 +367,9 @@ def move_deadline(rectification, actor, new_date, reason):
     if new_date == old_date:
         raise Refused("新的期限与原期限相同。", 400)
     # Compare-and-set on the old date too: two officers deciding at once do not silently overwrite each other.
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id,
-                                    Rectification.state == rectification.state.value,
-                                    getattr(Rectification, field) == old_date)
-        .values({field: new_date}).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
+    if not compare_and_set(rectification, Rectification.state == rectification.state.value,
+                           getattr(Rectification, field) == old_date, **{field: new_date}):
         raise Refused("该整改事项刚刚被他人修改，请刷新后再试。")
-    set_committed_value(rectification, field, new_date)
     audit.record("rectification.deadline_moved", rectification, actor=actor, field=field,
                  before=old_date.isoformat(), after=new_date.isoformat(), reason=reason)
     _event(rectification, EventKind.deadline_moved, actor, body=reason, old_date=old_date, new_date=new_date)

@@ -1,36 +1,25 @@
 """Unions form a tree with a materialised path; members are real-name people on rosters."""
-import enum
-
 from sqlalchemy.orm import validates
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 
 
-class UnionKind(enum.StrEnum):
-    city = "city"
-    county = "county"
-    town = "town"
-    grassroots = "grassroots"
-
-    @property
-    def label(self):
-        return {"city": "市总工会", "county": "县（市、区）总工会", "town": "镇（街）总工会",
-                "grassroots": "基层工会"}[self.value]
+class UnionKind(LabelledEnum):
+    city = "city", "市总工会"
+    county = "county", "县（市、区）总工会"
+    town = "town", "镇（街）总工会"
+    grassroots = "grassroots", "基层工会"
 
 
-class UnionSector(enum.StrEnum):
+class UnionSector(LabelledEnum):
     """What kind of organisation a union belongs to (所属类型); batches and coverage select by it."""
 
-    non_public_enterprise = "non_public_enterprise"
-    state_owned_enterprise = "state_owned_enterprise"
-    public_institution = "public_institution"
-    joint = "joint"
-    other = "other"
-
-    @property
-    def label(self):
-        return {"non_public_enterprise": "非公有制企业", "state_owned_enterprise": "国有企业",
-                "public_institution": "机关事业单位", "joint": "区域/行业联合工会", "other": "其他"}[self.value]
+    non_public_enterprise = "non_public_enterprise", "非公有制企业"
+    state_owned_enterprise = "state_owned_enterprise", "国有企业"
+    public_institution = "public_institution", "机关事业单位"
+    joint = "joint", "区域/行业联合工会"
+    other = "other", "其他"
 
 
 #: Which kind of union may sit under which.
