@@ -11,7 +11,7 @@ reference such as ("campaigns", 12), for listings and for finding a subject's jo
 A domain adds its kind by subclassing `Job` (joined-table inheritance, `kind` tells them apart):
 its own columns go to a table keyed by `jobs.id` (rosters.models.ImportJob keeps the file and its
 report; reports.models.ReviewJob the union, batch, period and PDF); a kind without columns of its
-own needs no table. The subclass names its steps in `stages`, a StrEnum whose members know their
+own needs no table. The subclass names its steps in `stages`, a JobStage whose members know their
 `label` and their generic `state`; setting `job.stage` moves the state and the start and finish
 times with it. It also says how long its heartbeat may pause (`stalled_after`).
 
@@ -20,7 +20,6 @@ Stalled: an active (queued or running) job whose heartbeat has not moved for its
 show it alike (templates/_jobs.html) and offer to start it again: `start_again` restarts a failed
 or stalled job for whoever the domain allows, counts the attempt and writes it to the audit log.
 """
-import enum
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -28,22 +27,18 @@ from sqlalchemy.ext.hybrid import hybrid_property
 
 from evalapp.core import audit
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 
 
-class JobState(enum.StrEnum):
-    queued = "queued"
-    running = "running"
-    waiting = "waiting"
-    done = "done"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def label(self):
-        return {"queued": "排队中", "running": "进行中", "waiting": "等待确认", "done": "已完成", "failed": "失败",
-                "cancelled": "已取消"}[self.value]
+class JobState(LabelledEnum):
+    queued = "queued", "排队中"
+    running = "running", "进行中"
+    waiting = "waiting", "等待确认"
+    done = "done", "已完成"
+    failed = "failed", "失败"
+    cancelled = "cancelled", "已取消"
 
     @property
     def active(self):
@@ -53,6 +48,19 @@ class JobState(enum.StrEnum):
     @property
     def finished(self):
         return self in (JobState.done, JobState.failed, JobState.cancelled)
+
+
+class JobStage(LabelledEnum):
+    """A kind's steps, each declared with its value, label and the generic state it counts as::
+
+        previewing = "previewing", "正在检查", JobState.running
+    """
+
+    def __new__(cls, value, label, state):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label, member.state = label, state
+        return member
 
 
 FINISHED = tuple(state for state in JobState if state.finished)
@@ -88,7 +96,7 @@ class Job(db.Model):
 
     __mapper_args__ = {"polymorphic_on": kind}
 
-    #: The kind's steps (a StrEnum with `label` and `state`); None when the generic state says it all.
+    #: The kind's steps (a JobStage); None when the generic state says it all.
     stages = None
     #: How long a queued or running job may go without a heartbeat before it counts as dead.
     stalled_after = timedelta(minutes=15)

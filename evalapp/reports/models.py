@@ -1,27 +1,16 @@
 """Report jobs: PDFs too long to render inside a request (the batch review of a superior union)."""
-import enum
 from datetime import timedelta
 
 from evalapp.core.db import db
-from evalapp.core.job_records import Job, JobState
+from evalapp.core.job_records import Job, JobStage, JobState
 
 
-class ReviewStage(enum.StrEnum):
-    queued = "queued"
-    collecting = "collecting"
-    rendering = "rendering"
-    done = "done"
-    failed = "failed"
-
-    @property
-    def label(self):
-        return {"queued": "排队中", "collecting": "正在汇总", "rendering": "正在生成 PDF", "done": "已完成",
-                "failed": "失败"}[self.value]
-
-    @property
-    def state(self):
-        return {"queued": JobState.queued, "collecting": JobState.running, "rendering": JobState.running,
-                "done": JobState.done, "failed": JobState.failed}[self.value]
+class ReviewStage(JobStage):
+    queued = "queued", "排队中", JobState.queued
+    collecting = "collecting", "正在汇总", JobState.running
+    rendering = "rendering", "正在生成 PDF", JobState.running
+    done = "done", "已完成", JobState.done
+    failed = "failed", "失败", JobState.failed
 
 
 class ReviewJob(Job):

@@ -1,5 +1,4 @@
 """The frozen result of a published campaign, and the background job that publishes a large one."""
-import enum
 from datetime import timedelta
 
 from flask import current_app, has_app_context
@@ -7,7 +6,7 @@ from sqlalchemy import and_
 from sqlalchemy.ext.hybrid import hybrid_property
 
 from evalapp.core.db import db
-from evalapp.core.job_records import Job, JobState
+from evalapp.core.job_records import Job, JobStage, JobState
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results.statistics import MIN_GROUP_SIZE
 
@@ -135,20 +134,11 @@ class ResultItem(db.Model):
         return self.result.figures_shown and (self.item.kind == ItemKind.text or self.answered >= min_group_size())
 
 
-class PublicationStage(enum.StrEnum):
-    queued = "queued"
-    counting = "counting"
-    published = "published"
-    failed = "failed"
-
-    @property
-    def label(self):
-        return {"queued": "排队中", "counting": "正在统计并公布结果", "published": "已公布", "failed": "失败"}[self.value]
-
-    @property
-    def state(self):
-        return {"queued": JobState.queued, "counting": JobState.running, "published": JobState.done,
-                "failed": JobState.failed}[self.value]
+class PublicationStage(JobStage):
+    queued = "queued", "排队中", JobState.queued
+    counting = "counting", "正在统计并公布结果", JobState.running
+    published = "published", "已公布", JobState.done
+    failed = "failed", "失败", JobState.failed
 
 
 class PublicationJob(Job):

@@ -1,31 +1,19 @@
 """Roster import jobs: one uploaded file, previewed, then applied to a union's subtree."""
-import enum
 import json
 from datetime import timedelta
 
 from evalapp.core.db import db
-from evalapp.core.job_records import Job, JobState
+from evalapp.core.job_records import Job, JobStage, JobState
 
 
-class ImportStage(enum.StrEnum):
-    uploaded = "uploaded"
-    previewing = "previewing"
-    previewed = "previewed"
-    applying = "applying"
-    applied = "applied"
-    failed = "failed"
-    abandoned = "abandoned"
-
-    @property
-    def label(self):
-        return {"uploaded": "已上传", "previewing": "正在检查", "previewed": "待确认", "applying": "正在导入",
-                "applied": "已导入", "failed": "失败", "abandoned": "已放弃"}[self.value]
-
-    @property
-    def state(self):
-        return {"uploaded": JobState.queued, "previewing": JobState.running, "previewed": JobState.waiting,
-                "applying": JobState.running, "applied": JobState.done, "failed": JobState.failed,
-                "abandoned": JobState.cancelled}[self.value]
+class ImportStage(JobStage):
+    uploaded = "uploaded", "已上传", JobState.queued
+    previewing = "previewing", "正在检查", JobState.running
+    previewed = "previewed", "待确认", JobState.waiting
+    applying = "applying", "正在导入", JobState.running
+    applied = "applied", "已导入", JobState.done
+    failed = "failed", "失败", JobState.failed
+    abandoned = "abandoned", "已放弃", JobState.cancelled
 
 
 class ImportJob(Job):
