@@ -1,4 +1,6 @@
 """Campaigns, their electorate snapshot and the chair's duty report."""
+from sqlalchemy import false
+
 from evalapp.core.db import db
 from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
@@ -15,6 +17,8 @@ class CampaignState(LabelledEnum):
 
 #: States in which the campaign's result is published (and frozen).
 RESULT_STATES = (CampaignState.published, CampaignState.archived)
+#: States in which members of the electorate may write suggestions.
+OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
 
 
 class SubjectKind(LabelledEnum):
@@ -83,16 +87,6 @@ class Campaign(db.Model):
     def has_report(self):
         return self.subject_kind == SubjectKind.chair
 
-    def can_manage(self, account):
-        return account.manages(self.union)
-
-    def is_chaired_by(self, account):
-        return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
-
-    def can_see_turnout(self, account):
-        """Who voted and who did not: officers managing the union, and the chair being evaluated."""
-        return self.can_manage(account) or self.is_chaired_by(account)
-
     def in_electorate(self, member):
         """Return whether `member` may vote: in the snapshot once open, else by roster scope."""
         if member is None:
@@ -111,12 +105,55 @@ class Campaign(db.Model):
             return member.union.is_within(self.union)
         return member.union_id == self.union_id
 
+    @classmethod
+    def chaired_condition(cls, account):
+        """SQL: the campaigns in which `account` is the chair being evaluated (`is_chaired_by`, for queries)."""
+        chaired = [union.id for union in account.chaired_unions]
+        return cls.union_id.in_(chaired) & (cls.subject_kind == SubjectKind.chair) if chaired else false()
+
+    # --- Who may do what (the vocabulary: evalapp/core/web.py, `require`) ---------------------------
+
+    def is_chaired_by(self, account):
+        """The chair being evaluated (only a chair campaign has one)."""
+        return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
+
     def can_view(self, account):
         """Staff, the chair and the electorate see the campaign (members only once it is out of draft)."""
         # The electorate first: it is who asks most (every voter), and one lookup answers it.
         if self.state != CampaignState.draft and self.in_electorate(account.member):
             return True
+        return self.can_see_internals(account)
+
+    def can_manage(self, account):
+        """Officers of the campaign's union or of any union above it, and administrators."""
+        return account.manages(self.union)
+
+    def can_see_internals(self, account):
+        """Those who run the campaign and the chair being evaluated: who voted and who did not, every
+        suggestion, the report's earlier versions, the full result and its downloads."""
         return self.can_manage(account) or self.is_chaired_by(account)
+
+    def can_answer_for(self, account):
+        """Who answers for the evaluated side (responds to suggestions, carries out rectification): the
+        chair being evaluated; in a campaign without a chair, the officers who run it."""
+        return self.is_chaired_by(account) if self.subject_kind == SubjectKind.chair else self.can_manage(account)
+
+    def can_supervise(self, account):
+        """Officers of a union above the campaign's union, and administrators (they review rectification
+        and moderate suggestions); never the chair being evaluated. Not the officers of the campaign's
+        own union, who work beside its chair and, in a campaign without a chair, answer for it."""
+        superior = self.union.parent
+        allowed = account.is_admin or (superior is not None and account.manages(superior))
+        return allowed and not self.is_chaired_by(account)
+
+    def can_edit_report(self, account):
+        """The chair being evaluated writes the duty report (whether it is still open is the report's business)."""
+        return self.has_report and self.is_chaired_by(account)
+
+    def can_suggest(self, account):
+        """Members of the electorate write suggestions while voting is open, while the result is
+        counted, and after publication: not before voting (nothing to react to yet), nor once archived."""
+        return self.state in OPEN_FOR_SUGGESTIONS and self.in_electorate(account.member)
 
 
 def published_within(low, high):

@@ -221,9 +221,7 @@ def campaigns_for(account):
     from evalapp.unions.operations import managed_unions_query
 
     conditions = [Campaign.union_id.in_(managed_unions_query(account).with_only_columns(Union.id))]
-    chaired = [u.id for u in account.chaired_unions]
-    if chaired:
-        conditions.append(Campaign.union_id.in_(chaired) & (Campaign.subject_kind == SubjectKind.chair))
+    conditions.append(Campaign.chaired_condition(account))
     member = account.member
     if member is not None:
         snapshot = select(ElectorateEntry.campaign_id).where(ElectorateEntry.member_id == member.id)

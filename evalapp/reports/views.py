@@ -26,7 +26,7 @@ bp = Blueprint("reports", __name__)
 @bp.route("/campaigns/<int:campaign_id>/result.pdf")
 def result(campaign_id):
     campaign = load_published_campaign(campaign_id)
-    require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+    require(campaign.can_see_internals(current_user))
     filename = quote(f"评议结果-{campaign.title}.pdf")
     pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))
     return Response(pdf, mimetype="application/pdf", headers={

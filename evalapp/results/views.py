@@ -51,7 +51,7 @@ def ballots_export(campaign_id, extension="csv"):
 @bp.route("/campaigns/<int:campaign_id>/tally.<any(csv, xlsx):extension>")
 def tally_export(campaign_id, extension):
     campaign = load_published_campaign(campaign_id)
-    require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+    require(campaign.can_see_internals(current_user))
     if extension == "xlsx":
         return _download(tally_xlsx(campaign), XLSX, f"tally-{campaign.id}.xlsx")
     return _download(tally_csv(campaign), "text/csv", f"tally-{campaign.id}.csv")
@@ -60,8 +60,8 @@ def tally_export(campaign_id, extension):
 @bp.route("/campaigns/<int:campaign_id>/result")
 def show(campaign_id):
     campaign = load_published_campaign(campaign_id)
-    runs_it = campaign.can_manage(current_user) or campaign.is_chaired_by(current_user)
+    internals = campaign.can_see_internals(current_user)
     manages = campaign.can_manage(current_user)
-    return render_template("results/show.html", **result_context(campaign, include_texts=runs_it),
-                           can_download=runs_it, can_export=manages,
+    return render_template("results/show.html", **result_context(campaign, include_texts=internals),
+                           can_download=internals, can_export=manages,
                            integrity=integrity_report(campaign) if manages else None)

@@ -12,10 +12,10 @@ from evalapp.voting.operations import ballots_cast, has_voted
 @campaign_page.connect
 def _campaign_page(campaign, account):
     # The running count while voting is open or closed; after publication the result tells it.
-    sees_count = campaign.state in (CampaignState.open, CampaignState.closed) and campaign.can_see_turnout(account)
-    return {"turnout": ballots_cast(campaign) if sees_count else None,
+    shows_count = campaign.state in (CampaignState.open, CampaignState.closed) and campaign.can_see_internals(account)
+    return {"turnout": ballots_cast(campaign) if shows_count else None,
             "voted": has_voted(campaign, account.member),
-            "sees_turnout_page": campaign.electorate_size is not None and campaign.can_see_turnout(account)}
+            "can_see_turnout_page": campaign.electorate_size is not None and campaign.can_see_internals(account)}
 
 
 @campaign_list.connect

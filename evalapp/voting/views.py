@@ -89,7 +89,7 @@ MAX_ID = 2**31 - 1
 
 def _turnout_campaign(campaign_id):
     """Return the campaign if the current account may see its turnout (officers and the chair); else 404."""
-    return load_campaign(campaign_id, Campaign.can_see_turnout)
+    return load_campaign(campaign_id, Campaign.can_see_internals)
 
 
 @bp.route("/campaigns/<int:campaign_id>/turnout")
