@@ -100,6 +100,51 @@ class Rectification(db.Model):
     def plan_is_public(self):
         return self.state in PLAN_PUBLIC_STATES
 
+    @property
+    def pending_review(self):
+        """The review decision the item waits for: "plan", "outcome" or None."""
+        if self.state in PLAN_REVIEW_STATES:
+            return "plan"
+        if self.state == RectificationState.completed:
+            return "outcome"
+        return None
+
+    def was_submitted_by(self, account):
+        """Whether `account` submitted what now waits for review (the plan, or the outcome)."""
+        kinds = {"plan": (EventKind.plan_submitted, EventKind.plan_resubmitted),
+                 "outcome": (EventKind.completed,)}.get(self.pending_review)
+        if kinds is None:
+            return False
+        last = next((e for e in reversed(self.events) if e.kind in kinds), None)
+        return last is not None and last.actor_id == account.id
+
+    # --- Who may do what (the vocabulary: evalapp/core/web.py, `require`) ---------------------------
+
+    def can_view(self, account):
+        return self.campaign.can_view(account)
+
+    def can_see_internals(self, account):
+        """Plans under review, the superior union's comments, deadline decisions: the owner and the
+        officers running the campaign; the electorate sees the rest."""
+        return self.campaign.can_see_internals(account)
+
+    def can_work_on(self, account):
+        """The owner draws up the plan and reports progress and completion: the chair being evaluated
+        (in a campaign without a chair, the officers who run it)."""
+        return self.campaign.can_answer_for(account)
+
+    def can_review(self, account):
+        """Approve or return plan and outcome, move deadlines: officers of a union above the campaign's."""
+        return self.campaign.can_supervise(account)
+
+    def can_approve(self, account):
+        """A reviewer, but not the officer who submitted the plan or outcome (where officers own the item)."""
+        return self.can_review(account) and not self.was_submitted_by(account)
+
+    def can_publish(self, account):
+        """Show the approved outcome to the electorate: the owner or a reviewer."""
+        return self.can_work_on(account) or self.can_review(account)
+
 
 class EventKind(LabelledEnum):
     opened = "opened", "立项"
@@ -166,3 +211,9 @@ class Evidence(db.Model):
     @property
     def download_name(self):
         return self.original_name or f"证明材料{self.id}"
+
+    def can_read(self, account):
+        """Those who read the progress update it belongs to: the item's internals, or its public plan."""
+        rectification = self.event.rectification
+        return rectification.can_view(account) and (
+            rectification.can_see_internals(account) or rectification.plan_is_public)

@@ -1,6 +1,6 @@
 """Rectification items: opened by a result or a flagged suggestion, followed to a published outcome.
 
-Who does what:
+Who does what (asked of the item: `Rectification.can_work_on`, `can_review`, `can_approve`, `can_publish`):
 - the *owner* draws up the plan, reports progress and completion: the chair of the evaluated union
   (for an evaluation without a chair, the officers who run it);
 - a *reviewer* approves or returns plan and outcome and moves deadlines: an officer of a union above
@@ -48,46 +48,7 @@ EVIDENCE_MAX_PIXELS = 40_000_000
 UNRECOGNISED_EVIDENCE = "无法识别的文件。证明材料只接受图片（JPEG、PNG、WebP、GIF）和 PDF、Word（.docx）文件。"
 
 
-# --- Who may act -----------------------------------------------------------------------------------
-
-def is_owner(rectification, account):
-    campaign = rectification.campaign
-    if campaign.subject_kind == SubjectKind.chair:
-        return campaign.is_chaired_by(account)
-    return campaign.can_manage(account)
-
-
-def may_review(rectification, account):
-    """Officers of the unions above the campaign's union, and administrators; never the chair under review."""
-    campaign = rectification.campaign
-    superior = campaign.union.parent
-    allowed = account.is_admin or (superior is not None and account.manages(superior))
-    return allowed and not campaign.is_chaired_by(account)
-
-
-def submitted_by(rectification, account):
-    """Return whether `account` submitted what now waits for review (the plan, or the outcome)."""
-    kinds = {"plan": (EventKind.plan_submitted, EventKind.plan_resubmitted),
-             "outcome": (EventKind.completed,)}.get(pending_review(rectification))
-    if kinds is None:
-        return False
-    last = next((e for e in reversed(rectification.events) if e.kind in kinds), None)
-    return last is not None and last.actor_id == account.id
-
-
-def may_approve(rectification, account):
-    """A reviewer, but not the officer who submitted the plan or outcome (where officers own the item)."""
-    return may_review(rectification, account) and not submitted_by(rectification, account)
-
-
-def may_publish(rectification, account):
-    return is_owner(rectification, account) or may_review(rectification, account)
-
-
-def sees_everything(rectification, account):
-    """The owner and the reviewers see plans under review, comments and deadline decisions."""
-    return is_owner(rectification, account) or rectification.campaign.can_manage(account)
-
+# --- Who is told ------------------------------------------------------------------------------------
 
 def owner_accounts(campaign):
     if campaign.subject_kind == SubjectKind.chair:
@@ -96,12 +57,14 @@ def owner_accounts(campaign):
     return supervisors(campaign.union)
 
 
-def supervisors(union):
-    """Return the officers of the nearest union, from `union` upwards, that has any: the ones to tell."""
-    rows = db.session.execute(
+def supervisors(union, excluding=None):
+    """Return the officers of the nearest union, from `union` upwards, that has any (besides
+    `excluding`): the ones to tell."""
+    rows = [(account, depth) for account, depth in db.session.execute(
         select(Account, Union.depth).join(RoleGrant, RoleGrant.account_id == Account.id)
         .join(Union, Union.id == RoleGrant.union_id)
-        .where(RoleGrant.union_id.in_(union.lineage_ids), RoleGrant.role == Role.officer)).all()
+        .where(RoleGrant.union_id.in_(union.lineage_ids), RoleGrant.role == Role.officer))
+        if excluding is None or account.id != excluding.id]
     if not rows:
         return []
     nearest = max(depth for _account, depth in rows)
@@ -130,13 +93,9 @@ def _tell_owners(rectification, text):
 
 def _tell_reviewers(rectification, actor, text):
     """Tell the nearest officers above the campaign's union, except the one who acted (an owner, too)."""
-    union = rectification.campaign.union
-    while union.parent is not None:
-        union = union.parent
-        reviewers = [account for account in supervisors(union) if account.id != actor.id]
-        if reviewers:
-            _tell(reviewers, rectification, text)
-            return
+    superior = rectification.campaign.union.parent
+    if superior is not None:
+        _tell(supervisors(superior, excluding=actor), rectification, text)
 
 
 # --- Opening items ---------------------------------------------------------------------------------
@@ -217,12 +176,12 @@ def _transition(rectification, actor, allowed, target, action, what):
 
 
 def _require_owner(rectification, actor):
-    if not is_owner(rectification, actor):
+    if not rectification.can_work_on(actor):
         raise Refused("只有被评议的工会主席可以办理整改。", 403)
 
 
 def _require_reviewer(rectification, actor):
-    if not may_review(rectification, actor):
+    if not rectification.can_review(actor):
         raise Refused("只有上级工会的工作人员可以审核整改事项。", 403)
 
 
@@ -256,7 +215,7 @@ def submit_plan(rectification, actor, measures, responsible, target_date):
 
 def _require_approver(rectification, actor):
     _require_reviewer(rectification, actor)
-    if submitted_by(rectification, actor):
+    if rectification.was_submitted_by(actor):
         raise Refused("您提交的内容须由上级工会的其他工作人员审核通过。", 403)
 
 
@@ -335,7 +294,7 @@ def return_outcome(rectification, actor, comment):
 
 def publish_outcome(rectification, actor):
     """Show plan, progress and outcome to the members of the electorate, and tell them."""
-    if not may_publish(rectification, actor):
+    if not rectification.can_publish(actor):
         raise Refused("无权公开该整改结果。", 403)
     _transition(rectification, actor, (S.reviewed,), S.published, "rectification.published", "公开整改结果")
     rectification.published_at = utcnow()
@@ -386,15 +345,6 @@ RETURN_STEPS = {
     "return_plan": (return_plan, "退回整改方案"),
     "return_outcome": (return_outcome, "退回整改结果"),
 }
-
-
-def pending_review(rectification):
-    """Return the review decision the item waits for: "plan", "outcome" or None."""
-    if rectification.state in PLAN_REVIEW_STATES:
-        return "plan"
-    if rectification.state == S.completed:
-        return "outcome"
-    return None
 
 
 def owes_plan(rectification):
