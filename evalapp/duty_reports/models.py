@@ -64,6 +64,10 @@ class DutyReport(db.Model):
     def attachments(self):
         return self.current(FileKind.attachment)
 
+    def can_read_versions(self, account):
+        """The earlier versions and removed files: the chair and the officers running the campaign."""
+        return self.campaign.has_report and self.campaign.can_see_internals(account)
+
 
 version_files = db.Table(
     "duty_report_version_files",
@@ -113,6 +117,13 @@ class ReportFile(db.Model):
             return None, None
         scale = min(1, SMALL_SIDE / max(self.width, self.height))
         return round(self.width * scale), round(self.height * scale)
+
+    def can_read(self, account):
+        """A current file: whoever sees the campaign. A removed one is kept only for the versions that
+        showed it, and only their readers see it."""
+        if self.removed_at is not None:
+            return self.report.can_read_versions(account)
+        return self.report.campaign.has_report and self.report.campaign.can_view(account)
 
     @property
     def size_label(self):

@@ -39,36 +39,15 @@ def setting(name):
     return current_app.config.get(name, DEFAULTS[name])
 
 
-# --- who may do what ----------------------------------------------------------------------------
+# --- whether it may change ----------------------------------------------------------------------
 
 
 def is_editable(campaign):
     return campaign.has_report and campaign.state in EDITABLE_STATES
 
 
-def can_edit(campaign, account):
-    return campaign.has_report and campaign.is_chaired_by(account)
-
-
-def can_read(campaign, account):
-    """The report and its files: the chair, managing officers, and the electorate once out of draft."""
-    return campaign.has_report and campaign.can_view(account)
-
-
-def can_read_versions(campaign, account):
-    return campaign.has_report and (campaign.is_chaired_by(account) or campaign.can_manage(account))
-
-
-def can_read_file(file, account):
-    """A removed file is kept only for the versions that showed it, and only their readers see it."""
-    campaign = file.report.campaign
-    if file.removed_at is not None:
-        return can_read_versions(campaign, account)
-    return can_read(campaign, account)
-
-
 def _check_editable(campaign, actor):
-    if not can_edit(campaign, actor):
+    if not campaign.can_edit_report(actor):
         raise Refused("只有被评议的工会主席可以撰写述职报告。", 403)
     if campaign.state not in EDITABLE_STATES:
         raise Refused(LOCKED)
