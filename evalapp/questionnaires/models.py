@@ -74,6 +74,10 @@ class Questionnaire(db.Model):
                 return grade
         return "不合格"
 
+    def can_manage(self, account):
+        """Officers of the owning union or of any union above it, and administrators."""
+        return account.manages(self.owner_union)
+
 
 class Item(db.Model):
     __tablename__ = "items"
