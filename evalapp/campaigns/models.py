@@ -111,7 +111,7 @@ class Campaign(db.Model):
         chaired = [union.id for union in account.chaired_unions]
         return cls.union_id.in_(chaired) & (cls.subject_kind == SubjectKind.chair) if chaired else false()
 
-    # --- Who may do what (the vocabulary: evalapp/core/web.py, `require`) ---------------------------
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
 
     def is_chaired_by(self, account):
         """The chair being evaluated (only a chair campaign has one)."""

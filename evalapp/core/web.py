@@ -137,14 +137,8 @@ def get_or_404(model, ident):
 def require(allowed):
     """Answer 404 unless `allowed`: a guessed id must not reveal that the object exists.
 
-    `allowed` answers a permission question, and every such question has one form: a method on the
-    model of the object asked about, `obj.can_<verb>(account)` (`campaign.can_manage(account)`,
-    `suggestion.can_moderate(account)`, `report_file.can_read(account)`, `invitation.can_confirm(account)`).
-    Each rule is written once, there, on the floor that holds its data; operations, views and templates
-    all ask that method. Who runs or supervises a campaign is decided by Campaign (`can_see_internals`,
-    `can_answer_for`, `can_supervise`), and what hangs off a campaign asks it. The role facts beneath
-    read as facts: `account.manages(union)` (officer of it or of a union above, or administrator),
-    `account.chairs(union)`, `campaign.is_chaired_by(account)`.
+    `allowed` is the answer of a model's permission method, `obj.can_<verb>(account)`: the one
+    vocabulary described in CONTRIBUTING.md ("Permissions").
     """
     if not allowed:
         abort(404)

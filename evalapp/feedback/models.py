@@ -49,7 +49,7 @@ class Suggestion(db.Model):
         """Whether it can still become a rectification item: shown, not one yet, the result published."""
         return not self.is_hidden and self.rectification is None and self.campaign.state in RESULT_STATES
 
-    # --- Who may do what (the vocabulary: evalapp/core/web.py, `require`) ---------------------------
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
 
     def is_written_by(self, account):
         member = account.member

@@ -118,7 +118,7 @@ class Rectification(db.Model):
         last = next((e for e in reversed(self.events) if e.kind in kinds), None)
         return last is not None and last.actor_id == account.id
 
-    # --- Who may do what (the vocabulary: evalapp/core/web.py, `require`) ---------------------------
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
 
     def can_view(self, account):
         return self.campaign.can_view(account)
