@@ -37,3 +37,11 @@ class ReviewJob(Job):
 
     union = db.relationship("Union")
     batch = db.relationship("CampaignBatch")
+
+    def can_view(self, account):
+        """The requester and every officer managing the union (the report holds nothing they cannot see)."""
+        return account.manages(self.union)
+
+    def can_retry(self, account):
+        """Whoever may ask for the same report: an officer managing the union (and the batch, if any)."""
+        return account.manages(self.union) and (self.batch is None or self.batch.can_manage(account))

@@ -36,16 +36,6 @@ GRADES = ("优秀", "良好", "合格", "不合格")
 FAILED = "生成审阅报告时出错，请稍后重新生成；如果再次失败，请联系系统管理员。"
 
 
-def may_read(job, account):
-    """The requester and every officer managing the union (the report holds nothing they cannot see)."""
-    return account.manages(job.union)
-
-
-def may_retry(job, account):
-    """Whoever may ask for the same report: an officer managing the union (and the batch, if any)."""
-    return account.manages(job.union) and (job.batch is None or job.batch.can_manage(account))
-
-
 def request_review(account, union, period_start, period_end, batch=None):
     """Record a review job for `union`'s subtree (or one batch of it); the caller commits, then starts it."""
     if not account.manages(union):
@@ -67,7 +57,7 @@ def request_review(account, union, period_start, period_end, batch=None):
 
 def retry_review(job, account):
     """Start a failed or stalled review again, for whoever may request it; the caller commits, then runs it."""
-    if not may_retry(job, account):
+    if not job.can_retry(account):
         raise Refused("您无权重新生成该审阅报告。", 404)
     return start_again(job, account, ReviewStage.queued)
 

@@ -17,7 +17,7 @@ from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.reports.forms import ReviewForm
 from evalapp.reports.models import ReviewJob
 from evalapp.reports.pdf import result_pdf
-from evalapp.reports.review import may_read, may_retry, published_between, request_review, retry_review, run_review
+from evalapp.reports.review import published_between, request_review, retry_review, run_review
 from evalapp.unions.models import Union
 
 bp = Blueprint("reports", __name__)
@@ -68,14 +68,14 @@ def review(union_id):
 
 def _readable_job(job_id):
     job = get_or_404(ReviewJob, job_id)
-    require(may_read(job, current_user))
+    require(job.can_view(current_user))
     return job
 
 
 @bp.route("/reviews/<int:job_id>")
 def review_job(job_id):
     job = _readable_job(job_id)
-    return render_template("reports/review_job.html", job=job, may_retry=may_retry(job, current_user))
+    return render_template("reports/review_job.html", job=job, can_retry=job.can_retry(current_user))
 
 
 @bp.route("/reviews/<int:job_id>/retry", methods=["POST"])

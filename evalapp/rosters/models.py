@@ -41,6 +41,10 @@ class ImportJob(Job):
     union = db.relationship("Union")
     applied_by = db.relationship("Account", foreign_keys=[applied_by_id])
 
+    def can_manage(self, account):
+        """See, run and retry the import: officers who manage its scope union."""
+        return account.manages(self.union)
+
     @property
     def report_data(self):
         return json.loads(self.report) if self.report else {}

@@ -27,11 +27,6 @@ KEEP_UNFINISHED = timedelta(hours=24)
 FAILED = "导入失败，花名册没有任何改变。请稍后重试；若仍失败，请联系管理员。"
 
 
-def can_manage(account, job):
-    """Return whether `account` may see and run `job` (it manages the job's scope union)."""
-    return account.manages(job.union)
-
-
 def start_import(union, actor, stream, filename):
     """Store an uploaded file for `union`'s subtree after checking its format (see `check_file`); return the job."""
     if not actor.manages(union):
@@ -53,7 +48,7 @@ def retry_import(job, actor, stream=None, filename=None):
     are as previewed). A failed one has had its file deleted: it needs the file again, and starts over
     with a new preview.
     """
-    if not can_manage(actor, job):
+    if not job.can_manage(actor):
         raise Refused("无权导入该工会的花名册。", 403)
     if stream is None and job.stored_name is None:
         raise Refused("上传的文件已经删除，请重新选择文件。", 400)
@@ -97,7 +92,7 @@ def check_file(path, union):
 
 def request_apply(job, actor, skip_errors=False):
     """Queue the previewed `job` for applying; the caller commits, then runs `run_apply`."""
-    if not can_manage(actor, job):
+    if not job.can_manage(actor):
         raise Refused("无权导入该工会的花名册。", 403)
     counts = job.counts
     if job.stage != ImportStage.previewed:
@@ -127,7 +122,7 @@ def _queue_apply(job, actor_id, skip_errors):
 
 def abandon(job, actor):
     """Abandon an import that is waiting (or stalled) and delete its file."""
-    if not can_manage(actor, job):
+    if not job.can_manage(actor):
         raise Refused("无权管理该导入。", 403)
     if job.state.finished:
         raise Refused("该导入已经结束。")

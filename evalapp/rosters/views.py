@@ -12,7 +12,6 @@ from evalapp.rosters.forms import ApplyForm, RetryForm, UploadForm
 from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import (
     abandon,
-    can_manage,
     request_apply,
     retry_import,
     run_apply,
@@ -65,7 +64,7 @@ def _managed_union(union_id):
 
 def _managed_job(job_id):
     job = get_or_404(ImportJob, job_id)
-    require(can_manage(current_user, job))
+    require(job.can_manage(current_user))
     return job
 
 
