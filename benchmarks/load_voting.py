@@ -132,9 +132,9 @@ def bare_app(url=None):
     """The same ballot writes without the web layer: `gunicorn -c gunicorn.conf.py 'load_voting:bare_app()'`."""
     from flask import Flask, request
 
+    from evalapp import models  # noqa: F401  (every model, as evalapp loads them)
     from evalapp.accounts.models import Account
     from evalapp.campaigns.models import Campaign
-    from evalapp.core import models_registry  # noqa: F401  (every model, as evalapp loads them)
     from evalapp.core.config import normalise_database_url
     from evalapp.core.db import db
     from evalapp.core.errors import Refused

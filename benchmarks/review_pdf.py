@@ -37,7 +37,7 @@ from evalapp.duty_reports.operations import save_report
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.reports import review
-from evalapp.reports.models import ReportJobState
+from evalapp.reports.models import ReviewStage
 from evalapp.unions.models import Union, UnionKind, UnionSector
 from evalapp.unions.operations import add_member, create_union
 from evalapp.voting.operations import cast_ballot
@@ -111,7 +111,7 @@ def main():
                 review.run_review(job_id)
                 totals.append(time.perf_counter() - started)
                 job = db.session.get(review.ReviewJob, job_id)
-                assert job.state == ReportJobState.done, job.message
+                assert job.stage == ReviewStage.done, job.message
                 with storage().open(job.file_key) as pdf:
                     info = subprocess.run(["pdfinfo", "-"], input=pdf.read(), capture_output=True, check=True).stdout.decode()
                 pages = next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:"))

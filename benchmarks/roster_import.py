@@ -23,7 +23,7 @@ from flask_migrate import upgrade
 from evalapp import create_app
 from evalapp.core.db import db
 from evalapp.rosters import importer, staging
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import queue_local_apply, run_apply, run_preview, start_local_import
 from evalapp.unions.models import Member, Union, UnionKind
 from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, create_union
@@ -98,14 +98,14 @@ def import_once(city_id, path, rows, label):
     job_id = job.id
     _, preview_s = timed(run_preview, job_id, path=path)
     job = db.session.get(ImportJob, job_id)
-    assert job.state == ImportState.previewed, job.message
+    assert job.stage == ImportStage.previewed, job.message
     assert job.counts["errors"] == 0, job.report_data["errors"][:5]
     queue_local_apply(job)
     db.session.commit()
     _, apply_s = timed(run_apply, job_id, path=path)
     db.session.expire_all()
     job = db.session.get(ImportJob, job_id)
-    assert job.state == ImportState.applied, job.message
+    assert job.stage == ImportStage.applied, job.message
     counts = job.counts
     print(f"{label:<28} preview {preview_s:6.1f} s ({rows / preview_s:>9,.0f} rows/s)   "
           f"apply {apply_s:6.1f} s ({rows / apply_s:>9,.0f} rows/s)   total {preview_s + apply_s:6.1f} s")

@@ -5,8 +5,10 @@ from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Domain subpackages that contribute a blueprint, in URL-registration order.
+#: The domain packages, floor by floor (DESIGN.md §6; pyproject.toml's import-linter contract keeps
+#: it): each registers its blueprint, commands, periodic jobs and signal receivers (its `init_app`).
 DOMAIN_PACKAGES = (
+    "notifications",
     "accounts",
     "unions",
     "rosters",
@@ -17,9 +19,9 @@ DOMAIN_PACKAGES = (
     "feedback",
     "results",
     "rectification",
-    "notifications",
     "reports",
     "coverage",
+    "demo",
 )
 
 
@@ -57,6 +59,8 @@ def create_app(test_config=None):
 
     from importlib import import_module
 
+    from evalapp import models  # noqa: F401  (every model, so that metadata is complete)
+
     for name in DOMAIN_PACKAGES:
-        app.register_blueprint(import_module(f"evalapp.{name}.views").bp)
+        import_module(f"evalapp.{name}").init_app(app)
     return app

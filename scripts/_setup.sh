@@ -1,5 +1,6 @@
 # Shared set-up for scripts/run and scripts/test: sourced, not executed.
-# Checks system packages, creates .venv and installs the project when pyproject.toml changed.
+# Checks system packages, creates .venv and installs the locked packages and the project when
+# pyproject.toml or requirements.lock changed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,14 +57,22 @@ ensure_system_packages() {
     fc-cache -f >/dev/null 2>&1 || true
 }
 
+# The exact versions in requirements.lock (CONTRIBUTING.md says how to update it), then evalapp
+# itself without resolving anything again; redone whenever pyproject.toml or the lock changes.
 ensure_venv() {
     local stamp="$VENV/.evalapp-installed" want
-    want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+    want="$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)"
     [ -x "$VENV/bin/python" ] || { say "creating virtual environment in .venv"; "$PYTHON" -m venv "$VENV"; }
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         say "installing Python packages"
         "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-        "$VENV/bin/python" -m pip install -q -e ".[test]" >&2
+        "$VENV/bin/python" -m pip install -q -r requirements.lock >&2
+        "$VENV/bin/python" -m pip install -q --no-deps -e . >&2
+        local broken
+        broken="$("$VENV/bin/python" -m pip check)" || {
+            printf '%s\n' "$broken" >&2
+            say "requirements.lock does not satisfy pyproject.toml: update it (CONTRIBUTING.md)"; exit 1
+        }
         echo "$want" > "$stamp"
     fi
 }

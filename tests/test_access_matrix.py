@@ -42,6 +42,7 @@ from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item
 from evalapp.rectification.models import Evidence, RectificationEvent
 from evalapp.rectification.operations import add_progress
+from evalapp.reports.models import ReviewStage
 from evalapp.reports.review import request_review, run_review
 from evalapp.rosters import operations as roster_ops
 from evalapp.unions.models import UnionSector
@@ -161,6 +162,23 @@ def fresh_roster_job(w):
     return job
 
 
+def failed_roster_job(w):
+    """A roster import whose file had a header and no rows: failed, its file deleted."""
+    header_only = roster_csv().splitlines(keepends=True)[0]
+    job = roster_ops.start_import(w.roster_union, w.county_officer, io.BytesIO(header_only), "花名册.csv")
+    db.session.commit()
+    run_in_background(w.app, roster_ops.run_preview, job.id)
+    db.session.expire_all()
+    return job
+
+
+def failed_review(w):
+    review = request_review(w.county_officer, w.county, date(local_today().year, 1, 1), local_today())
+    review.stage, review.message = ReviewStage.failed, "生成审阅报告时出错。"
+    db.session.commit()
+    return review
+
+
 def fresh_suggestion(w, hidden=False):
     suggestion = feedback_ops.add_suggestion(w.published, w.members[0], unique("职工食堂的卫生需要改进"))
     if hidden:
@@ -235,15 +253,15 @@ ACCESS = {
     # Accounts and the inbox: one's own, for everyone signed in.
     ("accounts.login", "GET"): Case(EVERYONE, lambda w: "/login"),
     ("accounts.login", "POST"): Case(EVERYONE, lambda w: ("/login", {})),
-    ("accounts.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
-    ("accounts.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
+    ("unions.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
+    ("unions.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
     ("accounts.logout", "POST"): Case(SIGNED_IN, lambda w: ("/logout", {}), ends_session=True),
     ("accounts.password", "GET"): Case(SIGNED_IN, lambda w: "/account/password"),
     # An empty form: nobody's password changes here.
     ("accounts.password", "POST"): Case(SIGNED_IN, lambda w: ("/account/password", {})),
-    ("accounts.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
+    ("unions.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
     # Only the member whose account it was may report a change as "not me".
-    ("accounts.report", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
+    ("unions.report_credential_event", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
                                       consumes=lambda w: _reset_event(w)),
     ("health.healthz", "GET"): Case(EVERYONE, lambda w: "/healthz"),
     ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda w: "/inbox"),
@@ -285,6 +303,9 @@ ACCESS = {
                                          consumes=fresh_roster_job),
     ("rosters.abandon_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/abandon", {}),
                                            consumes=fresh_roster_job),
+    ("rosters.retry_view", "POST"): Case(MANAGERS, lambda w, job: (
+        f"/rosters/jobs/{job.id}/retry", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")}),
+        consumes=failed_roster_job),
     ("questionnaires.index", "GET"): Case(STAFF, lambda w: "/questionnaires/"),
     ("questionnaires.new", "GET"): Case(STAFF, lambda w: "/questionnaires/new"),
     # Any officer may file a new template, under a union of their own (the choices offer no other).
@@ -314,10 +335,12 @@ ACCESS = {
     ("campaigns.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}"),
     ("campaigns.act", "POST"): Case(MANAGERS, lambda w, campaign: (
         f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda w: make_campaign(w, "draft")),
+    ("results.publish", "POST"): Case(MANAGERS, lambda w, campaign: (
+        f"/campaigns/{campaign.id}/actions/publish", {}), consumes=lambda w: make_campaign(w, "closed")),
     ("campaigns.poster", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.open.id}/poster"),
-    ("campaigns.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
-    ("campaigns.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
-    ("campaigns.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
+    ("voting.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
+    ("voting.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
+    ("voting.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
     ("campaigns.new_batch", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.town.id}/batches/new"),
     ("campaigns.new_batch", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.town.id}/batches/new", {
         "title": unique("批次"), "rule": "picked", "union_ids": str(w.union_a.id), "subject_kind": "none",
@@ -403,6 +426,8 @@ ACCESS = {
     ("reports.review", "POST"): Case(MANAGERS, lambda w: (
         f"/unions/{w.county.id}/review", {"period_start": local_today().isoformat(), "period_end": _year_start()})),
     ("reports.review_job", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}"),
+    ("reports.review_retry", "POST"): Case(MANAGERS, lambda w, job: (f"/reviews/{job.id}/retry", {}),
+                                           consumes=failed_review),
     ("reports.review_download", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}/download"),
     ("coverage.show", "GET"): Case(MANAGERS, lambda w: f"/coverage?union={w.county.id}"),
     ("coverage.yearly", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly?union={w.county.id}"),
@@ -415,7 +440,7 @@ VARIANTS = {
     ("campaigns.show", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.draft.id}"),
     ("duty_reports.file", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: (
         f"/campaigns/{w.draft.id}/report/files/{w.draft_image.id}")),
-    ("campaigns.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
+    ("voting.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
         f"/campaigns/{w.open.id}/non-voters?union={w.union_a.id}")),
     ("feedback.overview", "GET", "one campaign"): Case(VIEWERS, lambda w: f"/suggestions?campaign={w.published.id}"),
     ("feedback.overview", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/suggestions?union={w.union_a.id}"),
@@ -452,7 +477,7 @@ def client_of(app, role):
 
 
 #: Tables whose rows change state without an entry in the audit log; compared row by row.
-UNAUDITED_STATE = ("notifications", "roster_import_jobs")
+UNAUDITED_STATE = ("notifications", "jobs", "roster_imports")
 
 
 @functools.cache

@@ -5,9 +5,10 @@ import re
 
 from sqlalchemy import func, select
 
-from evalapp.accounts.models import Account, Invitation
+from evalapp.accounts.models import Account
 from evalapp.core.db import db
 from evalapp.notifications.models import Notification
+from evalapp.unions.models import Invitation
 from evalapp.voting.models import Ballot, Participation
 from tests.factories import PASSWORD, ballot_form, close_and_publish, make_account, make_campaign
 

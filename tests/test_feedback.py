@@ -346,6 +346,19 @@ def test_flagging_before_publication_is_refused(world, login, campaign):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)) == 0
 
 
+def test_the_flag_form_is_offered_only_once_the_result_is_published(world, login):
+    from evalapp.campaigns import operations as campaign_ops
+
+    campaign = make_campaign(world, "closed")
+    assert _write(login("m1"), campaign, ANONYMOUS_BODY).status_code == 302
+    [suggestion] = _suggestions()
+    flag_action = f"/suggestions/{suggestion.id}/flag"
+    assert flag_action not in _page(login("county_officer"), campaign)
+    campaign_ops.publish(campaign, world.county_officer)
+    db.session.commit()
+    assert flag_action in _page(login("county_officer"), campaign)
+
+
 def test_a_hidden_suggestion_is_not_flagged(world, login):
     from evalapp.rectification.models import Rectification
 

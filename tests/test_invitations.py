@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from evalapp.accounts.models import Account, Invitation
+from evalapp.accounts.models import Account
 from evalapp.core.db import db
+from evalapp.unions.models import Invitation
 from evalapp.unions.operations import add_member
 from tests.factories import make_campaign
 

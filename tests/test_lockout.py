@@ -130,7 +130,7 @@ def test_unknown_and_known_names_take_as_long(app, world, monkeypatch):
 
 
 def test_the_phone_a_member_activated_on_is_trusted_too(app, world):
-    from evalapp.accounts.invitations import issue_invitations
+    from evalapp.unions.invitations import issue_invitations
 
     member = world.members[0].member
     member.phone = "13900139088"

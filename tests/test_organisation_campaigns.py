@@ -1,10 +1,10 @@
 """Evaluating an organisation (a government department) by every member of a subtree."""
 from sqlalchemy import select, update
 
-from evalapp.campaigns import turnout
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, SubjectKind
 from evalapp.core.db import db
 from evalapp.unions.models import Member
+from evalapp.voting import turnout
 from tests.factories import add_roster, ballot_form, make_union
 
 

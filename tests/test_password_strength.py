@@ -47,8 +47,8 @@ def test_the_password_page_refuses_the_name_in_pinyin(world, login):
 
 
 def test_activation_refuses_the_name_in_pinyin(world, client):
-    from evalapp.accounts.invitations import issue_invitations
     from evalapp.core.db import db
+    from evalapp.unions.invitations import issue_invitations
 
     member = add_member(world.union_a, "黄丽华", "13600136000")
     [issued] = issue_invitations(world.union_a, world.county_officer, [member])

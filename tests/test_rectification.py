@@ -274,7 +274,9 @@ def test_a_double_click_approves_once(world, rectification, login):
     drive_rectification(world, rectification, "plan_submitted")
     officer = login("county_officer")
     assert post(officer, rectification, "approve_plan").status_code == 302
-    assert post(officer, rectification, "approve_plan").status_code == 409
+    second = post(officer, rectification, "approve_plan")
+    assert second.status_code == 409
+    assert "该整改事项当前为“整改中”，不能审核整改方案。" in second.get_data(as_text=True)
     assert actions(rectification).count("rectification.plan_approved") == 1
 
 

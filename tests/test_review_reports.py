@@ -12,7 +12,7 @@ from evalapp.campaigns.models import BatchRule, CampaignBatch, ElectorateScope, 
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today, utcnow
 from evalapp.rectification.models import Rectification
-from evalapp.reports.models import ReportJobState, ReviewJob
+from evalapp.reports.models import ReviewJob, ReviewStage
 from tests import test_batch_ranking
 from tests.builders import compact, pdf_text
 from tests.test_batch_ranking import ROSTER, SCORES, UNIONS, textbook_lower_bound
@@ -169,7 +169,7 @@ def test_a_failed_render_ends_in_a_clear_message(world, login, batch_results, mo
     client = login("county_officer")
     response = request_review(client, world.town)
     job = db.session.scalars(select(ReviewJob)).one()
-    assert job.state == ReportJobState.failed and job.file_key is None
+    assert job.stage == ReviewStage.failed and job.file_key is None
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "生成审阅报告时出错" in page
     assert client.get(f"/reviews/{job.id}/download").status_code == 404
@@ -177,7 +177,7 @@ def test_a_failed_render_ends_in_a_clear_message(world, login, batch_results, mo
 
 def test_a_job_without_progress_for_long_shows_as_stalled(world, login):
     job = ReviewJob(union=world.town, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
-                    requested_by_id=world.county_officer.id, state=ReportJobState.collecting,
+                    created_by_id=world.county_officer.id, stage=ReviewStage.collecting,
                     updated_at=utcnow() - timedelta(hours=1))
     db.session.add(job)
     db.session.commit()
@@ -221,7 +221,7 @@ def test_with_a_replica_configured_the_review_reads_there_and_writes_its_progres
         db.session.commit()
         run_review(job.id)
         job = db.session.get(ReviewJob, job.id)
-        assert job.state == ReportJobState.done and job.processed == 4
+        assert job.stage == ReviewStage.done and job.processed == 4
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()

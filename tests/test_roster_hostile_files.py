@@ -16,7 +16,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from evalapp.core.db import db
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from tests.builders import csv_file, make_id, xlsx_file
 from tests.test_rosters import job_of, members_snapshot
 
@@ -159,20 +159,20 @@ def test_xlsx_is_parsed_by_the_job_not_by_the_upload_request(world, login, monke
 
     monkeypatch.setattr(parsing.openpyxl, "load_workbook", refuse_load)
     job = job_of(upload(login("county_officer"), world.county, xlsx_file(ROWS), "花名册.xlsx"))
-    assert job.state == ImportState.uploaded and len(queued) == 1
+    assert job.stage == ImportStage.uploaded and len(queued) == 1
 
     monkeypatch.setattr(parsing.openpyxl, "load_workbook", real_load)
     fn, args = queued[0]
     fn(*args)
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    assert job.state == ImportState.previewed and job.counts["new"] == 2
+    assert job.stage == ImportStage.previewed and job.counts["new"] == 2
 
 
 def test_an_xlsx_without_the_required_columns_fails_on_the_job_page(world, login, roster_folder):
     client = login("county_officer")
     job = job_of(upload(client, world.county, xlsx_file([["张三", "1"]], header=["姓名", "手机号"]), "花名册.xlsx"))
-    assert job.state == ImportState.failed
+    assert job.stage == ImportStage.failed
     assert "文件缺少必需的列：身份证号" in client.get(f"/rosters/jobs/{job.id}").get_data(as_text=True)
     assert not any(roster_folder.iterdir())
 
@@ -197,7 +197,7 @@ CASES = [(unclosed_quote_file, "引号"), (lambda: unclosed_quote_file(rows=20),
 def test_a_title_cell_with_a_line_break_is_still_a_title(world, login):
     data = '"2026年\n会员花名册",,,\n'.encode() + csv_file(ROWS)
     job = job_of(upload(login("county_officer"), world.county, data))
-    assert job.state == ImportState.previewed and job.counts["new"] == 2
+    assert job.stage == ImportStage.previewed and job.counts["new"] == 2
 
 
 @pytest.mark.parametrize("build, message", CASES)
@@ -208,7 +208,7 @@ def test_broken_csv_gets_a_clear_message_on_the_web(world, login, roster_folder,
     response = upload(client, world.county, data)
     if response.status_code == 302:
         job = job_of(response)
-        assert job.state == ImportState.failed and message in job.message
+        assert job.stage == ImportStage.failed and message in job.message
         assert message in client.get(f"/rosters/jobs/{job.id}").get_data(as_text=True)
     else:
         assert response.status_code == 400 and message in response.get_data(as_text=True)
@@ -239,13 +239,13 @@ def test_undecodable_bytes_in_a_data_row_name_the_row(world, login):
     job = job_of(upload(client, world.county, csv_file(ROWS * 12000) + bad_row))
     # The decoder reads ahead in blocks: the row named is near the bad one, never after it.
     row = int(re.search(r"第 (\d+) 行附近有无法识别的字符", job.message).group(1))
-    assert job.state == ImportState.failed and 23_900 < row <= 24_002 and "UTF-8 或 GB18030" in job.message
+    assert job.stage == ImportStage.failed and 23_900 < row <= 24_002 and "UTF-8 或 GB18030" in job.message
 
 
 def test_a_csv_line_of_millions_of_empty_fields_is_refused(world, login):
     data = "姓名,手机号,身份证号,工会\n".encode() + b"," * (20 * MB) + b"\n"
     job = job_of(upload(login("county_officer"), world.county, data))
-    assert job.state == ImportState.failed and "第 2 行过长" in job.message
+    assert job.stage == ImportStage.failed and "第 2 行过长" in job.message
 
 
 # --- ID numbers stored as numbers -------------------------------------------------------------------
@@ -256,7 +256,7 @@ NUMBER_MESSAGE = "身份证号被存成了数字"
 def test_an_id_number_column_stored_as_numbers_in_xlsx_says_so(world, login):
     rows = [["张三", 13800138000, float(make_id(1)), "甲公司工会"], ["李四", 13800138001, int(make_id(2)), "甲公司工会"]]
     job = job_of(upload(login("county_officer"), world.county, xlsx_file(rows), "花名册.xlsx"))
-    assert job.state == ImportState.previewed and job.counts["errors"] == 2 and job.counts["new"] == 0
+    assert job.stage == ImportStage.previewed and job.counts["errors"] == 2 and job.counts["new"] == 0
     messages = [message for _row, _column, message in job.report_data["errors"]]
     assert all(NUMBER_MESSAGE in message and "文本" in message for message in messages), messages
     assert not any("校验位" in message for message in messages)
@@ -265,7 +265,7 @@ def test_an_id_number_column_stored_as_numbers_in_xlsx_says_so(world, login):
 def test_an_id_number_in_scientific_notation_in_csv_says_so(world, login, app, tmp_path):
     rows = [["张三", "13800138000", "4.40702198001011E+17", "甲公司工会"]]
     job = job_of(upload(login("county_officer"), world.county, csv_file(rows)))
-    assert job.state == ImportState.previewed and job.counts["errors"] == 1
+    assert job.stage == ImportStage.previewed and job.counts["errors"] == 1
     assert NUMBER_MESSAGE in job.report_data["errors"][0][2]
     path = tmp_path / "roster.csv"
     path.write_bytes(csv_file(rows))

@@ -14,7 +14,7 @@ from evalapp.core.jobs import run_in_background
 from evalapp.core.timeutil import utcnow
 from evalapp.rosters import importer, operations
 from evalapp.rosters.checking import id_number_hasher, id_number_ok
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.unions.models import Member, UnionKind
 from evalapp.unions.operations import add_member, create_union, hash_id_number, valid_id_number
 from evalapp.voting.models import Ballot, Participation
@@ -136,7 +136,7 @@ def test_preview_lists_each_kind_of_error_with_its_row_and_changes_nothing(world
     before, audits = members_snapshot(), audit_count()
     client = login("county_officer")
     job = job_of(upload(client, county, csv_file(rows)))
-    assert job.state == ImportState.previewed
+    assert job.stage == ImportStage.previewed
     errors = errors_of(job)
     assert errors[(3, "姓名")] == "姓名为空。"
     assert "手机号“12345”格式不正确" in errors[(4, "手机号")]
@@ -166,7 +166,7 @@ def test_headers_with_spaces_aliases_and_a_title_row_are_accepted(world, login):
     data = xlsx_file([["张三", 13800138000, make_id(1), "甲公司工会"]],
                      header=[" 姓名 ", "手机号码", " 身份证号码", "工会 "], title="2026年会员花名册")
     job = job_of(upload(login("county_officer"), world.county, data, "名册.xlsx"))
-    assert job.state == ImportState.previewed and job.counts["new"] == 1 and job.counts["errors"] == 0
+    assert job.stage == ImportStage.previewed and job.counts["new"] == 1 and job.counts["errors"] == 0
 
 
 @pytest.mark.parametrize("header, missing", [
@@ -200,7 +200,7 @@ def test_unreadable_or_empty_files_get_a_clear_message(world, login, upload_fold
     response = upload(client, world.county, data)
     if response.status_code == 302:  # a header without rows is found by the preview
         job = job_of(response)
-        assert job.state == ImportState.failed and message in job.message
+        assert job.stage == ImportStage.failed and message in job.message
         assert message in client.get(f"/rosters/jobs/{job.id}").get_data(as_text=True)
     else:
         assert response.status_code == 400 and message in response.get_data(as_text=True)
@@ -237,7 +237,7 @@ def test_apply_adds_updates_moves_reactivates_and_deactivates(world, town_c, log
     assert response.status_code == 302
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    assert job.state == ImportState.applied and job.counts["skipped"] == 0
+    assert job.stage == ImportStage.applied and job.counts["skipped"] == 0
     assert (renamed.name, renamed.phone, renamed.union_id) == ("新名字", "13900139001", world.union_a.id)
     assert (mover.union_id, mover.phone, mover.active) == (town_c.id, "13800138002", True)  # empty phone keeps the old
     assert returning.active and not leaver.active and leaver.union_id == world.union_a.id
@@ -267,10 +267,10 @@ def test_reimporting_the_same_file_changes_nothing(world, town_c):
     rows = [[f"会员{i}", f"138001380{i:02d}", make_id(i), "甲公司工会" if i % 2 else "丙公司工会"] for i in range(1, 30)]
     data = csv_file(rows)
     first = run_import(world.county, world.county_officer, data)
-    assert first.state == ImportState.applied and first.counts["new"] == 29
+    assert first.stage == ImportStage.applied and first.counts["new"] == 29
     before = members_snapshot()
     second = run_import(world.county, world.county_officer, data)
-    assert second.state == ImportState.applied
+    assert second.stage == ImportStage.applied
     counts = second.counts
     assert counts["unchanged"] == 29
     assert counts["new"] == counts["updated"] == counts["moved"] == counts["reactivated"] == counts["deactivated"] == 0
@@ -292,7 +292,7 @@ def test_a_failure_half_way_through_the_apply_leaves_the_database_as_it_was(worl
             raise RuntimeError("disk full")
         monkeypatch.setattr(importer.audit, "record", broken)
     job = run_import(world.county, world.county_officer, csv_file(rows))
-    assert job.state == ImportState.failed and job.message == operations.FAILED
+    assert job.stage == ImportStage.failed and job.message == operations.FAILED
     assert members_snapshot() == before and audit_count() == audits
     assert job.stored_name is None and not any(upload_folder.iterdir())
 
@@ -310,7 +310,7 @@ def test_errors_block_the_apply_unless_the_officer_skips_them(world, town_c):
     operations.run_apply(job.id)
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    assert job.state == ImportState.applied and job.counts["skipped"] == 1 and job.skip_errors
+    assert job.stage == ImportStage.applied and job.counts["skipped"] == 1 and job.skip_errors
     # The skipped row still names its person: kept on the roster, not updated.
     assert present.active and present.phone == "13800138001"
     assert by_id_number(make_id(2)).union_id == town_c.id
@@ -327,7 +327,7 @@ def test_new_errors_found_at_apply_time_send_the_job_back_to_review(world, town_
     operations.run_apply(job.id)
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    assert job.state == ImportState.previewed and "出现了新的错误" in job.message and job.counts["errors"] == 1
+    assert job.stage == ImportStage.previewed and "出现了新的错误" in job.message and job.counts["errors"] == 1
     assert members_snapshot() == before
 
 
@@ -339,7 +339,7 @@ def test_a_deactivated_member_keeps_their_ballots_and_participation(world):
     ballots = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot))
     rows = [["别人", "13800138000", make_id(2)]]
     job = run_import(world.union_a, world.county_officer, csv_file(rows, header=["姓名", "手机号", "身份证号"]))
-    assert job.state == ImportState.applied and job.counts["deactivated"] == 1
+    assert job.stage == ImportStage.applied and job.counts["deactivated"] == 1
     db.session.refresh(voter)
     assert not voter.active and voter.union_id == world.union_a.id
     assert db.session.get(Participation, (campaign.id, voter.id)) is not None
@@ -350,7 +350,7 @@ def test_a_deactivated_member_keeps_their_ballots_and_participation(world):
 def test_csv_in_utf8_with_or_without_bom_and_gb18030(world, encoding):
     rows = [["欧阳娜娜", "13800138000", make_id(1), "甲公司工会"], ["司马懿", "１３８００１３８００１", make_id(2), "甲公司工会"]]
     job = run_import(world.county, world.county_officer, csv_file(rows, encoding=encoding))
-    assert job.state == ImportState.applied and job.counts["new"] == 2, job.report
+    assert job.stage == ImportStage.applied and job.counts["new"] == 2, job.report
     assert by_id_number(make_id(1)).name == "欧阳娜娜"
     assert by_id_number(make_id(2)).phone == "13800138001"
 
@@ -377,7 +377,7 @@ def test_other_users_get_404_for_the_scope_and_its_jobs(world, login, upload_fol
     assert client.post(f"/rosters/jobs/{job.id}/abandon", data={}).status_code == 404
     assert client.get("/rosters/jobs/999999").status_code == 404
     db.session.expire_all()
-    assert db.session.get(ImportJob, job.id).state == ImportState.previewed
+    assert db.session.get(ImportJob, job.id).stage == ImportStage.previewed
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 1
     assert len(list(upload_folder.iterdir())) == 1  # only the officer's own file, kept for the apply
 
@@ -417,7 +417,7 @@ def test_abandoning_a_previewed_import_deletes_its_file(world, login, upload_fol
     response = client.post(f"/rosters/jobs/{job.id}/abandon", data={})
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(ImportJob, job.id).state == ImportState.abandoned
+    assert db.session.get(ImportJob, job.id).stage == ImportStage.abandoned
     assert not any(upload_folder.iterdir())
     assert client.post(f"/rosters/jobs/{job.id}/apply", data={}).status_code == 409
 
@@ -429,12 +429,12 @@ def test_imports_left_for_a_day_are_abandoned_with_their_files(world, upload_fol
     db.session.commit()
     assert operations.abandon_forgotten() == 1
     db.session.commit()
-    assert job.state == ImportState.abandoned and not any(upload_folder.iterdir())
+    assert job.stage == ImportStage.abandoned and not any(upload_folder.iterdir())
 
 
 def test_the_job_page_refreshes_itself_while_running_and_offers_abandon_when_stalled(world, login):
-    job = ImportJob(union=world.county, created_by=world.county_officer, filename="x.csv", state=ImportState.applying,
-                    total_rows=1000, processed_rows=250)
+    job = ImportJob(union=world.county, created_by=world.county_officer, filename="x.csv", stage=ImportStage.applying,
+                    total=1000, processed=250)
     db.session.add(job)
     db.session.commit()
     client = login("county_officer")
@@ -520,7 +520,7 @@ def test_a_typo_in_an_id_number_marks_nobody_as_left(world, town_c):
     db.session.commit()
     operations.run_apply(job.id)
     db.session.expire_all()
-    assert db.session.get(ImportJob, job.id).state == ImportState.applied
+    assert db.session.get(ImportJob, job.id).stage == ImportStage.applied
     assert db.session.get(Member, lisi.id).active and db.session.get(Member, other.id).active
     assert by_id_number(make_id(2)).union_id == town_c.id
 
@@ -547,5 +547,5 @@ def test_applying_is_refused_when_the_rosters_changed_since_the_approved_preview
     operations.run_apply(job.id)
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    assert job.state == ImportState.previewed and "与您确认时不同" in job.message
+    assert job.stage == ImportStage.previewed and "与您确认时不同" in job.message
     assert job.counts["deactivated"] == 1 and members_snapshot() == before

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from evalapp import create_app
-from evalapp.accounts.invitations import activate, issue_invitations
 from evalapp.accounts.models import Account
 from evalapp.core.db import db
+from evalapp.unions.invitations import activate, issue_invitations
 from tests.conftest import TEST_PASSWORD, IsolatedClient
 
 NEW_PASSWORD = "Gx7-lantern-Quay"

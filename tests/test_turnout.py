@@ -7,13 +7,13 @@ import re
 import pytest
 from sqlalchemy import insert, select
 
-from evalapp.campaigns import turnout
 from evalapp.campaigns.batches import BatchSpec, create_batch, select_unions
 from evalapp.campaigns.models import BatchRule, Campaign, ElectorateScope, SubjectKind
 from evalapp.campaigns.operations import create_campaign, open_voting
 from evalapp.core.db import db
 from evalapp.unions.models import Member, UnionKind
 from evalapp.unions.operations import add_member
+from evalapp.voting import turnout
 from tests.factories import add_roster, make_account, make_campaign, make_union, vote
 
 FORMULAS = ["=HYPERLINK(\"http://example.com\")", "+8613800000000", "-2+3", "@SUM(A1:A9)"]

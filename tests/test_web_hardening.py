@@ -266,7 +266,7 @@ def test_the_lists_answer_404_for_a_union_beyond_the_integer_range(world, login)
 
 
 def test_posted_integers_beyond_the_range_are_refused_not_reinterpreted(world, login):
-    from evalapp.accounts.models import Invitation
+    from evalapp.unions.models import Invitation
     from tests.test_batches import form_data
 
     add_member(world.union_a, "新会员", phone="13800000009")
@@ -303,7 +303,7 @@ def test_the_poster_and_the_activation_sheet_link_to_public_url_whatever_the_hos
 
 
 def test_in_production_nothing_is_printed_without_public_url(app, world, login, monkeypatch):
-    from evalapp.accounts.models import Invitation
+    from evalapp.unions.models import Invitation
 
     monkeypatch.setitem(app.config, "PRODUCTION", True)
     monkeypatch.setitem(app.config, "PUBLIC_URL", None)

@@ -1,5 +1,4 @@
 """Accounts log in; role grants make an account a chair or an officer of a union."""
-import enum
 import hmac
 import secrets
 import time
@@ -9,15 +8,12 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 
 
-class Role(enum.StrEnum):
-    chair = "chair"
-    officer = "officer"
-
-    @property
-    def label(self):
-        return {"chair": "工会主席", "officer": "工作人员"}[self.value]
+class Role(LabelledEnum):
+    chair = "chair", "工会主席"
+    officer = "officer", "工作人员"
 
 
 class Account(UserMixin, db.Model):
@@ -90,6 +86,16 @@ class Account(UserMixin, db.Model):
     def is_staff(self):
         return self.is_admin or bool(self.officer_unions)
 
+    def can_reset(self, actor):
+        """Whether `actor` may reset this account (print its member a new code). An officer only for an
+        account they fully oversee: never an administrator's, nor one that holds a role in a union
+        outside the officer's subtree (that would be a takeover); an inactive one not at all."""
+        if actor.is_admin:
+            return True
+        if self.is_admin or not self.active:
+            return False
+        return all(actor.manages(grant.union) for grant in self.grants)
+
 
 def _now():
     return time.time()
@@ -110,34 +116,3 @@ class RoleGrant(db.Model):
 
     account = db.relationship("Account", back_populates="grants")
     union = db.relationship("Union")
-
-
-class Invitation(db.Model):
-    """A one-time code with which a member activates their account and chooses their password.
-
-    One row per member: issuing a new code replaces the old one. Only a hash of the code is kept.
-    """
-
-    __tablename__ = "invitations"
-
-    id = db.Column(db.Integer, primary_key=True)
-    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False, unique=True)
-    code_hash = db.Column(db.String(64), nullable=False, unique=True)
-    issued_at = db.Column(db.DateTime, nullable=False)
-    expires_at = db.Column(db.DateTime, nullable=False)
-    issued_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
-    used_at = db.Column(db.DateTime, nullable=True)
-    #: The second person who confirmed the code, when it is for an elector of an open campaign.
-    confirmed_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
-    confirmed_at = db.Column(db.DateTime, nullable=True)
-    #: Hash of the second code the confirming officer tells the member: the issuer never sees it, so
-    #: the printed slip alone opens nothing while a second person is needed.
-    second_code_hash = db.Column(db.String(64), nullable=True)
-    second_code_failures = db.Column(db.Integer, nullable=False, default=0, server_default="0")
-    #: The union paths the issuer managed when issuing ("*" for an administrator), as JSON: who may
-    #: confirm is decided against this, so the issuer cannot give up a grant to let a colleague confirm.
-    issuer_reach = db.Column(db.Text, nullable=True)
-
-    member = db.relationship("Member")
-    issued_by = db.relationship("Account", foreign_keys=[issued_by_id])
-    confirmed_by = db.relationship("Account", foreign_keys=[confirmed_by_id])

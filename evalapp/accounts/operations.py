@@ -10,17 +10,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from evalapp.accounts.models import Account, Role, RoleGrant, new_session_token
 from evalapp.accounts.passwords import personal_words, weakness
-from evalapp.accounts.signals import member_campaigns
+from evalapp.accounts.signals import initial_password_replaced, member_campaigns
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.notifications.operations import notify
-from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_event
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 8
 #: Where a member sees, and can report, the changes made to their account (in notices' links).
-SECURITY_LINK = "/account/security"
 
 
 def normalise_username(username):
@@ -141,21 +138,9 @@ def change_password(account, current, new):
     account.must_change_password = False
     end_all_sessions(account)
     if takes_over_initial:
-        _record_initial_takeover(account)
+        initial_password_replaced.send(account)
     db.session.flush()
     audit.record("account.password_changed", account, actor=account)
-
-
-def _record_initial_takeover(account):
-    """Opening an account from an officer's initial password is an activation, by that officer's credential."""
-    member = account.member
-    enrolled_by = db.session.scalar(select(MemberEvent).where(
-        MemberEvent.member_id == member.id, MemberEvent.kind == MemberEventKind.initial_password.value)
-        .order_by(MemberEvent.at.desc()).limit(1))
-    officer = enrolled_by.actor if enrolled_by is not None else None
-    record_member_event(member, MemberEventKind.activated, officer)
-    notify(account, "account.activated", f"您的账号已用{officer.display_name if officer else '工作人员'}设置的初始密码开通，"
-           "并设置了新密码。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
 
 
 def end_all_sessions(account):
@@ -218,3 +203,12 @@ def grant_role(account, union, role: Role, actor=None):
     db.session.flush()
     audit.record("role.granted", account, actor=actor, union_id=union.id, role=role.value)
     return grant
+
+
+def account_for_session(session_id):
+    """The active account a session or remember-me cookie names, if its session token is still current."""
+    account_id, token, signed_in_at = ((session_id or "").split(":") + ["", ""])[:3]
+    account = db.session.get(Account, int(account_id)) if account_id.isdigit() and len(account_id) < 10 else None
+    if account is None or not account.active or not account.holds_session(token, signed_in_at):
+        return None
+    return account

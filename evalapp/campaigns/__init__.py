@@ -1,1 +1,11 @@
 """Campaigns: lifecycle, electorate and the duty report."""
+
+
+def init_app(app):
+    from evalapp.campaigns import batches, cli, credentials, views  # noqa: F401  (batches, credentials listen)
+    from evalapp.core.worker import periodic
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.campaigns_cli)
+    # Voting opens and closes on time however few people visit (see campaigns.loading).
+    periodic(app, "schedule", "evalapp.campaigns.operations:run_schedule")

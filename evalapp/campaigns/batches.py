@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.campaigns.models import (
     BATCH_SUBJECT_KINDS,
+    RECTIFICATION_MONTHS,
     BatchRule,
     Campaign,
     CampaignBatch,
@@ -276,7 +277,7 @@ def create_batch(actor, root, spec, token, expected_digest):
         subject_name=f"{c.name}主席" if spec.subject_kind == SubjectKind.chair else "",
         electorate_scope=spec.electorate_scope, opens_at=spec.opens_at, closes_at=spec.closes_at,
         created_at=now, created_by_id=actor.id, batch_id=batch.id, state=CampaignState.draft,
-        rectification_months=1) for c in selection.chosen]
+        rectification_months=RECTIFICATION_MONTHS) for c in selection.chosen]
     db.session.add_all(campaigns)
     db.session.flush()
     # One entry names every campaign the batch created (id and union). An entry per campaign cost

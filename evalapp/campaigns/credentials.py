@@ -7,14 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
-from evalapp.accounts.invitations import may_confirm, pending_confirmation
-from evalapp.accounts.models import Invitation
 from evalapp.accounts.signals import campaigns_of_member
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.unions.events import MemberEvent, MemberEventKind
-from evalapp.unions.models import Member, Union
+from evalapp.unions.invitations import pending_confirmation
+from evalapp.unions.models import Invitation, Member, Union
 from evalapp.unions.operations import managed_unions_query
 
 
@@ -39,7 +38,7 @@ def held_invitations(actor):
                     Union.id.in_(select(managed_unions_query(actor).subquery().c.id)))
              .order_by(Union.path, Invitation.issued_at, Member.id))
     return [invitation for invitation in db.session.scalars(query)
-            if may_confirm(actor, invitation) and pending_confirmation(invitation)]
+            if invitation.can_confirm(actor) and pending_confirmation(invitation)]
 
 
 def confirmation_key(invitation):

@@ -1,45 +1,39 @@
 """Campaigns, their electorate snapshot and the chair's duty report."""
-import enum
+from sqlalchemy import false
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class CampaignState(enum.StrEnum):
-    draft = "draft"
-    reporting = "reporting"
-    open = "open"
-    closed = "closed"
-    published = "published"
-    archived = "archived"
-
-    @property
-    def label(self):
-        return {"draft": "草稿", "reporting": "述职中", "open": "评议中", "closed": "已截止",
-                "published": "已公布", "archived": "已归档"}[self.value]
+class CampaignState(LabelledEnum):
+    draft = "draft", "草稿"
+    reporting = "reporting", "述职中"
+    open = "open", "评议中"
+    closed = "closed", "已截止"
+    published = "published", "已公布"
+    archived = "archived", "已归档"
 
 
 #: States in which the campaign's result is published (and frozen).
 RESULT_STATES = (CampaignState.published, CampaignState.archived)
+#: States in which members of the electorate may write suggestions.
+OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
 
 
-class SubjectKind(enum.StrEnum):
-    chair = "chair"
-    organisation = "organisation"
-    none = "none"
-
-    @property
-    def label(self):
-        return {"chair": "工会主席述职评议", "organisation": "对单位/部门的评议", "none": "问卷调查"}[self.value]
+class SubjectKind(LabelledEnum):
+    chair = "chair", "工会主席述职评议"
+    organisation = "organisation", "对单位/部门的评议"
+    none = "none", "问卷调查"
 
 
-class ElectorateScope(enum.StrEnum):
-    union = "union"
-    subtree = "subtree"
+class ElectorateScope(LabelledEnum):
+    union = "union", "本工会会员"
+    subtree = "subtree", "本工会及下属工会全体会员"
 
-    @property
-    def label(self):
-        return {"union": "本工会会员", "subtree": "本工会及下属工会全体会员"}[self.value]
+
+#: The rectification period the seeds ask for: a plan within one month of the result.
+RECTIFICATION_MONTHS = 1
 
 
 class Campaign(db.Model):
@@ -62,17 +56,14 @@ class Campaign(db.Model):
     #: Planned voting window (naive UTC); voting is refused after `closes_at`.
     opens_at = db.Column(db.DateTime, nullable=True)
     closes_at = db.Column(db.DateTime, nullable=True)
-    #: Months the chair has for a rectification plan after publication.
-    rectification_months = db.Column(db.Integer, nullable=False, default=1)
+    #: Months the chair has for a rectification plan after publication (the due date itself:
+    #: evalapp.rectification.operations.plan_due_date).
+    rectification_months = db.Column(db.Integer, nullable=False, default=RECTIFICATION_MONTHS)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     created_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
     opened_at = db.Column(db.DateTime, nullable=True)
     closed_at = db.Column(db.DateTime, nullable=True)
     published_at = db.Column(db.DateTime, nullable=True)
-    #: When an officer asked for a large result to be computed in the background (cleared when done).
-    publish_requested_at = db.Column(db.DateTime, nullable=True)
-    #: Why the last background publication failed, for the officer who asked.
-    publish_failure = db.Column(db.String(200), nullable=True)
     #: Size of the electorate snapshot taken when voting opened.
     electorate_size = db.Column(db.Integer, nullable=True)
     #: The batch this campaign was created in, if any.
@@ -96,12 +87,6 @@ class Campaign(db.Model):
     def has_report(self):
         return self.subject_kind == SubjectKind.chair
 
-    def can_manage(self, account):
-        return account.manages(self.union)
-
-    def is_chaired_by(self, account):
-        return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
-
     def in_electorate(self, member):
         """Return whether `member` may vote: in the snapshot once open, else by roster scope."""
         if member is None:
@@ -120,12 +105,55 @@ class Campaign(db.Model):
             return member.union.is_within(self.union)
         return member.union_id == self.union_id
 
+    @classmethod
+    def chaired_condition(cls, account):
+        """SQL: the campaigns in which `account` is the chair being evaluated (`is_chaired_by`, for queries)."""
+        chaired = [union.id for union in account.chaired_unions]
+        return cls.union_id.in_(chaired) & (cls.subject_kind == SubjectKind.chair) if chaired else false()
+
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
+
+    def is_chaired_by(self, account):
+        """The chair being evaluated (only a chair campaign has one)."""
+        return self.subject_kind == SubjectKind.chair and account.chairs(self.union)
+
     def can_view(self, account):
         """Staff, the chair and the electorate see the campaign (members only once it is out of draft)."""
         # The electorate first: it is who asks most (every voter), and one lookup answers it.
         if self.state != CampaignState.draft and self.in_electorate(account.member):
             return True
+        return self.can_see_internals(account)
+
+    def can_manage(self, account):
+        """Officers of the campaign's union or of any union above it, and administrators."""
+        return account.manages(self.union)
+
+    def can_see_internals(self, account):
+        """Those who run the campaign and the chair being evaluated: who voted and who did not, every
+        suggestion, the report's earlier versions, the full result and its downloads."""
         return self.can_manage(account) or self.is_chaired_by(account)
+
+    def can_answer_for(self, account):
+        """Who answers for the evaluated side (responds to suggestions, carries out rectification): the
+        chair being evaluated; in a campaign without a chair, the officers who run it."""
+        return self.is_chaired_by(account) if self.subject_kind == SubjectKind.chair else self.can_manage(account)
+
+    def can_supervise(self, account):
+        """Officers of a union above the campaign's union, and administrators (they review rectification
+        and moderate suggestions); never the chair being evaluated. Not the officers of the campaign's
+        own union, who work beside its chair and, in a campaign without a chair, answer for it."""
+        superior = self.union.parent
+        allowed = account.is_admin or (superior is not None and account.manages(superior))
+        return allowed and not self.is_chaired_by(account)
+
+    def can_edit_report(self, account):
+        """The chair being evaluated writes the duty report (whether it is still open is the report's business)."""
+        return self.has_report and self.is_chaired_by(account)
+
+    def can_suggest(self, account):
+        """Members of the electorate write suggestions while voting is open, while the result is
+        counted, and after publication: not before voting (nothing to react to yet), nor once archived."""
+        return self.state in OPEN_FOR_SUGGESTIONS and self.in_electorate(account.member)
 
 
 def published_within(low, high):
@@ -133,17 +161,12 @@ def published_within(low, high):
     return Campaign.state.in_(RESULT_STATES) & (Campaign.published_at >= low) & (Campaign.published_at < high)
 
 
-class BatchRule(enum.StrEnum):
+class BatchRule(LabelledEnum):
     """How a batch picks its unions within the root union's subtree."""
 
-    kind = "kind"
-    sector = "sector"
-    picked = "picked"
-
-    @property
-    def label(self):
-        return {"kind": "某一类型的全部工会", "sector": "某一所属类型、会员达到一定人数的全部工会",
-                "picked": "手工选择直属下级工会"}[self.value]
+    kind = "kind", "某一类型的全部工会"
+    sector = "sector", "某一所属类型、会员达到一定人数的全部工会"
+    picked = "picked", "手工选择直属下级工会"
 
 
 #: A batch evaluates each union's chair, or runs the same survey in each union.

@@ -1,9 +1,7 @@
 """Campaign lifecycle: create, report, open, close, publish, archive."""
 import logging
-from datetime import timedelta
 
-from sqlalchemy import func, insert, or_, select, text, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, insert, or_, select, text
 
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.campaigns.models import (
@@ -13,11 +11,14 @@ from evalapp.campaigns.models import (
     ElectorateScope,
     SubjectKind,
 )
+from evalapp.campaigns.signals import campaign_published
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.job_records import under_way
 from evalapp.core.text import check_line
 from evalapp.core.timeutil import utcnow
+from evalapp.core.transitions import move_state
 from evalapp.questionnaires.operations import freeze_copy, usable_templates
 from evalapp.unions.models import Member, Union
 
@@ -63,15 +64,8 @@ def _transition(campaign, actor, allowed_from, target):
     """
     if actor is not None and not campaign.can_manage(actor):  # None: the schedule acting by itself
         raise Refused("无权管理该评议活动。", 403)
-    before = campaign.state
-    changed = db.session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.state.in_(allowed_from)).values(state=target)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(campaign)
-        raise Refused(f"活动当前为“{campaign.state.label}”，不能转为“{target.label}”。")
-    set_committed_value(campaign, "state", target)  # the UPDATE above already wrote it
-    audit.record("campaign.state_changed", campaign, actor=actor, before=before.value, after=target.value)
+    move_state(campaign, allowed_from, target, action="campaign.state_changed", actor=actor,
+               refusal=lambda current: f"活动当前为“{current.label}”，不能转为“{target.label}”。")
 
 
 def start_reporting(campaign, actor):
@@ -142,66 +136,13 @@ def close_voting(campaign, actor):
 
 
 def publish(campaign, actor):
-    """Compute and freeze the result, open rectification items, and show the result to members."""
-    from evalapp.rectification.operations import open_rectifications
-    from evalapp.results.operations import freeze_result
-
+    """Freeze the result and show it to members: the results package computes it (`campaign_published`)."""
     _transition(campaign, actor, {CampaignState.closed}, CampaignState.published)
     campaign.published_at = utcnow()
-    result = freeze_result(campaign, actor)
-    open_rectifications(campaign, result)
-    return result
-
-
-#: From this many ballots on, publishing runs as a background job (a million take about 16 s).
-PUBLISH_IN_BACKGROUND_FROM = 20_000
-#: A background publication without an outcome after this long has died with its worker.
-PUBLISH_STALLED_AFTER = timedelta(minutes=30)
-PUBLISH_FAILED = "统计结果时出错，结果没有公布。请重新点击“统计并公布结果”；如果再次失败，请联系系统管理员。"
-
-
-def publishes_in_background(campaign):
-    from evalapp.results.operations import turnout
-
-    return turnout(campaign) >= PUBLISH_IN_BACKGROUND_FROM
-
-
-def publishing(campaign, now=None):
-    """True while a background publication of `campaign` is under way (and has not stalled)."""
-    requested = campaign.publish_requested_at
-    return requested is not None and requested > (now or utcnow()) - PUBLISH_STALLED_AFTER
-
-
-def request_publish(campaign, actor):
-    """Ask for `campaign` to be published by a job: the same checks as `publish`, nothing computed yet."""
-    if campaign.state != CampaignState.closed:
-        raise Refused("只有已截止投票的活动才能公布结果。")
-    if publishing(campaign):
-        raise Refused("结果正在统计中，请稍候。")
-    campaign.publish_requested_at = utcnow()
-    campaign.publish_failure = None
-    audit.record("campaign.publish_requested", campaign, actor=actor)
-
-
-def run_publish(campaign_id, actor_id):
-    """The job: publish the campaign as `actor` would have; on failure, say so on the campaign's page."""
-    from evalapp.accounts.models import Account
-
-    campaign, actor = db.session.get(Campaign, campaign_id), db.session.get(Account, actor_id)
-    if campaign is None or actor is None or campaign.publish_requested_at is None:
-        return
-    try:
-        publish(campaign, actor)
-        campaign.publish_requested_at = None
-        db.session.commit()
-    except Exception as error:
-        db.session.rollback()
-        if not isinstance(error, Refused):
-            logger.exception("publishing campaign %s failed", campaign_id)
-        campaign = db.session.get(Campaign, campaign_id)
-        campaign.publish_requested_at = None
-        campaign.publish_failure = error.message if isinstance(error, Refused) else PUBLISH_FAILED
-        db.session.commit()
+    campaign_published.send(campaign, actor=actor)
+    if campaign.result is None:  # nothing answered the signal: never a published campaign without its result
+        raise RuntimeError(f"campaign {campaign.id} was published but no result was frozen")
+    return campaign.result
 
 
 def apply_schedule(campaign, now=None):
@@ -268,7 +209,8 @@ def available_actions(campaign):
         CampaignState.draft: ["start_reporting"] + ([] if campaign.has_report else ["open"]),
         CampaignState.reporting: ["open"],
         CampaignState.open: ["close"],
-        CampaignState.closed: [] if publishing(campaign) else ["publish"],
+        # A job working on the campaign (a large result being published) takes its next step.
+        CampaignState.closed: [] if under_way(campaign) else ["publish"],
         CampaignState.published: ["archive"],
     }
     return by_state.get(campaign.state, [])
@@ -279,9 +221,7 @@ def campaigns_for(account):
     from evalapp.unions.operations import managed_unions_query
 
     conditions = [Campaign.union_id.in_(managed_unions_query(account).with_only_columns(Union.id))]
-    chaired = [u.id for u in account.chaired_unions]
-    if chaired:
-        conditions.append(Campaign.union_id.in_(chaired) & (Campaign.subject_kind == SubjectKind.chair))
+    conditions.append(Campaign.chaired_condition(account))
     member = account.member
     if member is not None:
         snapshot = select(ElectorateEntry.campaign_id).where(ElectorateEntry.member_id == member.id)

@@ -1,14 +1,11 @@
-import math
 import secrets
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from evalapp.accounts.invitations import confirm_invitations, mask_phone
-from evalapp.campaigns import turnout as turnout_stats
 from evalapp.campaigns.batches import (
     BULK_ACTIONS,
     BatchSpec,
@@ -20,6 +17,7 @@ from evalapp.campaigns.batches import (
 )
 from evalapp.campaigns.credentials import confirmation_key, held_invitations, recent_phone_changes
 from evalapp.campaigns.forms import BatchForm, CampaignForm
+from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import (
     BatchRule,
     Campaign,
@@ -30,43 +28,24 @@ from evalapp.campaigns.models import (
 )
 from evalapp.campaigns.operations import (
     ACTIONS,
-    apply_schedule,
     apply_schedules,
     available_actions,
     campaigns_for,
     create_campaign,
-    publishes_in_background,
-    publishing,
-    request_publish,
-    run_publish,
 )
+from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.forms import ActionForm, choices
-from evalapp.core.jobs import run_in_background
+from evalapp.core.hooks import page_values
 from evalapp.core.qr import qr_svg
 from evalapp.core.timeutil import from_local, utcnow
-from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
+from evalapp.core.web import form_status, get_or_404, perform, public_url_for, require
 from evalapp.questionnaires.operations import usable_templates
-from evalapp.results.models import min_group_size
-from evalapp.results.operations import turnout
-from evalapp.results.ranking import batch_ranking
+from evalapp.unions.invitations import confirm_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Union
-from evalapp.voting.operations import has_voted
 
 bp = Blueprint("campaigns", __name__)
-
-
-def visible_campaign(campaign_id):
-    """Return the campaign if the current account may see it; 404 otherwise.
-
-    The schedule is applied first, so that voting opens and closes on time even without cron.
-    """
-    campaign = get_or_404(Campaign, campaign_id)
-    require(campaign.can_view(current_user))
-    if apply_schedule(campaign):
-        db.session.commit()
-    return campaign
 
 
 @bp.route("/")
@@ -76,8 +55,9 @@ def index():
         db.session.commit()
     member = current_user.member
     now = utcnow()
+    voted_in = page_values(campaign_list, campaigns, account=current_user).get("voted_in", set())
     to_vote = [c for c in campaigns if c.state == CampaignState.open and (c.closes_at is None or c.closes_at > now)
-               and member is not None and c.in_electorate(member) and not has_voted(c, member)]
+               and member is not None and c.in_electorate(member) and c.id not in voted_in]
     return render_template("campaigns/index.html", campaigns=campaigns, to_vote=to_vote)
 
 
@@ -104,41 +84,30 @@ def new(union_id):
 
 @bp.route("/campaigns/<int:campaign_id>")
 def show(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     member = current_user.member
-    sees_turnout = campaign.state in (CampaignState.open, CampaignState.closed) and (
-        campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
     return render_template(
-        "campaigns/show.html", campaign=campaign, turnout=turnout(campaign) if sees_turnout else None,
+        "campaigns/show.html", campaign=campaign,
         actions=[(name, ACTIONS[name][1]) for name in available_actions(campaign)] if campaign.can_manage(current_user) else [],
-        voted=has_voted(campaign, member), eligible=member is not None and campaign.in_electorate(member),
-        publishing=publishing(campaign),
-        sees_turnout_page=campaign.electorate_size is not None and turnout_stats.can_see_turnout(campaign, current_user))
+        eligible=member is not None and campaign.in_electorate(member),
+        **page_values(campaign_page, campaign, account=current_user))
 
 
 @bp.route("/campaigns/<int:campaign_id>/actions/<action>", methods=["POST"])
 def act(campaign_id, action):
-    campaign = visible_campaign(campaign_id)
-    require(campaign.can_manage(current_user) and action in ACTIONS)
-    form = ActionForm()
-    if not form.validate_on_submit():
+    campaign = load_campaign(campaign_id, Campaign.can_manage)
+    require(action in ACTIONS)
+    if not ActionForm().validate_on_submit():
         abort(400)
     operation, label = ACTIONS[action]
-    if action == "publish" and publishes_in_background(campaign):
-        outcome = perform(request_publish, campaign, current_user,
-                          success="正在统计并公布结果，完成后本页会显示结果，可先离开本页。")
-        if outcome.ok:
-            run_in_background(current_app._get_current_object(), run_publish, campaign.id, current_user.id)
-    else:
-        perform(operation, campaign, current_user, success=f"已完成：{label}。")
+    perform(operation, campaign, current_user, success=f"已完成：{label}。")
     return redirect(url_for(".show", campaign_id=campaign.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/poster")
 def poster(campaign_id):
     """A printable poster with the campaign's QR code, for notice boards and canteens."""
-    campaign = visible_campaign(campaign_id)
-    require(campaign.can_manage(current_user))
+    campaign = load_campaign(campaign_id, Campaign.can_manage)
     url = public_url_for(".show", campaign_id=campaign.id)  # never the Host header's site
     # SVG drawn by segno from our own URL.
     return render_template("campaigns/poster.html", campaign=campaign, url=url, qr=Markup(qr_svg(url)))  # nosec B704
@@ -228,19 +197,15 @@ def batch(batch_id):
     if apply_schedules(campaigns):
         db.session.commit()
     campaigns.sort(key=lambda c: c.union.name)
-    voted = turnout_stats.for_batch(batch)
     states = {}
     for campaign in campaigns:
         states[campaign.state] = states.get(campaign.state, 0) + 1
     bulk = [(action, ACTIONS[action][1], len(fits)) for action, fits in bulk_candidates(batch).items()]
     started = [c for c in campaigns if c.electorate_size is not None]
-    total = turnout_stats.Turnout(batch.title, sum(c.electorate_size for c in started),
-                                  sum(voted.get(c.id, 0) for c in started)) if started else None
-    ranking, difference, unranked = batch_ranking(campaigns)
-    return render_template("campaigns/batch_show.html", batch=batch, campaigns=campaigns, voted=voted,
+    return render_template("campaigns/batch_show.html", batch=batch, campaigns=campaigns,
                            states=[(state, states[state]) for state in CampaignState if state in states],
-                           bulk=bulk, rule=describe_rule(batch), total=total, started=len(started),
-                           ranking=ranking, difference=difference, unranked=unranked, min_group=min_group_size())
+                           bulk=bulk, rule=describe_rule(batch), started=len(started),
+                           **page_values(batch_page, batch, account=current_user, campaigns=campaigns))
 
 
 @bp.route("/batches/<int:batch_id>/actions/<action>", methods=["POST"])
@@ -256,78 +221,6 @@ def batch_act(batch_id, action):
         for message, count in result.refused.most_common():
             flash(f"{count} 个活动未能执行：{message}", "error")
     return redirect(url_for(".batch", batch_id=batch.id))
-
-
-# Turnout ---------------------------------------------------------------------------------------
-
-TURNOUT_PAGE_SIZE = 100
-NON_VOTERS_PAGE_SIZE = 200
-#: One union's whole list on one page, so that it prints in one go.
-NON_VOTERS_UNION_PAGE_SIZE = 1000
-#: Ids are database integers (as in the routes' <int:…>).
-MAX_ID = 2**31 - 1
-
-
-def _turnout_campaign(campaign_id):
-    """Return the campaign if the current account may see its turnout (officers and the chair); else 404."""
-    campaign = visible_campaign(campaign_id)
-    require(turnout_stats.can_see_turnout(campaign, current_user))
-    return campaign
-
-
-@bp.route("/campaigns/<int:campaign_id>/turnout")
-def turnout_page(campaign_id):
-    campaign = _turnout_campaign(campaign_id)
-    if campaign.electorate_size is None:
-        return render_template("campaigns/turnout.html", campaign=campaign, overall=None)
-    unions = turnout_stats.by_union(campaign)
-    pages = max(1, math.ceil(len(unions) / TURNOUT_PAGE_SIZE))
-    page = page_number(request.args.get("page", 1, type=int), pages)
-    return render_template(
-        "campaigns/turnout.html", campaign=campaign, overall=turnout_stats.overall(campaign),
-        branches=turnout_stats.by_branch(campaign, unions), union_count=len(unions),
-        unions=unions[(page - 1) * TURNOUT_PAGE_SIZE: page * TURNOUT_PAGE_SIZE], page=page, pages=pages,
-        chair_view=not campaign.can_manage(current_user))
-
-
-def _non_voter_scope(campaign):
-    """Return (union or None) whose non-voters the current account asked for and may see; 404 otherwise."""
-    require(campaign.electorate_size is not None)
-    requested = request.args.get("union", "")
-    # A malformed or out-of-range id is a union nobody can have asked for, not "all unions".
-    require(requested == "" or (requested.isdigit() and 0 < int(requested) <= MAX_ID))
-    try:
-        union_id = turnout_stats.non_voter_union(campaign, current_user, int(requested) if requested else None)
-    except LookupError:
-        abort(404)
-    return get_or_404(Union, union_id) if union_id is not None else None
-
-
-@bp.route("/campaigns/<int:campaign_id>/non-voters")
-def non_voters(campaign_id):
-    campaign = _turnout_campaign(campaign_id)
-    union = _non_voter_scope(campaign)
-    union_id = union.id if union else None
-    total = turnout_stats.count_non_voters(campaign, union_id)
-    per_page = NON_VOTERS_UNION_PAGE_SIZE if union else NON_VOTERS_PAGE_SIZE
-    pages = max(1, math.ceil(total / per_page))
-    page = page_number(request.args.get("page", 1, type=int), pages)
-    rows = db.session.execute(turnout_stats.non_voters_query(campaign, union_id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return render_template("campaigns/non_voters.html", campaign=campaign, union=union, rows=rows, total=total,
-                           page=page, pages=pages, first=(page - 1) * per_page, now=utcnow())
-
-
-@bp.route("/campaigns/<int:campaign_id>/non-voters.csv")
-def non_voters_csv(campaign_id):
-    campaign = _turnout_campaign(campaign_id)
-    union = _non_voter_scope(campaign)
-    filename = f"non-voters-{campaign.id}" + (f"-union-{union.id}" if union else "") + ".csv"
-    # Built whole rather than streamed: even a city's 300,000 names are a few megabytes, and the
-    # database session then ends with the request.
-    body = turnout_stats.non_voters_csv(campaign, union.id if union else None)
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/confirmations", methods=["GET", "POST"])

@@ -47,7 +47,7 @@ DROP_APPEND_ONLY_TRIGGERS = {
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
-    # Looked up by object (an account's appointment history: evalapp/accounts/appointments.py) and by
+    # Looked up by object (an account's appointment history: evalapp/unions/appointments.py) and by
     # action and time (the appointments near a campaign's voting: evalapp/results/integrity.py).
     __table_args__ = (db.Index("ix_audit_entries_object_type_object_id", "object_type", "object_id"),
                       db.Index("ix_audit_entries_action_at", "action", "at"))

@@ -1,31 +1,56 @@
 """Flask-Login wiring: every page needs a login except those marked public."""
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user, user_logged_in
 
-from evalapp.core.db import db
-
 login_manager = LoginManager()
-login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
 login_manager.session_protection = "strong"
 REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name (REMEMBER_COOKIE_NAME is not set)
 
-#: Endpoints that anonymous visitors may reach.
-PUBLIC_ENDPOINTS = {"accounts.login", "accounts.activate_view", "static", "health.healthz"}
-#: Endpoints open to an account that must first choose its own password.
-PASSWORD_CHANGE_ENDPOINTS = {"accounts.password", "accounts.logout", "static"}
+
+def public(view=None, *, counts_own_attempts=False):
+    """Mark a view that anonymous visitors may reach.
+
+    `counts_own_attempts`: the view limits an anonymous visitor's attempts itself (sign-in,
+    activation), so the general limit on anonymous posts leaves it alone.
+    """
+
+    def mark(fn):
+        fn.is_public = True
+        fn.counts_own_attempts = counts_own_attempts
+        return fn
+
+    return mark(view) if view is not None else mark
 
 
-@login_manager.user_loader
-def _load_account(session_id):
-    """The active account a session or remember-me cookie names, if its session token is still current."""
-    from evalapp.accounts.models import Account
+def before_own_password(view):
+    """Mark a view open to an account that must first replace the password an officer gave it."""
+    view.before_own_password = True
+    return view
 
-    account_id, token, signed_in_at = ((session_id or "").split(":") + ["", ""])[:3]
-    account = db.session.get(Account, int(account_id)) if account_id.isdigit() and len(account_id) < 10 else None
-    if account is None or not account.active or not account.holds_session(token, signed_in_at):
-        return None
-    return account
+
+def _view_marked(attribute):
+    if request.endpoint == "static":
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, attribute, False))
+
+
+def counts_own_attempts():
+    """True when the requested view limits an anonymous visitor's attempts itself."""
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "counts_own_attempts", False))
+
+
+def configure(*, login_view, password_view, load_account):
+    """Set where sign-in and the password change live, and how a session finds its account.
+
+    `load_account(session_id)` returns the active account a session or remember-me cookie names,
+    or None; the accounts package provides all three.
+    """
+    login_manager.login_view = login_view
+    login_manager.password_view = password_view
+    login_manager.user_loader(load_account)
 
 
 def start_session(account, remember=False):
@@ -66,11 +91,11 @@ def init_app(app):
 
     @app.before_request
     def _require_login():
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        if request.endpoint is None or _view_marked("is_public"):
             return None
         if not current_user.is_authenticated:
-            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
+        if current_user.must_change_password and not _view_marked("before_own_password"):
             flash("您的初始密码由工作人员设置，请先设置您自己的密码。", "info")
-            return redirect(url_for("accounts.password"))
+            return redirect(url_for(login_manager.password_view))
         return None

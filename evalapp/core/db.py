@@ -2,6 +2,7 @@
 import contextvars
 import sqlite3
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -59,13 +60,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def init_app(app):
-    from evalapp.core import models_registry  # noqa: F401  (import every model for Alembic)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
 
 
 def _migrations_dir():
-    from evalapp import PROJECT_ROOT
-
-    return PROJECT_ROOT / "migrations"
+    return Path(__file__).resolve().parents[2] / "migrations"

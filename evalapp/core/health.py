@@ -4,6 +4,7 @@ import time
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from evalapp.core.auth import public
 from evalapp.core.db import db
 from evalapp.core.limits import limiter
 
@@ -11,6 +12,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.route("/healthz")
+@public
 @limiter.exempt
 def healthz():
     checks = {"database": _check(lambda: db.session.execute(text("SELECT 1")).scalar_one())}

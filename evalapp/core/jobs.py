@@ -5,7 +5,7 @@ progress and outcome in the database; callers commit before starting it. The sam
 run everywhere: queued in Redis and run by `flask jobs worker` (any number of workers, on any
 machine), in a daemon thread of the web process on the embedded default (nothing needs Redis), or
 inline when JOBS_INLINE is set (the tests). A thread dies with its process and a worker can be
-killed, so job pages treat a job without progress for a long time as stalled.
+killed, so job pages treat a job without progress for a long time as stalled (core.job_records).
 """
 import logging
 import threading
@@ -14,19 +14,12 @@ from importlib import import_module
 
 from flask import current_app, has_app_context
 
-from evalapp.core.timeutil import utcnow
-
 logger = logging.getLogger(__name__)
 
 #: The queue's name in Redis; several evalapp sites can share one Redis with different names.
 DEFAULT_QUEUE = "evalapp"
 #: A job running longer than this is stopped by the worker (a 700,000-row import takes minutes).
 JOB_TIMEOUT_SECONDS = 2 * 60 * 60
-
-
-def is_stalled(job, after, now=None):
-    """A running job (state.running, updated_at as heartbeat) that has not moved for `after`."""
-    return job.state.running and job.updated_at < (now or utcnow()) - after
 
 
 def uses_queue(app):
@@ -91,9 +84,10 @@ def run_job(target, args):
 
 @cache
 def _worker_app():
-    from evalapp import create_app
+    # A worker started without `flask` (plain `rq worker`) finds the app the way `flask` does: FLASK_APP.
+    from flask.cli import ScriptInfo
 
-    return create_app()
+    return ScriptInfo().load_app()
 
 
 def _run_in_thread(app, fn, args):

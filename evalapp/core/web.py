@@ -21,6 +21,7 @@ from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
+from evalapp.core.auth import counts_own_attempts
 from evalapp.core.config import is_production
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -82,8 +83,6 @@ def init_app(app):
 ANONYMOUS_MAX_BODY = 64 * 1024
 ANONYMOUS_TOO_LARGE = "提交的内容过大：未登录时每次提交不能超过 64 KB。请先登录，再重新提交。"
 ANONYMOUS_TOO_MANY = "提交过于频繁，请稍后再试。"
-#: Endpoints that count an anonymous visitor's attempts themselves (core.limits).
-_SELF_LIMITED = {"accounts.login", "accounts.activate_view"}
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -102,7 +101,7 @@ def limit_anonymous_bodies(app):
         request.max_content_length = min(ANONYMOUS_MAX_BODY, app.config.get("MAX_CONTENT_LENGTH") or ANONYMOUS_MAX_BODY)
         if (request.content_length or 0) > request.max_content_length:
             return render_template("errors/status.html", status=413, text=ANONYMOUS_TOO_LARGE), 413
-        if request.endpoint not in _SELF_LIMITED and not count_anonymous_post():
+        if not counts_own_attempts() and not count_anonymous_post():
             response = make_response(render_template("errors/refused.html", message=ANONYMOUS_TOO_MANY), 429)
             response.headers["Retry-After"] = str(ANONYMOUS_POSTS_PER_ADDRESS.get_expiry())
             return response
@@ -136,7 +135,11 @@ def get_or_404(model, ident):
 
 
 def require(allowed):
-    """Answer 404 unless `allowed`: a guessed id must not reveal that the object exists."""
+    """Answer 404 unless `allowed`: a guessed id must not reveal that the object exists.
+
+    `allowed` is the answer of a model's permission method, `obj.can_<verb>(account)`: the one
+    vocabulary described in CONTRIBUTING.md ("Permissions").
+    """
     if not allowed:
         abort(404)
 

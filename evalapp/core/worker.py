@@ -1,8 +1,8 @@
 """`flask jobs worker`: runs queued jobs, and keeps the clock for the scheduled ones.
 
-The clock replaces the cron lines of a one-machine install: every minute it queues the campaign
-schedule (planned opening and closing), and every day at REMINDER_TIME (Shanghai time) the
-rectification reminders. Any number of workers may run, on any machines: each slot is claimed in
+The clock replaces the cron lines of a one-machine install: it queues the periodic jobs the domain
+packages register (`periodic`): the campaign schedule every minute, the rectification reminders
+every morning (Shanghai time). Any number of workers may run, on any machines: each slot is claimed in
 Redis first (SET NX), so a slot's job is queued once however many clocks are ticking.
 """
 import logging
@@ -14,21 +14,29 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from evalapp.core import jobs
+from evalapp.core.job_records import JobState, counts_by_kind_and_state, recent_jobs
 from evalapp.core.timeutil import to_local, utcnow
 
 logger = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Background jobs (Redis queue).")
+jobs_cli = AppGroup("jobs", help="Background jobs: the worker, and their status.")
 
-#: When the daily rectification reminders go out, local time.
-REMINDER_TIME = (8, 5)
 CLOCK_CLAIM_SECONDS = 2 * 24 * 3600
 
 
-def due_slots(moment):
+def periodic(app, name, target, *, daily_at=None):
+    """Have the clock queue `target` ("module:function", called without arguments) every minute,
+    or once a day at `daily_at`, an (hour, minute) of Shanghai time."""
+    app.extensions.setdefault("evalapp.clock", []).append((name, target, daily_at))
+
+
+def due_slots(app, moment):
     """The clock's (slot key, job target) pairs due at `moment` (a local datetime)."""
-    slots = [(f"schedule:{moment:%Y%m%d%H%M}", "evalapp.campaigns.operations:run_schedule")]
-    if (moment.hour, moment.minute) == REMINDER_TIME:
-        slots.append((f"reminders:{moment:%Y%m%d}", "evalapp.rectification.reminders:run"))
+    slots = []
+    for name, target, daily_at in app.extensions.get("evalapp.clock", []):
+        if daily_at is None:
+            slots.append((f"{name}:{moment:%Y%m%d%H%M}", target))
+        elif (moment.hour, moment.minute) == daily_at:
+            slots.append((f"{name}:{moment:%Y%m%d}", target))
     return slots
 
 
@@ -38,7 +46,7 @@ def tick(app, moment=None):
     connection = jobs.redis_connection(app.config["REDIS_URL"])
     prefix = f"{app.config.get('JOBS_QUEUE', jobs.DEFAULT_QUEUE)}:clock:"
     queued = []
-    for slot, target in due_slots(moment):
+    for slot, target in due_slots(app, moment):
         if connection.set(prefix + slot, "1", nx=True, ex=CLOCK_CLAIM_SECONDS):
             jobs.queue(app).enqueue(jobs.run_job, target, [], job_timeout=jobs.JOB_TIMEOUT_SECONDS,
                                     result_ttl=0, description=target)
@@ -62,7 +70,7 @@ def run_clock(app, stop):
 
 @jobs_cli.command("worker")
 @click.option("--clock/--no-clock", default=True, show_default=True,
-              help="Also queue the scheduled jobs (campaign opening/closing every minute, daily reminders).")
+              help="Also queue the periodic jobs (campaign opening/closing every minute, daily reminders).")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop (for scripts and tests).")
 def worker(clock, burst):
     """Run queued jobs until stopped (needs REDIS_URL)."""
@@ -82,15 +90,25 @@ def worker(clock, burst):
 
 
 @jobs_cli.command("status")
-def status():
-    """Show how many jobs wait, run and failed."""
-    from rq.registry import FailedJobRegistry, StartedJobRegistry
-
+@click.option("--kind", help="Only jobs of this kind (roster_import, review_pdf, publication).")
+@click.option("--state", type=click.Choice([state.value for state in JobState]), help="Only jobs in this state.")
+@click.option("--limit", default=20, show_default=True, help="How many recent jobs to list.")
+def status(kind, state, limit):
+    """List recent jobs and how many there are by kind and state; with Redis, the queue too."""
+    for (job_kind, job_state), count in sorted(counts_by_kind_and_state().items()):
+        click.echo(f"{job_kind:<16} {job_state.value:<10} {count:>8,}")
+    for job in recent_jobs(kind, JobState(state) if state else None, limit):
+        progress = f"{job.processed}/{job.total}" if job.total is not None else f"{job.processed}"
+        flags = " STALLED" if job.stalled else ""
+        click.echo(f"#{job.id:<7} {job.kind:<16} {job.state.value:<10} {job.stage or '-':<12} {progress:>15} "
+                   f"attempt {job.attempts}  updated {job.updated_at:%Y-%m-%d %H:%M:%S} UTC{flags}"
+                   + (f"  {job.message}" if job.message else ""))
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         click.echo("REDIS_URL is not set: jobs run in the web process, nothing is queued")
         return
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
     q = jobs.queue(app)
     click.echo(f"queue {q.name}: {len(q)} waiting, {len(StartedJobRegistry(queue=q))} running, "
                f"{len(FailedJobRegistry(queue=q))} failed")
-

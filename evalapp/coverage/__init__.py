@@ -1,1 +1,7 @@
 """Coverage (which unions had to be evaluated this year, and were) and the yearly figures of a subtree."""
+
+
+def init_app(app):
+    from evalapp.coverage import views
+
+    app.register_blueprint(views.bp)

@@ -21,7 +21,7 @@ from evalapp.campaigns.operations import (
     start_reporting,
 )
 from evalapp.core.db import db
-from evalapp.core.timeutil import add_months, local_today, utcnow
+from evalapp.core.timeutil import local_today, utcnow
 from evalapp.duty_reports.operations import add_images, save_report
 from evalapp.feedback.operations import add_suggestion, flag, hide, respond
 from evalapp.questionnaires.models import ItemKind
@@ -31,6 +31,7 @@ from evalapp.rectification.operations import (
     approve_outcome,
     approve_plan,
     complete,
+    plan_due_date,
     publish_outcome,
     return_plan,
     submit_plan,
@@ -362,7 +363,7 @@ def _backdate(campaign, days):
         suggestion.created_at -= shift
         if suggestion.responded_at is not None:
             suggestion.responded_at -= shift
-    due = add_months(local_today(campaign.published_at), campaign.rectification_months)
+    due = plan_due_date(campaign.published_at, campaign.rectification_months)
     for rectification in campaign.rectifications:
         rectification.due_date = due
         for event in rectification.events:

@@ -1,1 +1,7 @@
 """The chair's duty report: rich text, images, a video, attachments, versions, locked when voting opens."""
+
+
+def init_app(app):
+    from evalapp.duty_reports import views
+
+    app.register_blueprint(views.bp)

@@ -1,23 +1,18 @@
 """The chair's duty report: sanitised rich text, its files, and the versions it went through."""
-import enum
-
 from markupsafe import Markup
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
-#: Longest side of the light image variant; duty_reports.uploads encodes it.
+#: Longest side of the light image variant shown in the report page (made by core.uploads).
 SMALL_SIDE = 640
 
 
-class FileKind(enum.StrEnum):
-    image = "image"
-    video = "video"
-    attachment = "attachment"
-
-    @property
-    def label(self):
-        return {"image": "图片", "video": "视频", "attachment": "附件"}[self.value]
+class FileKind(LabelledEnum):
+    image = "image", "图片"
+    video = "video", "视频"
+    attachment = "attachment", "附件"
 
 
 class DutyReport(db.Model):
@@ -69,6 +64,10 @@ class DutyReport(db.Model):
     def attachments(self):
         return self.current(FileKind.attachment)
 
+    def can_read_versions(self, account):
+        """The earlier versions and removed files: the chair and the officers running the campaign."""
+        return self.campaign.has_report and self.campaign.can_see_internals(account)
+
 
 version_files = db.Table(
     "duty_report_version_files",
@@ -118,6 +117,13 @@ class ReportFile(db.Model):
             return None, None
         scale = min(1, SMALL_SIDE / max(self.width, self.height))
         return round(self.width * scale), round(self.height * scale)
+
+    def can_read(self, account):
+        """A current file: whoever sees the campaign. A removed one is kept only for the versions that
+        showed it, and only their readers see it."""
+        if self.removed_at is not None:
+            return self.report.can_read_versions(account)
+        return self.report.campaign.has_report and self.report.campaign.can_view(account)
 
     @property
     def size_label(self):

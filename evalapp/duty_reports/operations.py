@@ -3,21 +3,20 @@
 Every change checks that the actor chairs the campaign's union and that the campaign is still in
 draft or reporting, with the campaign row locked for the rest of the transaction (opening voting
 updates that row), so nothing is written once voting has opened. Files are checked completely
-before a byte is stored, and stored bytes follow the fate of the transaction (core.storage).
+before a byte is stored, and stored bytes follow the fate of the transaction (core.uploads).
 """
-import io
-
 from flask import current_app
 from sqlalchemy import exists, select
 
 from evalapp.campaigns.models import Campaign, CampaignState
-from evalapp.core import audit
+from evalapp.core import audit, uploads
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.core.storage import delete_on_commit, discard_on_rollback, storage
+from evalapp.core.storage import delete_on_commit
 from evalapp.core.timeutil import utcnow
-from evalapp.duty_reports import richtext, uploads
-from evalapp.duty_reports.models import DutyReport, FileKind, ReportFile, ReportVersion, version_files
+from evalapp.core.uploads import Kind
+from evalapp.duty_reports import richtext
+from evalapp.duty_reports.models import SMALL_SIDE, DutyReport, FileKind, ReportFile, ReportVersion, version_files
 
 EDITABLE_STATES = (CampaignState.draft, CampaignState.reporting)
 MAX_REPORT_LENGTH = 50_000
@@ -40,36 +39,15 @@ def setting(name):
     return current_app.config.get(name, DEFAULTS[name])
 
 
-# --- who may do what ----------------------------------------------------------------------------
+# --- whether it may change ----------------------------------------------------------------------
 
 
 def is_editable(campaign):
     return campaign.has_report and campaign.state in EDITABLE_STATES
 
 
-def can_edit(campaign, account):
-    return campaign.has_report and campaign.is_chaired_by(account)
-
-
-def can_read(campaign, account):
-    """The report and its files: the chair, managing officers, and the electorate once out of draft."""
-    return campaign.has_report and campaign.can_view(account)
-
-
-def can_read_versions(campaign, account):
-    return campaign.has_report and (campaign.is_chaired_by(account) or campaign.can_manage(account))
-
-
-def can_read_file(file, account):
-    """A removed file is kept only for the versions that showed it, and only their readers see it."""
-    campaign = file.report.campaign
-    if file.removed_at is not None:
-        return can_read_versions(campaign, account)
-    return can_read(campaign, account)
-
-
 def _check_editable(campaign, actor):
-    if not can_edit(campaign, actor):
+    if not campaign.can_edit_report(actor):
         raise Refused("只有被评议的工会主席可以撰写述职报告。", 403)
     if campaign.state not in EDITABLE_STATES:
         raise Refused(LOCKED)
@@ -137,13 +115,10 @@ def versions_of(campaign):
 # --- files ---------------------------------------------------------------------------------------
 
 
-def _store(data, report, actor, **fields):
-    """Store `data` (bytes or a seekable file) and return the new, flushed ReportFile."""
-    stream = io.BytesIO(data) if isinstance(data, bytes) else data
-    stream.seek(0)
-    key = storage().save(stream)
-    discard_on_rollback(key)
-    file = ReportFile(report=report, key=key, created_by_id=actor.id, created_at=utcnow(), **fields)
+def _store(accepted, report, actor, kind, **fields):
+    """Store an accepted upload and return its new ReportFile."""
+    file = ReportFile(report=report, key=accepted.store(), kind=kind, mimetype=accepted.mimetype, size=accepted.size,
+                      original_name=accepted.name, created_by_id=actor.id, created_at=utcnow(), **fields)
     db.session.add(file)
     return file
 
@@ -163,23 +138,16 @@ def add_images(campaign, actor, uploaded, caption=""):
         raise Refused(f"每次最多上传 {setting('REPORT_IMAGES_PER_UPLOAD')} 张图片。", 400)
     _check_room(campaign, FileKind.image, len(uploaded))
     caption = _caption(caption)
-    processed = []
-    for stream, name in uploaded:
-        try:
-            processed.append((uploads.process_image(uploads.spooled(stream), setting("REPORT_IMAGE_MAX_BYTES"),
-                                                    setting("REPORT_IMAGE_MAX_PIXELS")), name))
-        except uploads.Rejected as rejected:
-            raise Refused(f"“{_shown(name)}”：{rejected.message}", 400) from None
+    images = [uploads.accept(stream, name, (Kind.image,), max_bytes=setting("REPORT_IMAGE_MAX_BYTES"),
+                             max_pixels=setting("REPORT_IMAGE_MAX_PIXELS"), small_side=SMALL_SIDE)
+              for stream, name in uploaded]
     _lock(campaign)
     _check_room(campaign, FileKind.image, len(uploaded))
     report = _report_for(campaign)
     files = []
-    for image, name in processed:
-        file = _store(image.large, report, actor, kind=FileKind.image, mimetype="image/jpeg", size=len(image.large),
-                      width=image.width, height=image.height, caption=caption,
-                      original_name=uploads.clean_name(name, ".jpg"))
-        file.small_key = storage().save(io.BytesIO(image.small))
-        discard_on_rollback(file.small_key)
+    for image in images:
+        file = _store(image, report, actor, FileKind.image, width=image.width, height=image.height, caption=caption,
+                      small_key=uploads.store(image.small))
         db.session.flush()
         _audit_added(campaign, actor, file)
         files.append(file)
@@ -191,18 +159,12 @@ def set_video(campaign, actor, stream, name):
     _check_editable(campaign, actor)
     if stream is None:
         raise Refused("请选择要上传的视频。", 400)
-    f = uploads.spooled(stream)
-    try:
-        mimetype = uploads.video_type(f, setting("REPORT_VIDEO_MAX_BYTES"))
-    except uploads.Rejected as rejected:
-        raise Refused(rejected.message, 400) from None
+    video = uploads.accept(stream, name, (Kind.video,), max_bytes=setting("REPORT_VIDEO_MAX_BYTES"), quote_name=False)
     _lock(campaign)
     report = _report_for(campaign)
     if report.video is not None:
         _remove(campaign, actor, report.video)
-    extension = ".mp4" if mimetype == "video/mp4" else ".webm"
-    file = _store(f, report, actor, kind=FileKind.video, mimetype=mimetype, size=uploads.size_of(f),
-                  original_name=uploads.clean_name(name, extension))
+    file = _store(video, report, actor, FileKind.video)
     db.session.flush()
     _audit_added(campaign, actor, file)
     return file
@@ -214,16 +176,11 @@ def add_attachment(campaign, actor, stream, name):
     if stream is None:
         raise Refused("请选择要上传的附件。", 400)
     _check_room(campaign, FileKind.attachment, 1)
-    f = uploads.spooled(stream)
-    try:
-        mimetype, extension = uploads.attachment_type(f, setting("REPORT_ATTACHMENT_MAX_BYTES"))
-    except uploads.Rejected as rejected:
-        raise Refused(f"“{_shown(name)}”：{rejected.message}", 400) from None
+    attachment = uploads.accept(stream, name, (Kind.document,), max_bytes=setting("REPORT_ATTACHMENT_MAX_BYTES"))
     _lock(campaign)
     _check_room(campaign, FileKind.attachment, 1)
     report = _report_for(campaign)
-    file = _store(f, report, actor, kind=FileKind.attachment, mimetype=mimetype, size=uploads.size_of(f),
-                  original_name=uploads.clean_name(name, extension))
+    file = _store(attachment, report, actor, FileKind.attachment)
     db.session.flush()
     _audit_added(campaign, actor, file)
     return file
@@ -294,8 +251,3 @@ def _caption(caption):
     if len(caption) > MAX_CAPTION:
         raise Refused(f"图片说明不能超过 {MAX_CAPTION} 字。", 400)
     return caption
-
-
-def _shown(name):
-    """The uploader's file name as quoted back in a message (short, no path)."""
-    return uploads.display_name(name)[:60] or "文件"

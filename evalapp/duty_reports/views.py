@@ -2,8 +2,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign
-from evalapp.campaigns.views import visible_campaign
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.storage import storage
@@ -15,9 +15,6 @@ from evalapp.duty_reports.operations import (
     LOCKED,
     add_attachment,
     add_images,
-    can_edit,
-    can_read_file,
-    can_read_versions,
     is_editable,
     remove_file,
     save_report,
@@ -53,7 +50,7 @@ def _raise_limits_for_the_chair(endpoint, values):
     if request.method != "POST" or not endpoint or not endpoint.startswith("duty_reports."):
         return
     campaign = db.session.get(Campaign, values.get("campaign_id")) if values.get("campaign_id") else None
-    if campaign is None or not current_user.is_authenticated or not can_edit(campaign, current_user):
+    if campaign is None or not current_user.is_authenticated or not campaign.can_edit_report(current_user):
         return
     limit = _upload_limit(endpoint)
     if limit is not None:
@@ -63,8 +60,8 @@ def _raise_limits_for_the_chair(endpoint, values):
 
 
 def _editable_campaign(campaign_id):
-    campaign = visible_campaign(campaign_id)
-    require(can_edit(campaign, current_user))
+    campaign = load_campaign(campaign_id)
+    require(campaign.can_edit_report(current_user))
     return campaign
 
 
@@ -225,7 +222,7 @@ def small(campaign_id, file_id):
 
 def _send(campaign_id, file_id, small):
     file = db.session.get(ReportFile, file_id)
-    require(file is not None and file.report.campaign_id == campaign_id and can_read_file(file, current_user))
+    require(file is not None and file.report.campaign_id == campaign_id and file.can_read(current_user))
     key = file.small_key if small else file.key
     require(key is not None)
     attachment = file.kind == FileKind.attachment
@@ -245,16 +242,16 @@ def _send(campaign_id, file_id, small):
 
 @bp.route("/campaigns/<int:campaign_id>/report/versions")
 def versions(campaign_id):
-    campaign = visible_campaign(campaign_id)
-    require(can_read_versions(campaign, current_user) and campaign.report is not None)
+    campaign = load_campaign(campaign_id)
+    require(campaign.report is not None and campaign.report.can_read_versions(current_user))
     return render_template("duty_reports/versions.html", campaign=campaign, report=campaign.report,
                            versions=versions_of(campaign))
 
 
 @bp.route("/campaigns/<int:campaign_id>/report/versions/<int:number>")
 def version(campaign_id, number):
-    campaign = visible_campaign(campaign_id)
-    require(can_read_versions(campaign, current_user) and campaign.report is not None)
+    campaign = load_campaign(campaign_id)
+    require(campaign.report is not None and campaign.report.can_read_versions(current_user))
     chosen = next((v for v in versions_of(campaign) if v.number == number), None)
     require(chosen is not None)
     return render_template("duty_reports/version.html", campaign=campaign, report=campaign.report, version=chosen)

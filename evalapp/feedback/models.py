@@ -1,20 +1,16 @@
 """Suggestions written by members, answered by the chair, moderated by officers of superior unions."""
-import enum
-
 from sqlalchemy import case
 
+from evalapp.campaigns.models import RESULT_STATES
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class SuggestionState(enum.StrEnum):
-    unanswered = "unanswered"
-    answered = "answered"
-    hidden = "hidden"
-
-    @property
-    def label(self):
-        return {"unanswered": "待回应", "answered": "已回应", "hidden": "已隐藏"}[self.value]
+class SuggestionState(LabelledEnum):
+    unanswered = "unanswered", "待回应"
+    answered = "answered", "已回应"
+    hidden = "hidden", "已隐藏"
 
 
 class Suggestion(db.Model):
@@ -47,6 +43,37 @@ class Suggestion(db.Model):
     @property
     def is_hidden(self):
         return self.hidden_at is not None
+
+    @property
+    def can_be_flagged(self):
+        """Whether it can still become a rectification item: shown, not one yet, the result published."""
+        return not self.is_hidden and self.rectification is None and self.campaign.state in RESULT_STATES
+
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
+
+    def is_written_by(self, account):
+        member = account.member
+        return member is not None and self.member_id == member.id
+
+    def can_view(self, account):
+        """The author, and those who see the campaign's internals (the chair, the officers running it)."""
+        return self.is_written_by(account) or self.campaign.can_see_internals(account)
+
+    def can_see_text(self, account):
+        """The author and the officers above always read the text; the chair (and their union's officers) not once hidden."""
+        return not self.is_hidden or self.is_written_by(account) or self.can_moderate(account)
+
+    def can_respond(self, account):
+        """The chair answers; where no chair is evaluated, the officers who run the campaign."""
+        return self.campaign.can_answer_for(account)
+
+    def can_moderate(self, account):
+        """Officers of a union above the campaign's (and administrators) hide and show suggestions again."""
+        return self.campaign.can_supervise(account)
+
+    def can_flag(self, account):
+        """Officers above, and whoever answers the suggestion, may turn it into a rectification item."""
+        return self.can_moderate(account) or self.can_respond(account)
 
     @property
     def state(self):

@@ -1,14 +1,14 @@
 """Members' suggestions, the chair's responses, and moderation by officers of superior unions."""
-from sqlalchemy import exists, false, func, or_, select, update
+from sqlalchemy import exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from evalapp.campaigns.models import Campaign, CampaignState, SubjectKind
+from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
+from evalapp.core.transitions import compare_and_set
 from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.notifications.operations import notify
 from evalapp.rectification.models import Rectification
@@ -17,32 +17,20 @@ from evalapp.unions.models import Union
 MAX_LENGTH = 2000
 MAX_REASON_LENGTH = 500
 FLAGGED_NOT_HIDDEN = "该意见建议已列为整改事项，整改事项的问题描述向参评会员公开，不能再隐藏该意见建议。"
-# Members may write while voting is open, while the result is being counted, and after publication;
-# not before voting (there is nothing to react to yet) nor once the campaign is archived.
-OPEN_FOR_SUGGESTIONS = (CampaignState.open, CampaignState.closed, CampaignState.published)
 
 
-def _check_may_suggest(campaign, account):
-    member = account.member
-    if member is None or not campaign.in_electorate(member):
+def _check_can_suggest(campaign, account):
+    """Return the member writing; refuse with the reason when `campaign.can_suggest(account)` is false."""
+    if campaign.can_suggest(account):
+        return account.member
+    if not campaign.in_electorate(account.member):
         raise Refused("只有参评会员可以提出意见建议。", 403)
-    if campaign.state not in OPEN_FOR_SUGGESTIONS:
-        raise Refused("评议开始后才能提出意见建议。" if campaign.state in (CampaignState.draft, CampaignState.reporting)
-                      else "本次评议已归档，不再接收意见建议。")
-    return member
-
-
-def may_suggest(campaign, account):
-    """Return whether `account` may write a suggestion now (the form is shown only then)."""
-    try:
-        _check_may_suggest(campaign, account)
-    except Refused:
-        return False
-    return True
+    raise Refused("评议开始后才能提出意见建议。" if campaign.state in (CampaignState.draft, CampaignState.reporting)
+                  else "本次评议已归档，不再接收意见建议。")
 
 
 def add_suggestion(campaign, account, body, named=False):
-    member = _check_may_suggest(campaign, account)
+    member = _check_can_suggest(campaign, account)
     body = (body or "").strip()
     if not body:
         raise Refused("意见建议内容不能为空。", 400)
@@ -54,48 +42,6 @@ def add_suggestion(campaign, account, body, named=False):
     # The author is not written to the audit log: suggestions are anonymous unless named.
     audit.record("suggestion.added", suggestion, actor=account if named else None, campaign_id=campaign.id)
     return suggestion
-
-
-# --- Who may do what with one suggestion -----------------------------------------------------------
-
-def is_author(suggestion, account):
-    member = account.member
-    return member is not None and suggestion.member_id == member.id
-
-
-def can_respond(suggestion, account):
-    """The chair answers; an officer answers where there is no chair being evaluated."""
-    campaign = suggestion.campaign
-    if campaign.subject_kind == SubjectKind.chair:
-        return campaign.is_chaired_by(account)
-    return campaign.can_manage(account)
-
-
-def may_moderate(suggestion, account):
-    """Officers of a union above the campaign's (and administrators) hide suggestions.
-
-    Not the officers of the campaign's own union, who work beside its chair (and, in a campaign
-    without a chair, answer the suggestions themselves); never the chair being evaluated.
-    """
-    campaign = suggestion.campaign
-    superior = campaign.union.parent
-    allowed = account.is_admin or (superior is not None and account.manages(superior))
-    return allowed and not campaign.is_chaired_by(account)
-
-
-def may_flag(suggestion, account):
-    """Officers above, and whoever answers the suggestion, may turn it into a rectification item."""
-    return may_moderate(suggestion, account) or can_respond(suggestion, account)
-
-
-def sees_text(suggestion, account):
-    """The author and the officers above always read the text; the chair (and their union's officers) not once hidden."""
-    return not suggestion.is_hidden or is_author(suggestion, account) or may_moderate(suggestion, account)
-
-
-def may_read(suggestion, account):
-    campaign = suggestion.campaign
-    return is_author(suggestion, account) or campaign.can_manage(account) or campaign.is_chaired_by(account)
 
 
 def _suggestion_link(suggestion):
@@ -117,7 +63,7 @@ def _excerpt(text, length=20):
 # --- Steps -----------------------------------------------------------------------------------------
 
 def respond(suggestion, account, text):
-    if not can_respond(suggestion, account):
+    if not suggestion.can_respond(account):
         raise Refused("您无权回应该意见建议。", 403)
     if suggestion.is_hidden:
         raise Refused("该意见建议已被上级工会隐藏，不能回应。")
@@ -139,7 +85,7 @@ def respond(suggestion, account, text):
 
 def hide(suggestion, actor, reason):
     """Hide an abusive suggestion from the chair; it stays in the record, for its author and the officers."""
-    if not may_moderate(suggestion, actor):
+    if not suggestion.can_moderate(actor):
         raise Refused("只有上级工会的工作人员可以隐藏意见建议。", 403)
     if suggestion.is_hidden:
         raise Refused("该意见建议已被隐藏。")
@@ -154,37 +100,24 @@ def hide(suggestion, actor, reason):
     # Lock the row first, so that the compare-and-set below (a statement of its own, reading afresh)
     # also sees an item that a concurrent flag has just opened for this suggestion.
     db.session.execute(select(Suggestion.id).where(Suggestion.id == suggestion.id).with_for_update())
-    hidden_at = utcnow()
-    changed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None),
-                                 ~exists().where(Rectification.suggestion_id == Suggestion.id))
-        .values(hidden_at=hidden_at, hidden_by_id=actor.id, hidden_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:  # a double click, or another officer a moment ago
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at.is_(None),  # a double click, or another officer
+                           ~exists().where(Rectification.suggestion_id == Suggestion.id),
+                           hidden_at=utcnow(), hidden_by_id=actor.id, hidden_reason=reason):
         raise Refused("该意见建议已被隐藏。" if suggestion.is_hidden else FLAGGED_NOT_HIDDEN)
-    for field, value in (("hidden_at", hidden_at), ("hidden_by_id", actor.id), ("hidden_reason", reason)):
-        set_committed_value(suggestion, field, value)
     audit.record("suggestion.hidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id, reason=reason)
     _tell_author(suggestion, f"您在“{suggestion.campaign.title}”中提出的意见建议已被上级工会隐藏，理由：{reason}")
 
 
 def unhide(suggestion, actor):
-    if not may_moderate(suggestion, actor):
+    if not suggestion.can_moderate(actor):
         raise Refused("只有上级工会的工作人员可以恢复显示意见建议。", 403)
     if not suggestion.is_hidden:
         raise Refused("该意见建议没有被隐藏。")
     before_at, before = suggestion.hidden_at, suggestion.hidden_reason
     # Only the hiding this officer saw is undone: a double click, or a hide and unhide in between, does not count twice.
-    changed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at == before_at)
-        .values(hidden_at=None, hidden_by_id=None, hidden_reason=None)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at == before_at,
+                           hidden_at=None, hidden_by_id=None, hidden_reason=None):
         raise Refused("该意见建议刚刚被他人处理过，请刷新后再试。" if suggestion.is_hidden else "该意见建议没有被隐藏。")
-    for field in ("hidden_at", "hidden_by_id", "hidden_reason"):
-        set_committed_value(suggestion, field, None)
     audit.record("suggestion.unhidden", suggestion, actor=actor, campaign_id=suggestion.campaign_id,
                  before_reason=before)
 
@@ -193,18 +126,14 @@ def flag(suggestion, actor, problem):
     """Turn a suggestion into a rectification item with the problem as the flagging person words it."""
     from evalapp.rectification.operations import open_from_suggestion
 
-    if not may_flag(suggestion, actor):
+    if not suggestion.can_flag(actor):
         raise Refused("只有上级工会的工作人员或工会主席可以将意见建议列为整改事项。", 403)
     if suggestion.is_hidden:
         raise Refused("已隐藏的意见建议不能列为整改事项。")
     if suggestion.rectification is not None:
         raise Refused("该意见建议已列为整改事项。")
     # Compare-and-set on "not hidden", which also locks the row against a concurrent hide until we commit.
-    claimed = db.session.execute(
-        update(Suggestion).where(Suggestion.id == suggestion.id, Suggestion.hidden_at.is_(None))
-        .values(hidden_at=None).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        db.session.refresh(suggestion)
+    if not compare_and_set(suggestion, Suggestion.hidden_at.is_(None), hidden_at=None):
         raise Refused("已隐藏的意见建议不能列为整改事项。")
     try:
         with db.session.begin_nested():
@@ -219,17 +148,11 @@ def flag(suggestion, actor, problem):
 # --- Lists -----------------------------------------------------------------------------------------
 
 def staff_scope(account):
-    """SQL condition on Campaign/Union: the campaigns whose suggestions `account` reads as chair or officer."""
-    from evalapp.unions.operations import visible_roots
+    """SQL condition on Campaign/Union: the campaigns whose suggestions `account` reads as chair or
+    officer (`Campaign.can_see_internals`, for queries)."""
+    from evalapp.unions.operations import managed_condition
 
-    conditions = []
-    if account.is_admin:
-        return Campaign.id.is_not(None)
-    conditions += [Union.subtree_filter(root) for root in visible_roots(account)]
-    chaired = [union.id for union in account.chaired_unions]
-    if chaired:
-        conditions.append(Campaign.union_id.in_(chaired) & (Campaign.subject_kind == SubjectKind.chair))
-    return or_(*conditions) if conditions else false()
+    return or_(managed_condition(account), Campaign.chaired_condition(account))
 
 
 def _conditions(account, mine, campaign, union):

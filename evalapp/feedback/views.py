@@ -1,10 +1,10 @@
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 
-from evalapp.campaigns.models import Campaign, CampaignState
-from evalapp.campaigns.views import visible_campaign
+from evalapp.campaigns.loading import load_campaign
+from evalapp.campaigns.models import Campaign
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.web import flash_errors, form_status, get_or_404, page_number, perform, require
@@ -12,23 +12,16 @@ from evalapp.feedback.forms import FlagForm, HideForm, ResponseForm, SuggestionF
 from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.feedback.operations import (
     add_suggestion,
-    can_respond,
     flag,
     hide,
-    is_author,
-    may_flag,
-    may_moderate,
-    may_read,
-    may_suggest,
     respond,
-    sees_text,
     staff_scope,
     state_counts,
     suggestion_list,
     unhide,
 )
 from evalapp.unions.models import Union, UnionKind
-from evalapp.unions.operations import visible_roots
+from evalapp.unions.operations import managed_condition
 
 bp = Blueprint("feedback", __name__)
 PAGE_SIZE = 20
@@ -49,15 +42,9 @@ def _page(query):
                        error_out=False)
 
 
-def _card_helpers():
-    """Per-suggestion permissions for the shared card template."""
+def _card_forms():
+    """The forms of the shared suggestion card template."""
     return {
-        "can_respond": lambda s: can_respond(s, current_user) and not s.is_hidden,
-        "may_moderate": lambda s: may_moderate(s, current_user),
-        "may_flag": lambda s: may_flag(s, current_user) and not s.is_hidden and s.rectification is None
-        and s.campaign.state in (CampaignState.published, CampaignState.archived),
-        "sees_text": lambda s: sees_text(s, current_user),
-        "is_author": lambda s: is_author(s, current_user),
         "response_form": ResponseForm(), "hide_form": HideForm(), "action_form": ActionForm(),
         "flag_form": lambda s: FlagForm(data={"problem": s.body}),
     }
@@ -65,21 +52,21 @@ def _card_helpers():
 
 @bp.route("/campaigns/<int:campaign_id>/suggestions", methods=["GET", "POST"])
 def index(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     form, outcome = SuggestionForm(), None
     if form.validate_on_submit():
         outcome = perform(add_suggestion, campaign, current_user, form.body.data, form.named.data,
                           success="意见建议已提交，收到回应后您会在这里和“消息”中看到。")
         if outcome.ok:
             return redirect(url_for(".index", campaign_id=campaign.id))
-    staff = campaign.can_manage(current_user) or campaign.is_chaired_by(current_user)
+    staff = campaign.can_see_internals(current_user)
     state = _state_filter() if staff else None
     suggestions = _page(suggestion_list(current_user, mine=not staff, state=state, campaign=campaign))
     return render_template(
-        "feedback/index.html", campaign=campaign, form=form, may_write=may_suggest(campaign, current_user),
+        "feedback/index.html", campaign=campaign, form=form, can_suggest=campaign.can_suggest(current_user),
         suggestions=suggestions, staff=staff, state=state,
         counts=state_counts(current_user, campaign=campaign) if staff else None,
-        **_card_helpers()), form_status(form, outcome)
+        **_card_forms()), form_status(form, outcome)
 
 
 @bp.route("/suggestions")
@@ -94,20 +81,18 @@ def overview():
         require(not mine and (current_user.manages(union) or current_user.chairs(union)))
     if request.args.get("campaign"):
         campaign = get_or_404(Campaign, request.args.get("campaign", type=int) or 0)
-        require(campaign.can_view(current_user) if mine else
-                campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+        require(campaign.can_view(current_user) if mine else campaign.can_see_internals(current_user))
     suggestions = _page(suggestion_list(current_user, mine=mine, state=state, campaign=campaign, union=union))
     return render_template(
         "feedback/overview.html", suggestions=suggestions, staff=staff, mine=mine, state=state, union=union,
         campaign=campaign, counts=state_counts(current_user, mine=mine, campaign=campaign, union=union),
         union_choices=[] if mine else _union_choices(union), campaign_choices=_campaign_choices(mine, union, campaign),
-        **_card_helpers())
+        **_card_forms())
 
 
 def _union_choices(selected):
     """Unions above the grassroots within the account's scope (a few hundred at most), and those it chairs."""
-    in_scope = [Union.subtree_filter(root) for root in visible_roots(current_user)]
-    query = (select(Union).where(or_(false(), *in_scope), Union.kind != UnionKind.grassroots)
+    query = (select(Union).where(managed_condition(current_user), Union.kind != UnionKind.grassroots)
              .order_by(Union.path).limit(CHOICES_LIMIT))
     unions = list(db.session.scalars(query)) + current_user.chaired_unions
     if selected is not None and selected not in unions:
@@ -138,7 +123,7 @@ def _campaign_choices(mine, union, selected):
 
 def _readable_suggestion(suggestion_id):
     suggestion = get_or_404(Suggestion, suggestion_id)
-    require(may_read(suggestion, current_user))
+    require(suggestion.can_view(current_user))
     return suggestion
 
 
@@ -164,23 +149,24 @@ def _post(suggestion_id, allowed, form_class, operation, field, success):
 
 @bp.route("/suggestions/<int:suggestion_id>/response", methods=["POST"])
 def answer(suggestion_id):
-    return _post(suggestion_id, can_respond, ResponseForm, respond, "response", "回应已发布，提出建议的会员可以看到。")
+    return _post(suggestion_id, Suggestion.can_respond, ResponseForm, respond, "response", "回应已发布，提出建议的会员可以看到。")
 
 
 @bp.route("/suggestions/<int:suggestion_id>/hide", methods=["POST"])
 def hide_view(suggestion_id):
-    return _post(suggestion_id, may_moderate, HideForm, hide, "reason", "已隐藏该意见建议；记录保留，工会主席看不到其内容。")
+    return _post(suggestion_id, Suggestion.can_moderate, HideForm, hide, "reason",
+                 "已隐藏该意见建议；记录保留，工会主席看不到其内容。")
 
 
 @bp.route("/suggestions/<int:suggestion_id>/unhide", methods=["POST"])
 def unhide_view(suggestion_id):
-    return _post(suggestion_id, may_moderate, ActionForm, unhide, None, "已恢复显示该意见建议。")
+    return _post(suggestion_id, Suggestion.can_moderate, ActionForm, unhide, None, "已恢复显示该意见建议。")
 
 
 @bp.route("/suggestions/<int:suggestion_id>/flag", methods=["POST"])
 def flag_view(suggestion_id):
     suggestion = _readable_suggestion(suggestion_id)
-    require(may_flag(suggestion, current_user))
+    require(suggestion.can_flag(current_user))
     form, outcome = FlagForm(), None
     if form.validate_on_submit():
         outcome = perform(flag, suggestion, current_user, form.problem.data, success="已列为整改事项。")

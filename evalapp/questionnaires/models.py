@@ -1,23 +1,18 @@
 """Questionnaire templates, their items and options, and the rules that grade a result."""
-import enum
 import math
 from decimal import Decimal
 from fractions import Fraction
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 
 
-class ItemKind(enum.StrEnum):
-    satisfaction3 = "satisfaction3"
-    scale = "scale"
-    single = "single"
-    multiple = "multiple"
-    text = "text"
-
-    @property
-    def label(self):
-        return {"satisfaction3": "三级满意度（满意/基本满意/不满意）", "scale": "量表打分（n 分制）",
-                "single": "单选题", "multiple": "多选题", "text": "填空/意见题"}[self.value]
+class ItemKind(LabelledEnum):
+    satisfaction3 = "satisfaction3", "三级满意度（满意/基本满意/不满意）"
+    scale = "scale", "量表打分（n 分制）"
+    single = "single", "单选题"
+    multiple = "multiple", "多选题"
+    text = "text", "填空/意见题"
 
     @property
     def has_options(self):
@@ -78,6 +73,10 @@ class Questionnaire(db.Model):
             if score >= float(threshold):
                 return grade
         return "不合格"
+
+    def can_manage(self, account):
+        """Officers of the owning union or of any union above it, and administrators."""
+        return account.manages(self.owner_union)
 
 
 class Item(db.Model):

@@ -235,7 +235,7 @@ def copy_questionnaire(template, owner_union, actor):
 def _check_editable(questionnaire, actor):
     if questionnaire.is_snapshot:
         raise Refused("评议已开始，该测评表已冻结，不能修改。")
-    if actor is not None and not actor.manages(questionnaire.owner_union):
+    if actor is not None and not questionnaire.can_manage(actor):
         raise Refused("无权修改该测评表。", 403)
 
 

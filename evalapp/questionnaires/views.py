@@ -26,7 +26,7 @@ bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 
 def _managed_template(questionnaire_id):
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
-    require(not questionnaire.is_snapshot and current_user.manages(questionnaire.owner_union))
+    require(not questionnaire.is_snapshot and questionnaire.can_manage(current_user))
     return questionnaire
 
 

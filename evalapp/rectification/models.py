@@ -4,40 +4,23 @@ States (DESIGN.md §3):
     awaiting_plan → plan_submitted → (returned ↔ resubmitted) → in_progress → completed → reviewed → published
 with "completed" going back to "in_progress" when the superior union returns the outcome.
 """
-import enum
-
 from sqlalchemy import case
 from sqlalchemy.ext.hybrid import hybrid_property
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class RectificationState(enum.StrEnum):
-    awaiting_plan = "awaiting_plan"
-    plan_submitted = "plan_submitted"
-    returned = "returned"
-    resubmitted = "resubmitted"
-    in_progress = "in_progress"
-    completed = "completed"
-    reviewed = "reviewed"
-    published = "published"
-
-    @property
-    def label(self):
-        return LABELS[self.value]
-
-
-LABELS = {
-    "awaiting_plan": "待提交整改方案",
-    "plan_submitted": "方案待审核",
-    "returned": "方案已退回",
-    "resubmitted": "方案已重新提交",
-    "in_progress": "整改中",
-    "completed": "整改完成待审核",
-    "reviewed": "整改结果已审核",
-    "published": "整改结果已公开",
-}
+class RectificationState(LabelledEnum):
+    awaiting_plan = "awaiting_plan", "待提交整改方案"
+    plan_submitted = "plan_submitted", "方案待审核"
+    returned = "returned", "方案已退回"
+    resubmitted = "resubmitted", "方案已重新提交"
+    in_progress = "in_progress", "整改中"
+    completed = "completed", "整改完成待审核"
+    reviewed = "reviewed", "整改结果已审核"
+    published = "published", "整改结果已公开"
 
 S = RectificationState
 #: The chair owes a plan: the plan's due date runs.
@@ -117,28 +100,64 @@ class Rectification(db.Model):
     def plan_is_public(self):
         return self.state in PLAN_PUBLIC_STATES
 
-
-class EventKind(enum.StrEnum):
-    opened = "opened"
-    plan_submitted = "plan_submitted"
-    plan_resubmitted = "plan_resubmitted"
-    plan_approved = "plan_approved"
-    plan_returned = "plan_returned"
-    progress = "progress"
-    completed = "completed"
-    outcome_approved = "outcome_approved"
-    outcome_returned = "outcome_returned"
-    published = "published"
-    deadline_moved = "deadline_moved"
-
     @property
-    def label(self):
-        return {
-            "opened": "立项", "plan_submitted": "提交整改方案", "plan_resubmitted": "重新提交整改方案",
-            "plan_approved": "审核通过整改方案", "plan_returned": "退回整改方案", "progress": "整改进展",
-            "completed": "报告整改完成", "outcome_approved": "审核通过整改结果", "outcome_returned": "退回整改结果",
-            "published": "向会员公开整改结果", "deadline_moved": "调整期限",
-        }[self.value]
+    def pending_review(self):
+        """The review decision the item waits for: "plan", "outcome" or None."""
+        if self.state in PLAN_REVIEW_STATES:
+            return "plan"
+        if self.state == RectificationState.completed:
+            return "outcome"
+        return None
+
+    def was_submitted_by(self, account):
+        """Whether `account` submitted what now waits for review (the plan, or the outcome)."""
+        kinds = {"plan": (EventKind.plan_submitted, EventKind.plan_resubmitted),
+                 "outcome": (EventKind.completed,)}.get(self.pending_review)
+        if kinds is None:
+            return False
+        last = next((e for e in reversed(self.events) if e.kind in kinds), None)
+        return last is not None and last.actor_id == account.id
+
+    # --- Who may do what (the vocabulary: CONTRIBUTING.md, "Permissions") -----------------------
+
+    def can_view(self, account):
+        return self.campaign.can_view(account)
+
+    def can_see_internals(self, account):
+        """Plans under review, the superior union's comments, deadline decisions: the owner and the
+        officers running the campaign; the electorate sees the rest."""
+        return self.campaign.can_see_internals(account)
+
+    def can_work_on(self, account):
+        """The owner draws up the plan and reports progress and completion: the chair being evaluated
+        (in a campaign without a chair, the officers who run it)."""
+        return self.campaign.can_answer_for(account)
+
+    def can_review(self, account):
+        """Approve or return plan and outcome, move deadlines: officers of a union above the campaign's."""
+        return self.campaign.can_supervise(account)
+
+    def can_approve(self, account):
+        """A reviewer, but not the officer who submitted the plan or outcome (where officers own the item)."""
+        return self.can_review(account) and not self.was_submitted_by(account)
+
+    def can_publish(self, account):
+        """Show the approved outcome to the electorate: the owner or a reviewer."""
+        return self.can_work_on(account) or self.can_review(account)
+
+
+class EventKind(LabelledEnum):
+    opened = "opened", "立项"
+    plan_submitted = "plan_submitted", "提交整改方案"
+    plan_resubmitted = "plan_resubmitted", "重新提交整改方案"
+    plan_approved = "plan_approved", "审核通过整改方案"
+    plan_returned = "plan_returned", "退回整改方案"
+    progress = "progress", "整改进展"
+    completed = "completed", "报告整改完成"
+    outcome_approved = "outcome_approved", "审核通过整改结果"
+    outcome_returned = "outcome_returned", "退回整改结果"
+    published = "published", "向会员公开整改结果"
+    deadline_moved = "deadline_moved", "调整期限"
 
 
 #: What the members of the electorate see of the history; the rest (plans under review, the superior
@@ -166,13 +185,9 @@ class RectificationEvent(db.Model):
     evidence = db.relationship("Evidence", back_populates="event", order_by="Evidence.id")
 
 
-class EvidenceKind(enum.StrEnum):
-    image = "image"
-    document = "document"
-
-    @property
-    def label(self):
-        return {"image": "图片", "document": "文件"}[self.value]
+class EvidenceKind(LabelledEnum):
+    image = "image", "图片"
+    document = "document", "文件"
 
 
 class Evidence(db.Model):
@@ -196,3 +211,9 @@ class Evidence(db.Model):
     @property
     def download_name(self):
         return self.original_name or f"证明材料{self.id}"
+
+    def can_read(self, account):
+        """Those who read the progress update it belongs to: the item's internals, or its public plan."""
+        rectification = self.event.rectification
+        return rectification.can_view(account) and (
+            rectification.can_see_internals(account) or rectification.plan_is_public)

@@ -1,6 +1,6 @@
 """Rectification items: opened by a result or a flagged suggestion, followed to a published outcome.
 
-Who does what:
+Who does what (asked of the item: `Rectification.can_work_on`, `can_review`, `can_approve`, `can_publish`):
 - the *owner* draws up the plan, reports progress and completion: the chair of the evaluated union
   (for an evaluation without a chair, the officers who run it);
 - a *reviewer* approves or returns plan and outcome and moves deadlines: an officer of a union above
@@ -11,20 +11,18 @@ Who does what:
 Every step goes through a compare-and-set on the state, so a double click or two officers acting at
 once change the item exactly once, and every step is written to the audit log and the item's history.
 """
-import io
 from datetime import date
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.campaigns.models import CampaignState, ElectorateEntry, SubjectKind
-from evalapp.core import audit
+from evalapp.core import audit, uploads
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.core.storage import discard_on_rollback, storage
 from evalapp.core.timeutil import add_months, local_today, utcnow
-from evalapp.duty_reports import uploads
+from evalapp.core.transitions import compare_and_set, move_state
+from evalapp.core.uploads import Kind
 from evalapp.notifications.operations import notify, notify_many
 from evalapp.rectification.models import (
     PLAN_DUE_STATES,
@@ -47,48 +45,10 @@ LATEST_DATE = date(2099, 12, 31)
 MAX_EVIDENCE_FILES = 5
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PIXELS = 40_000_000
+UNRECOGNISED_EVIDENCE = "无法识别的文件。证明材料只接受图片（JPEG、PNG、WebP、GIF）和 PDF、Word（.docx）文件。"
 
 
-# --- Who may act -----------------------------------------------------------------------------------
-
-def is_owner(rectification, account):
-    campaign = rectification.campaign
-    if campaign.subject_kind == SubjectKind.chair:
-        return campaign.is_chaired_by(account)
-    return campaign.can_manage(account)
-
-
-def may_review(rectification, account):
-    """Officers of the unions above the campaign's union, and administrators; never the chair under review."""
-    campaign = rectification.campaign
-    superior = campaign.union.parent
-    allowed = account.is_admin or (superior is not None and account.manages(superior))
-    return allowed and not campaign.is_chaired_by(account)
-
-
-def submitted_by(rectification, account):
-    """Return whether `account` submitted what now waits for review (the plan, or the outcome)."""
-    kinds = {"plan": (EventKind.plan_submitted, EventKind.plan_resubmitted),
-             "outcome": (EventKind.completed,)}.get(pending_review(rectification))
-    if kinds is None:
-        return False
-    last = next((e for e in reversed(rectification.events) if e.kind in kinds), None)
-    return last is not None and last.actor_id == account.id
-
-
-def may_approve(rectification, account):
-    """A reviewer, but not the officer who submitted the plan or outcome (where officers own the item)."""
-    return may_review(rectification, account) and not submitted_by(rectification, account)
-
-
-def may_publish(rectification, account):
-    return is_owner(rectification, account) or may_review(rectification, account)
-
-
-def sees_everything(rectification, account):
-    """The owner and the reviewers see plans under review, comments and deadline decisions."""
-    return is_owner(rectification, account) or rectification.campaign.can_manage(account)
-
+# --- Who is told ------------------------------------------------------------------------------------
 
 def owner_accounts(campaign):
     if campaign.subject_kind == SubjectKind.chair:
@@ -97,12 +57,14 @@ def owner_accounts(campaign):
     return supervisors(campaign.union)
 
 
-def supervisors(union):
-    """Return the officers of the nearest union, from `union` upwards, that has any: the ones to tell."""
-    rows = db.session.execute(
+def supervisors(union, excluding=None):
+    """Return the officers of the nearest union, from `union` upwards, that has any (besides
+    `excluding`): the ones to tell."""
+    rows = [(account, depth) for account, depth in db.session.execute(
         select(Account, Union.depth).join(RoleGrant, RoleGrant.account_id == Account.id)
         .join(Union, Union.id == RoleGrant.union_id)
-        .where(RoleGrant.union_id.in_(union.lineage_ids), RoleGrant.role == Role.officer)).all()
+        .where(RoleGrant.union_id.in_(union.lineage_ids), RoleGrant.role == Role.officer))
+        if excluding is None or account.id != excluding.id]
     if not rows:
         return []
     nearest = max(depth for _account, depth in rows)
@@ -131,13 +93,9 @@ def _tell_owners(rectification, text):
 
 def _tell_reviewers(rectification, actor, text):
     """Tell the nearest officers above the campaign's union, except the one who acted (an owner, too)."""
-    union = rectification.campaign.union
-    while union.parent is not None:
-        union = union.parent
-        reviewers = [account for account in supervisors(union) if account.id != actor.id]
-        if reviewers:
-            _tell(reviewers, rectification, text)
-            return
+    superior = rectification.campaign.union.parent
+    if superior is not None:
+        _tell(supervisors(superior, excluding=actor), rectification, text)
 
 
 # --- Opening items ---------------------------------------------------------------------------------
@@ -213,25 +171,17 @@ def _event(rectification, kind, actor, body=None, old_date=None, new_date=None):
 
 
 def _transition(rectification, actor, allowed, target, action, what):
-    """Move to `target` only if the state in the database is still one of `allowed`; audit it."""
-    before = rectification.state
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id, Rectification.state.in_(allowed))
-        .values(state=target).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
-        raise Refused(f"该整改事项当前为“{rectification.state.label}”，不能{what}。")
-    set_committed_value(rectification, "state", target)
-    audit.record(action, rectification, actor=actor, before=before.value, after=target.value)
+    move_state(rectification, allowed, target, action=action, actor=actor,
+               refusal=lambda current: f"该整改事项当前为“{current.label}”，不能{what}。")
 
 
 def _require_owner(rectification, actor):
-    if not is_owner(rectification, actor):
+    if not rectification.can_work_on(actor):
         raise Refused("只有被评议的工会主席可以办理整改。", 403)
 
 
 def _require_reviewer(rectification, actor):
-    if not may_review(rectification, actor):
+    if not rectification.can_review(actor):
         raise Refused("只有上级工会的工作人员可以审核整改事项。", 403)
 
 
@@ -265,7 +215,7 @@ def submit_plan(rectification, actor, measures, responsible, target_date):
 
 def _require_approver(rectification, actor):
     _require_reviewer(rectification, actor)
-    if submitted_by(rectification, actor):
+    if rectification.was_submitted_by(actor):
         raise Refused("您提交的内容须由上级工会的其他工作人员审核通过。", 403)
 
 
@@ -300,36 +250,18 @@ def add_progress(rectification, actor, text, files=()):
     files = [(stream, name) for stream, name in files if stream is not None]
     if len(files) > MAX_EVIDENCE_FILES:
         raise Refused(f"每次最多上传 {MAX_EVIDENCE_FILES} 个证明材料。", 400)
-    checked = [_checked_evidence(stream, name) for stream, name in files]
+    accepted = [uploads.accept(stream, name, (Kind.image, Kind.document), max_bytes=EVIDENCE_MAX_BYTES,
+                               max_pixels=EVIDENCE_MAX_PIXELS, unrecognised=UNRECOGNISED_EVIDENCE)
+                for stream, name in files]
     event = _event(rectification, EventKind.progress, actor, body=text)
-    for kind, content, mimetype, size, name in checked:
-        key = storage().save(content)
-        discard_on_rollback(key)
-        db.session.add(Evidence(event=event, kind=kind, key=key, mimetype=mimetype, size=size, original_name=name,
-                                created_at=utcnow()))
+    for file in accepted:
+        db.session.add(Evidence(event=event, kind=EvidenceKind(file.kind), key=file.store(), mimetype=file.mimetype,
+                                size=file.size, original_name=file.name, created_at=utcnow()))
     db.session.flush()
     audit.record("rectification.progress", rectification, actor=actor, event_id=event.id, length=len(text),
                  evidence=[{"id": e.id, "kind": e.kind.value, "mimetype": e.mimetype, "size": e.size,
                             "name": e.original_name} for e in event.evidence])
     return event
-
-
-def _checked_evidence(stream, name):
-    """Return (kind, content, mimetype, size, download name) of an acceptable file; refuse anything else."""
-    f = uploads.spooled(stream)
-    head = f.read(8)
-    f.seek(0)
-    try:
-        if head.startswith((b"%PDF-", b"PK\x03\x04")):
-            mimetype, extension = uploads.attachment_type(f, EVIDENCE_MAX_BYTES)
-            return EvidenceKind.document, f, mimetype, uploads.size_of(f), uploads.clean_name(name, extension)
-        image = uploads.process_image(f, EVIDENCE_MAX_BYTES, EVIDENCE_MAX_PIXELS)
-    except uploads.Rejected as rejected:
-        message = rejected.message
-        if message.startswith("不是可识别的图片"):
-            message = "无法识别的文件。证明材料只接受图片（JPEG、PNG、WebP、GIF）和 PDF、Word（.docx）文件。"
-        raise Refused(f"“{uploads.display_name(name)[:60] or '文件'}”：{message}", 400) from None
-    return EvidenceKind.image, io.BytesIO(image.large), "image/jpeg", len(image.large), uploads.clean_name(name, ".jpg")
 
 
 def complete(rectification, actor, outcome):
@@ -362,7 +294,7 @@ def return_outcome(rectification, actor, comment):
 
 def publish_outcome(rectification, actor):
     """Show plan, progress and outcome to the members of the electorate, and tell them."""
-    if not may_publish(rectification, actor):
+    if not rectification.can_publish(actor):
         raise Refused("无权公开该整改结果。", 403)
     _transition(rectification, actor, (S.reviewed,), S.published, "rectification.published", "公开整改结果")
     rectification.published_at = utcnow()
@@ -394,15 +326,9 @@ def move_deadline(rectification, actor, new_date, reason):
     if new_date == old_date:
         raise Refused("新的期限与原期限相同。", 400)
     # Compare-and-set on the old date too: two officers deciding at once do not silently overwrite each other.
-    changed = db.session.execute(
-        update(Rectification).where(Rectification.id == rectification.id,
-                                    Rectification.state == rectification.state.value,
-                                    getattr(Rectification, field) == old_date)
-        .values({field: new_date}).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.refresh(rectification)
+    if not compare_and_set(rectification, Rectification.state == rectification.state.value,
+                           getattr(Rectification, field) == old_date, **{field: new_date}):
         raise Refused("该整改事项刚刚被他人修改，请刷新后再试。")
-    set_committed_value(rectification, field, new_date)
     audit.record("rectification.deadline_moved", rectification, actor=actor, field=field,
                  before=old_date.isoformat(), after=new_date.isoformat(), reason=reason)
     _event(rectification, EventKind.deadline_moved, actor, body=reason, old_date=old_date, new_date=new_date)
@@ -419,15 +345,6 @@ RETURN_STEPS = {
     "return_plan": (return_plan, "退回整改方案"),
     "return_outcome": (return_outcome, "退回整改结果"),
 }
-
-
-def pending_review(rectification):
-    """Return the review decision the item waits for: "plan", "outcome" or None."""
-    if rectification.state in PLAN_REVIEW_STATES:
-        return "plan"
-    if rectification.state == S.completed:
-        return "outcome"
-    return None
 
 
 def owes_plan(rectification):

@@ -3,25 +3,16 @@
 Everything is counted and ordered in SQL (one GROUP BY for the counts, one paginated SELECT for the
 rows), so the officer's page costs the same few queries for ten items or ten thousand.
 """
-from sqlalchemy import case, false, func, or_, select, true
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
-from evalapp.campaigns.models import Campaign, SubjectKind
+from evalapp.campaigns.models import Campaign
 from evalapp.core.db import db
 from evalapp.rectification.models import OPEN_STATES, Rectification, RectificationState
 from evalapp.unions.models import Union
 
 #: Filters offered besides the states themselves.
 OPEN, OVERDUE = "open", "overdue"
-
-
-def officer_scope(account):
-    """SQL condition on Union: the unions whose items `account` follows as an officer."""
-    from evalapp.unions.operations import visible_roots
-
-    if account.is_admin:
-        return true()
-    return or_(false(), *(Union.subtree_filter(root) for root in visible_roots(account)))
 
 
 def _base(scope, union=None, campaign=None):
@@ -63,12 +54,10 @@ def item_list(scope, today, state=OPEN, union=None, campaign=None):
 
 def chair_items(account):
     """Return [(campaign, [items])] for the campaigns `account` chairs, newest campaign first."""
-    chaired = [union.id for union in account.chaired_unions]
-    if not chaired:
+    if not account.chaired_unions:
         return []
     query = (select(Rectification).join(Campaign, Campaign.id == Rectification.campaign_id)
-             .join(Union, Union.id == Campaign.union_id)
-             .where(Campaign.union_id.in_(chaired), Campaign.subject_kind == SubjectKind.chair)
+             .join(Union, Union.id == Campaign.union_id).where(Campaign.chaired_condition(account))
              .options(contains_eager(Rectification.campaign).contains_eager(Campaign.union))
              .order_by(Campaign.id.desc(), Rectification.id))
     grouped = {}

@@ -25,16 +25,11 @@ from evalapp.rectification.operations import (
     REVIEW_STEPS,
     add_progress,
     complete,
-    is_owner,
-    may_approve,
-    may_publish,
-    may_review,
     move_deadline,
-    pending_review,
-    sees_everything,
     submit_plan,
 )
 from evalapp.unions.models import Union, UnionKind
+from evalapp.unions.operations import managed_condition
 
 bp = Blueprint("rectification", __name__, url_prefix="/rectifications")
 PAGE_SIZE = 30
@@ -51,13 +46,13 @@ def _raise_limit_for_the_owner(endpoint, values):
     if request.method != "POST" or endpoint != "rectification.progress" or not current_user.is_authenticated:
         return
     rectification = db.session.get(Rectification, values.get("rectification_id"))
-    if rectification is not None and is_owner(rectification, current_user):
+    if rectification is not None and rectification.can_work_on(current_user):
         request.max_content_length = max(PROGRESS_MAX_BYTES, request.max_content_length or 0)
 
 
 def _visible(rectification_id):
     rectification = get_or_404(Rectification, rectification_id)
-    require(rectification.campaign.can_view(current_user))
+    require(rectification.can_view(current_user))
     return rectification
 
 
@@ -79,7 +74,7 @@ def index():
         if request.args.get("union"):
             union = get_or_404(Union, request.args.get("union", type=int) or 0)
             require(current_user.manages(union))
-        scope = overview.officer_scope(current_user)
+        scope = managed_condition(current_user)
         counts, overdue_count = overview.state_counts(scope, today, union)
         page = page_number(request.args.get("page", 1, type=int))
         items = db.paginate(overview.item_list(scope, today, None if state == "all" else state, union),
@@ -92,7 +87,7 @@ def index():
 def _union_choices(selected):
     from sqlalchemy import select
 
-    query = (select(Union).where(overview.officer_scope(current_user), Union.kind != UnionKind.grassroots)
+    query = (select(Union).where(managed_condition(current_user), Union.kind != UnionKind.grassroots)
              .order_by(Union.path).limit(300))
     unions = list(db.session.scalars(query))
     if selected is not None and selected not in unions:
@@ -109,21 +104,21 @@ def _uploaded(field):
 
 def _render(rectification, status=200, **forms):
     today = local_today()
-    internal = sees_everything(rectification, current_user)
+    internal = rectification.can_see_internals(current_user)
     events = [e for e in rectification.events if internal or e.kind in MEMBER_VISIBLE_EVENTS]
     # The superior union's comment matters while the item is back with the chair because of it.
     last_step = next((e for e in reversed(rectification.events) if e.kind not in NOT_STEPS), None)
     return_note = last_step if last_step is not None and last_step.kind in RETURNS else None
-    owner = is_owner(rectification, current_user)
+    owner = rectification.can_work_on(current_user)
     plan_form = forms.get("plan_form")
     if plan_form is None:
         plan_form = PlanForm(data={"measures": rectification.plan, "responsible": rectification.plan_responsible,
                                    "target_date": rectification.plan_target_date})
     return render_template(
         "rectification/show.html", rectification=rectification, campaign=rectification.campaign, today=today,
-        internal=internal, owner=owner, reviewer=may_review(rectification, current_user),
-        approver=may_approve(rectification, current_user),
-        publisher=may_publish(rectification, current_user), review=pending_review(rectification),
+        internal=internal, owner=owner, reviewer=rectification.can_review(current_user),
+        approver=rectification.can_approve(current_user),
+        publisher=rectification.can_publish(current_user), review=rectification.pending_review,
         events=events, progress=[e for e in events if e.kind == EventKind.progress], return_note=return_note,
         owes_plan=rectification.state in PLAN_DUE_STATES, has_deadline=rectification.state in PLAN_PHASE_STATES
         or rectification.state == RectificationState.in_progress,
@@ -152,28 +147,28 @@ def _step(rectification_id, allowed, form_class, form_name, call, success):
 
 @bp.route("/<int:rectification_id>/plan", methods=["POST"])
 def plan(rectification_id):
-    return _step(rectification_id, is_owner, PlanForm, "plan_form",
+    return _step(rectification_id, Rectification.can_work_on, PlanForm, "plan_form",
                  lambda r, f: submit_plan(r, current_user, f.measures.data, f.responsible.data, f.target_date.data),
                  "整改方案已提交，等待上级工会审核。")
 
 
 @bp.route("/<int:rectification_id>/progress", methods=["POST"])
 def progress(rectification_id):
-    return _step(rectification_id, is_owner, ProgressForm, "progress_form",
+    return _step(rectification_id, Rectification.can_work_on, ProgressForm, "progress_form",
                  lambda r, f: add_progress(r, current_user, f.text.data, _uploaded("files")),
                  "整改进展已记录。")
 
 
 @bp.route("/<int:rectification_id>/complete", methods=["POST"])
 def mark_complete(rectification_id):
-    return _step(rectification_id, is_owner, OutcomeForm, "outcome_form",
+    return _step(rectification_id, Rectification.can_work_on, OutcomeForm, "outcome_form",
                  lambda r, f: complete(r, current_user, f.outcome.data),
                  "已报告整改完成，等待上级工会审核整改结果。")
 
 
 @bp.route("/<int:rectification_id>/deadline", methods=["POST"])
 def deadline(rectification_id):
-    return _step(rectification_id, may_review, DeadlineForm, "deadline_form",
+    return _step(rectification_id, Rectification.can_review, DeadlineForm, "deadline_form",
                  lambda r, f: move_deadline(r, current_user, f.new_date.data, f.reason.data),
                  "期限已调整，已记入审计日志并通知工会主席。")
 
@@ -181,14 +176,14 @@ def deadline(rectification_id):
 @bp.route("/<int:rectification_id>/<any(return_plan, return_outcome):step>", methods=["POST"])
 def send_back(rectification_id, step):
     operation, label = RETURN_STEPS[step]
-    return _step(rectification_id, may_review, CommentForm, "comment_form",
+    return _step(rectification_id, Rectification.can_review, CommentForm, "comment_form",
                  lambda r, f: operation(r, current_user, f.comment.data), f"已{label}，并通知工会主席。")
 
 
 @bp.route("/<int:rectification_id>/<any(approve_plan, approve_outcome, publish):step>", methods=["POST"])
 def decide(rectification_id, step):
     rectification = _visible(rectification_id)
-    require(may_publish(rectification, current_user) if step == "publish" else may_review(rectification, current_user))
+    require(rectification.can_publish(current_user) if step == "publish" else rectification.can_review(current_user))
     if not ActionForm().validate_on_submit():
         abort(400)
     operation, label = REVIEW_STEPS[step]
@@ -203,9 +198,7 @@ def decide(rectification_id, step):
 def evidence(evidence_id):
     """A picture or document of a progress update, for those who may read that update."""
     item = get_or_404(Evidence, evidence_id)
-    rectification = item.event.rectification
-    require(rectification.campaign.can_view(current_user)
-            and (sees_everything(rectification, current_user) or rectification.plan_is_public))
+    require(item.can_read(current_user))
     try:
         return storage().send(item.key, mimetype=item.mimetype, download_name=item.download_name,
                               as_attachment=item.kind == EvidenceKind.document)

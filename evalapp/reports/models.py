@@ -1,55 +1,47 @@
 """Report jobs: PDFs too long to render inside a request (the batch review of a superior union)."""
-import enum
+from datetime import timedelta
 
 from evalapp.core.db import db
-from evalapp.core.timeutil import utcnow
+from evalapp.core.job_records import Job, JobStage, JobState
 
 
-class ReportJobState(enum.StrEnum):
-    queued = "queued"
-    collecting = "collecting"
-    rendering = "rendering"
-    done = "done"
-    failed = "failed"
-
-    @property
-    def label(self):
-        return {"queued": "排队中", "collecting": "正在汇总", "rendering": "正在生成 PDF", "done": "已完成",
-                "failed": "失败"}[self.value]
-
-    @property
-    def running(self):
-        return self in (ReportJobState.queued, ReportJobState.collecting, ReportJobState.rendering)
+class ReviewStage(JobStage):
+    queued = "queued", "排队中", JobState.queued
+    collecting = "collecting", "正在汇总", JobState.running
+    rendering = "rendering", "正在生成 PDF", JobState.running
+    done = "done", "已完成", JobState.done
+    failed = "failed", "失败", JobState.failed
 
 
-class ReviewJob(db.Model):
-    """One batch review PDF: every published campaign under a union in a period (or of one batch)."""
+class ReviewJob(Job):
+    """One batch review PDF: every published campaign under a union in a period (or of one batch).
 
-    __tablename__ = "review_jobs"
+    `total` counts the campaigns found, `processed` those gathered into the report so far.
+    """
 
-    id = db.Column(db.Integer, primary_key=True)
+    __tablename__ = "review_reports"
+    __mapper_args__ = {"polymorphic_identity": "review_pdf"}
+    stages = ReviewStage
+    stalled_after = timedelta(minutes=15)
+
+    id = db.Column(db.Integer, db.ForeignKey("jobs.id"), primary_key=True)
     union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
     #: Only the campaigns of this batch; None for every campaign in the subtree.
     batch_id = db.Column(db.Integer, db.ForeignKey("campaign_batches.id"), nullable=True)
     #: Publication dates (Asia/Shanghai calendar days), both included.
     period_start = db.Column(db.Date, nullable=False)
     period_end = db.Column(db.Date, nullable=False)
-    requested_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    #: Heartbeat: moves with every state change, so a job whose worker died shows as stalled.
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    finished_at = db.Column(db.DateTime, nullable=True)
-    state = db.Column(db.Enum(ReportJobState, native_enum=False, length=16), nullable=False,
-                      default=ReportJobState.queued)
-    #: Campaigns found, and how many of them have been gathered into the report so far.
-    total = db.Column(db.Integer, nullable=True)
-    processed = db.Column(db.Integer, nullable=False, default=0)
     #: Storage key of the finished PDF.
     file_key = db.Column(db.String(32), nullable=True)
     file_size = db.Column(db.Integer, nullable=True)
-    #: Why it failed, in Chinese.
-    message = db.Column(db.String(500), nullable=True)
 
     union = db.relationship("Union")
     batch = db.relationship("CampaignBatch")
-    requested_by = db.relationship("Account")
+
+    def can_view(self, account):
+        """The requester and every officer managing the union (the report holds nothing they cannot see)."""
+        return account.manages(self.union)
+
+    def can_retry(self, account):
+        """Whoever may ask for the same report: an officer managing the union (and the batch, if any)."""
+        return account.manages(self.union) and (self.batch is None or self.batch.can_manage(account))

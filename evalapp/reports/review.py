@@ -2,7 +2,8 @@
 
 For a county of hundreds of unions this takes longer than a request should, so it runs as a job:
 `request_review` records it and starts it, `run_review` gathers the figures in a few queries and
-renders the PDF into storage, writing its progress where the job page (in any process) reads it.
+renders the PDF into storage, writing its progress where the job page (in any process) reads it;
+`retry_review` starts a failed or stalled one again.
 """
 import io
 import logging
@@ -13,13 +14,13 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload
 
 from evalapp.campaigns.models import Campaign, published_within
-from evalapp.core import jobs
 from evalapp.core.db import db, reading_from_replica
 from evalapp.core.errors import Refused
+from evalapp.core.job_records import heartbeat, start_again
 from evalapp.core.storage import storage
-from evalapp.core.timeutil import local_today, utc_bounds, utcnow
+from evalapp.core.timeutil import local_today, utc_bounds
 from evalapp.rectification.models import OPEN_STATES, Rectification
-from evalapp.reports.models import ReportJobState, ReviewJob
+from evalapp.reports.models import ReviewJob, ReviewStage
 from evalapp.results.integrity import integrity_reports
 from evalapp.results.models import min_group_size
 from evalapp.results.ranking import batch_ranking
@@ -27,20 +28,12 @@ from evalapp.unions.models import Union
 
 logger = logging.getLogger(__name__)
 
-#: A job without a heartbeat for this long is shown as stalled (its process probably died).
-STALLED_AFTER = timedelta(minutes=15)
 #: The longest period one report covers: a review is yearly at most, with some slack.
 MAX_PERIOD = timedelta(days=731)
 GRADES = ("优秀", "良好", "合格", "不合格")
 
 
-def is_stalled(job, now=None):
-    return jobs.is_stalled(job, STALLED_AFTER, now)
-
-
-def may_read(job, account):
-    """The requester and every officer managing the union (the report holds nothing they cannot see)."""
-    return account.manages(job.union)
+FAILED = "生成审阅报告时出错，请稍后重新生成；如果再次失败，请联系系统管理员。"
 
 
 def request_review(account, union, period_start, period_end, batch=None):
@@ -55,17 +48,18 @@ def request_review(account, union, period_start, period_end, batch=None):
         raise Refused("结束日期不能早于开始日期。", 400)
     if period_end - period_start > MAX_PERIOD:
         raise Refused("一份审阅报告最多覆盖两年。", 400)
-    job = ReviewJob(union=union, batch=batch, period_start=period_start, period_end=period_end,
-                    requested_by_id=account.id, state=ReportJobState.queued)
+    job = ReviewJob(union=union, subject=union, batch=batch, period_start=period_start, period_end=period_end,
+                    created_by_id=account.id, stage=ReviewStage.queued)
     db.session.add(job)
     db.session.flush()
     return job
 
 
-def _set(job_id, **values):
-    """Write the job's progress on a connection of its own, so any process sees it at once."""
-    with db.engine.begin() as connection:
-        connection.execute(update(ReviewJob).where(ReviewJob.id == job_id).values(updated_at=utcnow(), **values))
+def retry_review(job, account):
+    """Start a failed or stalled review again, for whoever may request it; the caller commits, then runs it."""
+    if not job.can_retry(account):
+        raise Refused("您无权重新生成该审阅报告。", 404)
+    return start_again(job, account, ReviewStage.queued)
 
 
 def run_review(job_id):
@@ -73,22 +67,24 @@ def run_review(job_id):
     from evalapp.reports.pdf import render_pdf
 
     job = db.session.get(ReviewJob, job_id)
-    if job is None or job.state != ReportJobState.queued:
+    if job is None or job.stage != ReviewStage.queued:
         return
     try:
-        _set(job_id, state=ReportJobState.collecting)
+        heartbeat(job_id, stage=ReviewStage.collecting)
         with reading_from_replica():
             data = review_data(job.union, job.period_start, job.period_end, job.batch,
-                               progress=lambda done, total: _set(job_id, processed=done, total=total))
-        _set(job_id, state=ReportJobState.rendering)
+                               progress=lambda done, total: heartbeat(job_id, processed=done, total=total))
+        heartbeat(job_id, stage=ReviewStage.rendering)
         pdf = render_pdf("reports/review_pdf.html", job=job, **data)
         key = storage().save(io.BytesIO(pdf))
-        _set(job_id, state=ReportJobState.done, file_key=key, file_size=len(pdf), finished_at=utcnow())
+        with db.engine.begin() as connection:
+            connection.execute(update(ReviewJob.__table__).where(ReviewJob.__table__.c.id == job_id)
+                               .values(file_key=key, file_size=len(pdf)))
+        heartbeat(job_id, stage=ReviewStage.done)
     except Exception:
         logger.exception("review job %s failed", job_id)
         db.session.rollback()
-        _set(job_id, state=ReportJobState.failed, finished_at=utcnow(),
-             message="生成审阅报告时出错，请稍后重新生成；如果再次失败，请联系系统管理员。")
+        heartbeat(job_id, stage=ReviewStage.failed, message=FAILED)
     finally:
         db.session.remove()
 

@@ -1,12 +1,14 @@
 from datetime import date
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from evalapp.campaigns.loading import load_published_campaign
 from evalapp.campaigns.models import CampaignBatch
 from evalapp.core.db import db
+from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.storage import storage
 from evalapp.core.text import one_line
@@ -15,8 +17,7 @@ from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.reports.forms import ReviewForm
 from evalapp.reports.models import ReviewJob
 from evalapp.reports.pdf import result_pdf
-from evalapp.reports.review import is_stalled, may_read, published_between, request_review, run_review
-from evalapp.results.views import published_campaign
+from evalapp.reports.review import published_between, request_review, retry_review, run_review
 from evalapp.unions.models import Union
 
 bp = Blueprint("reports", __name__)
@@ -24,8 +25,8 @@ bp = Blueprint("reports", __name__)
 
 @bp.route("/campaigns/<int:campaign_id>/result.pdf")
 def result(campaign_id):
-    campaign = published_campaign(campaign_id)
-    require(campaign.can_manage(current_user) or campaign.is_chaired_by(current_user))
+    campaign = load_published_campaign(campaign_id)
+    require(campaign.can_see_internals(current_user))
     filename = quote(f"评议结果-{campaign.title}.pdf")
     pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))
     return Response(pdf, mimetype="application/pdf", headers={
@@ -67,14 +68,25 @@ def review(union_id):
 
 def _readable_job(job_id):
     job = get_or_404(ReviewJob, job_id)
-    require(may_read(job, current_user))
+    require(job.can_view(current_user))
     return job
 
 
 @bp.route("/reviews/<int:job_id>")
 def review_job(job_id):
     job = _readable_job(job_id)
-    return render_template("reports/review_job.html", job=job, stalled=is_stalled(job))
+    return render_template("reports/review_job.html", job=job, can_retry=job.can_retry(current_user))
+
+
+@bp.route("/reviews/<int:job_id>/retry", methods=["POST"])
+def review_retry(job_id):
+    job = _readable_job(job_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = perform(retry_review, job, current_user, success="已重新开始生成。")
+    if outcome.ok:
+        run_in_background(current_app._get_current_object(), run_review, job_id)
+    return redirect(url_for(".review_job", job_id=job_id))
 
 
 @bp.route("/reviews/<int:job_id>/download")

@@ -7,31 +7,13 @@ from sqlalchemy import select
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.spreadsheets import restore_text, reversible_safe, spreadsheet_safe
 from evalapp.questionnaires.models import Item, Option
 from evalapp.results.operations import digest_of_listing
 from evalapp.voting.models import Answer, Ballot, TextAnswer
 
 #: Free-text answers come after the ballots, without ballot or option id; the text is in "option".
 HEADER = ["ballot_id", "item_id", "item", "option_id", "option"]
-#: Characters that make a spreadsheet treat a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    """Return `value` so that no spreadsheet evaluates it: text that looks like a formula gets a quote."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def reversible_safe(text):
-    """Like `spreadsheet_safe`, but a leading quote is also quoted, so `restore_text` gets the text back exactly."""
-    return "'" + text if text.startswith(FORMULA_STARTS + ("'",)) else text
-
-
-def restore_text(cell):
-    return cell[1:] if cell.startswith("'") else cell
-
-
 def ballot_rows(campaign):
     """Return the rows of the anonymous ballot export (after HEADER), ballots shuffled; None is an empty cell.
 

@@ -1,9 +1,12 @@
-"""The frozen result of a published campaign."""
+"""The frozen result of a published campaign, and the background job that publishes a large one."""
+from datetime import timedelta
+
 from flask import current_app, has_app_context
 from sqlalchemy import and_
 from sqlalchemy.ext.hybrid import hybrid_property
 
 from evalapp.core.db import db
+from evalapp.core.job_records import Job, JobStage, JobState
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results.statistics import MIN_GROUP_SIZE
 
@@ -129,3 +132,23 @@ class ResultItem(db.Model):
         campaign, so a few of them tell nothing more about anyone's ballot: only a small result hides them.
         """
         return self.result.figures_shown and (self.item.kind == ItemKind.text or self.answered >= min_group_size())
+
+
+class PublicationStage(JobStage):
+    queued = "queued", "排队中", JobState.queued
+    counting = "counting", "正在统计并公布结果", JobState.running
+    published = "published", "已公布", JobState.done
+    failed = "failed", "失败", JobState.failed
+
+
+class PublicationJob(Job):
+    """Publishing a large result in the background (results.publication); its subject is the campaign.
+
+    `created_by` is the officer who asked last: the result is published in their name. No table of
+    its own: the `jobs` row says it all.
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "publication"}
+    stages = PublicationStage
+    #: A million ballots take about 16 s; half an hour without an outcome means the worker died.
+    stalled_after = timedelta(minutes=30)

@@ -9,9 +9,11 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.models import ItemKind
+from evalapp.questionnaires.scoring import normalised
 from evalapp.results import analysis, statistics
 from evalapp.results.models import Result, ResultItem
-from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
+from evalapp.voting.models import Answer, Ballot, TextAnswer
+from evalapp.voting.operations import ballots_cast
 
 
 def tally(campaign):
@@ -45,10 +47,6 @@ def answered_counts(campaign):
             .where(TextAnswer.campaign_id == campaign.id, TextAnswer.item_id.in_(text_items))
             .group_by(TextAnswer.item_id)).all())
     return counts
-
-
-def turnout(campaign):
-    return db.session.scalar(select(func.count()).select_from(Participation).filter_by(campaign_id=campaign.id))
 
 
 def text_line(item_id, body):
@@ -134,7 +132,7 @@ def compute_result(campaign):
     questionnaire = campaign.questionnaire
     counts = tally(campaign)
     answered = answered_counts(campaign)
-    voters = turnout(campaign)
+    voters = ballots_cast(campaign)
     electorate = campaign.electorate_size
     required = statistics.quorum_required(electorate, questionnaire.quorum_fraction)
     result = Result(campaign=campaign, electorate_size=electorate, turnout=voters, quorum_required=required,
@@ -206,7 +204,7 @@ def _alpha(questionnaire, counts, summaries):
         scores = [float(o.score) for o in item.options]
         values = {}
         for option in item.options:
-            value = statistics.normalised(float(option.score), scores)
+            value = normalised(float(option.score), scores)
             values[value] = values.get(value, 0) + counts.get(item.id, {}).get(option.id, 0)
         n = sum(values.values())
         variances.append(statistics.variance_from_sums(

@@ -6,6 +6,8 @@ from fractions import Fraction
 import numpy as np
 from scipy.stats import chi2_contingency, kruskal, mannwhitneyu, norm, t
 
+from evalapp.questionnaires.scoring import normalised
+
 #: No breakdown is published for fewer voters than this: it would show how individuals voted.
 MIN_GROUP_SIZE = 5
 
@@ -149,12 +151,6 @@ def item_statistics(option_counts, options, population):
     scores = [score for _id, score, _s in options]
     return ItemStats(answered, satisfied, satisfied / answered, low, high, mean, normalised(mean, scores),
                      mean_low, mean_high)
-
-
-def normalised(score, scores):
-    """Return `score` on 0–100 between the lowest and highest of `scores` (100 if they are all equal)."""
-    span = max(scores) - min(scores)
-    return 100 * (score - min(scores)) / span if span else 100.0
 
 
 def variance_from_sums(count, total, total_of_squares):

@@ -1,9 +1,10 @@
 """`flask rosters import FILE --union ID [--apply]`: the same import as the web pages, from a shell."""
 import click
+from flask.cli import AppGroup
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import queue_local_apply, run_apply, run_preview, start_local_import
 from evalapp.unions.models import Union
 
@@ -15,7 +16,7 @@ COUNT_LABELS = (("rows", "rows read"), ("new", "new members"), ("updated", "upda
 
 
 def register_commands(group):
-    """Add the roster commands to `group` (the blueprint's `flask rosters` group)."""
+    """Add the roster commands to `group` (`flask rosters`)."""
 
     @group.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -50,14 +51,14 @@ def register_commands(group):
         run_apply(job_id, path=file, echo=_echo_progress)
         job = _reload(job_id)
         _print_report(job, "import")
-        if job.state != ImportState.applied:
+        if job.stage != ImportStage.applied:
             raise click.ClickException(job.message or "the import was not applied")
 
 
 def _reload(job_id):
     db.session.expire_all()
     job = db.session.get(ImportJob, job_id)
-    if job.state == ImportState.failed:
+    if job.stage == ImportStage.failed:
         raise click.ClickException(job.message or "the import failed")
     return job
 
@@ -70,10 +71,14 @@ def _echo_progress(processed, total):
 def _print_report(job, what):
     report = job.report_data
     counts = report.get("counts", {})
-    click.echo(f"{what} of job {job.id}: {job.state.value}" + (f" ({job.message})" if job.message else ""))
+    click.echo(f"{what} of job {job.id}: {job.stage.value}" + (f" ({job.message})" if job.message else ""))
     for key, label in COUNT_LABELS:
         click.echo(f"  {label:<48} {counts.get(key, 0):>10,}")
     for row_no, column, message in report.get("errors", []):
         click.echo(f"  row {row_no}, {column}: {message}")
     if report.get("errors_truncated"):
         click.echo(f"  (only the first {len(report['errors'])} errors are listed)")
+
+
+rosters_cli = AppGroup("rosters", help="Member rosters.")
+register_commands(rosters_cli)

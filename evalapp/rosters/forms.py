@@ -11,3 +11,9 @@ class UploadForm(Form):
 
 class ApplyForm(Form):
     skip_errors = BooleanField("跳过有错误的行，只导入其余各行")
+
+
+class RetryForm(Form):
+    """Starting a failed or stalled import again; a failed one has lost its file and needs it again."""
+
+    roster = FileField("花名册文件（CSV 或 Excel .xlsx）")

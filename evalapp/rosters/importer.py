@@ -14,10 +14,11 @@ from sqlalchemy import select, text, update
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.core.job_records import Job
 from evalapp.core.timeutil import utcnow
 from evalapp.rosters import staging
 from evalapp.rosters.checking import ERROR_LIMIT, ErrorLog, RowChecker, UnionDirectory
-from evalapp.rosters.models import ImportJob, ImportState
+from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.parsing import COLUMNS, ID_NUMBER, open_roster
 from evalapp.rosters.progress import STRIDE
 from evalapp.unions.models import Union, UnionKind
@@ -174,8 +175,8 @@ def apply(job_id, scope, path, file_format, progress, actor=None, skip_errors=Fa
     counts["skipped"] = counts["errors"]
     staging.drop(connection)
     job = db.session.get(ImportJob, job_id)
-    job.state, job.finished_at, job.report = ImportState.applied, utcnow(), report_json(report)
-    job.processed_rows = job.total_rows = counts["rows"]
+    job.stage, job.report = ImportStage.applied, report_json(report)
+    job.processed = job.total = counts["rows"]
     job.stored_name = None  # the caller deletes the file once this is committed
     audit.record("roster.imported", job, actor=actor, union_id=scope.union_id, filename=job.filename,
                  skip_errors=skip_errors, **counts)
@@ -225,7 +226,7 @@ def _lock(connection, job_id):
     """Take the write locks before comparing: imports queue, and SQLite's snapshot starts here."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK_KEY})
-    connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow()))
+    connection.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow()))
 
 
 def _compare(connection, scope, errors, rows):

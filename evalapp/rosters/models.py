@@ -1,48 +1,33 @@
 """Roster import jobs: one uploaded file, previewed, then applied to a union's subtree."""
-import enum
 import json
+from datetime import timedelta
 
 from evalapp.core.db import db
-from evalapp.core.timeutil import utcnow
+from evalapp.core.job_records import Job, JobStage, JobState
 
 
-class ImportState(enum.StrEnum):
-    uploaded = "uploaded"
-    previewing = "previewing"
-    previewed = "previewed"
-    applying = "applying"
-    applied = "applied"
-    failed = "failed"
-    abandoned = "abandoned"
-
-    @property
-    def label(self):
-        return {"uploaded": "已上传", "previewing": "正在检查", "previewed": "待确认", "applying": "正在导入",
-                "applied": "已导入", "failed": "失败", "abandoned": "已放弃"}[self.value]
-
-    @property
-    def running(self):
-        return self in (ImportState.uploaded, ImportState.previewing, ImportState.applying)
-
-    @property
-    def finished(self):
-        return self in (ImportState.applied, ImportState.failed, ImportState.abandoned)
+class ImportStage(JobStage):
+    uploaded = "uploaded", "已上传", JobState.queued
+    previewing = "previewing", "正在检查", JobState.running
+    previewed = "previewed", "待确认", JobState.waiting
+    applying = "applying", "正在导入", JobState.running
+    applied = "applied", "已导入", JobState.done
+    failed = "failed", "失败", JobState.failed
+    abandoned = "abandoned", "已放弃", JobState.cancelled
 
 
-class ImportJob(db.Model):
-    __tablename__ = "roster_import_jobs"
+class ImportJob(Job):
+    """A roster file for a union's subtree; `processed` and `total` count its rows."""
 
-    id = db.Column(db.Integer, primary_key=True)
+    __tablename__ = "roster_imports"
+    __mapper_args__ = {"polymorphic_identity": "roster_import"}
+    stages = ImportStage
+    stalled_after = timedelta(minutes=10)
+
+    id = db.Column(db.Integer, db.ForeignKey("jobs.id"), primary_key=True)
     #: The scope: this union and its subtree receive the file's members.
     union_id = db.Column(db.Integer, db.ForeignKey("unions.id"), nullable=False, index=True)
-    #: Who uploaded the file; None when started from the command line.
-    created_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
     applied_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    #: Heartbeat: moves with every progress report, so a dead worker shows as stalled.
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    finished_at = db.Column(db.DateTime, nullable=True)
-    state = db.Column(db.Enum(ImportState, native_enum=False, length=16), nullable=False, default=ImportState.uploaded)
     #: The name the officer's file had (shown only); the file itself is kept under `stored_name`.
     filename = db.Column(db.String(200), nullable=False, default="")
     #: Random name in the upload folder while the file is kept; None once it is deleted.
@@ -50,19 +35,15 @@ class ImportJob(db.Model):
     file_format = db.Column(db.String(8), nullable=False, default="csv")
     #: Apply the good rows and leave out the rows with errors (the officer's explicit choice).
     skip_errors = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
-    total_rows = db.Column(db.Integer, nullable=True)
-    processed_rows = db.Column(db.Integer, nullable=False, default=0)
     #: JSON: {"counts": {...}, "errors": [[row, column, message], ...] (the first ~1000)}.
     report = db.Column(db.Text, nullable=True)
-    #: Why the job failed, in Chinese.
-    message = db.Column(db.String(500), nullable=True)
 
     union = db.relationship("Union")
-    created_by = db.relationship("Account", foreign_keys=[created_by_id])
     applied_by = db.relationship("Account", foreign_keys=[applied_by_id])
 
-    def __repr__(self):
-        return f"<ImportJob {self.id} {self.state}>"
+    def can_manage(self, account):
+        """See, run and retry the import: officers who manage its scope union."""
+        return account.manages(self.union)
 
     @property
     def report_data(self):
@@ -71,10 +52,3 @@ class ImportJob(db.Model):
     @property
     def counts(self):
         return self.report_data.get("counts", {})
-
-    @property
-    def progress(self):
-        """Return the share of rows read, 0…1 (None while the total is unknown)."""
-        if not self.total_rows:
-            return None
-        return min(self.processed_rows / self.total_rows, 1.0)

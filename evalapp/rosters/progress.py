@@ -1,21 +1,17 @@
 """A running import's progress, written where the job page (in any process) can read it."""
 import time
 
-from sqlalchemy import update
-
-from evalapp.core.db import db
-from evalapp.core.timeutil import utcnow
-from evalapp.rosters.models import ImportJob
+from evalapp.core.job_records import heartbeat
 
 #: Rows between looks at the clock; progress is written at most once a second.
 STRIDE = 2000
 
 
 class Progress:
-    """Writes a job's processed and total rows on a connection of its own, at most once a second.
+    """Writes a job's processed and total rows (core.job_records.heartbeat), at most once a second.
 
     The import's transaction has not touched the job or the members yet while rows are read, so
-    these short commits never wait for it (nor, on SQLite, invalidate its snapshot).
+    these short commits never wait for it.
     """
 
     def __init__(self, job_id, echo=None, interval=1.0):
@@ -27,11 +23,10 @@ class Progress:
         if not force and now - self._last < self.interval:
             return
         self._last = now
-        values = {"processed_rows": processed, "updated_at": utcnow()}
+        values = {"processed": processed}
         if total is not None:
-            values["total_rows"] = total
+            values["total"] = total
         if self.job_id is not None:
-            with db.engine.begin() as connection:
-                connection.execute(update(ImportJob).where(ImportJob.id == self.job_id).values(**values))
+            heartbeat(self.job_id, **values)
         if self.echo is not None:
             self.echo(processed, total)

@@ -1,4 +1,4 @@
-"""Roster import pages: upload for a union's subtree, the job page with its report, apply, abandon."""
+"""Roster import pages: upload for a union's subtree, the job page with its report, apply, abandon, retry."""
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,15 +8,20 @@ from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.rosters import uploads
-from evalapp.rosters.cli import register_commands
-from evalapp.rosters.forms import ApplyForm, UploadForm
-from evalapp.rosters.models import ImportJob, ImportState
-from evalapp.rosters.operations import abandon, can_manage, is_stalled, request_apply, run_apply, run_preview, start_import
+from evalapp.rosters.forms import ApplyForm, RetryForm, UploadForm
+from evalapp.rosters.models import ImportJob, ImportStage
+from evalapp.rosters.operations import (
+    abandon,
+    request_apply,
+    retry_import,
+    run_apply,
+    run_preview,
+    start_import,
+)
 from evalapp.rosters.parsing import COLUMNS
 from evalapp.unions.models import Union, UnionKind
 
 bp = Blueprint("rosters", __name__, url_prefix="/rosters")
-register_commands(bp.cli)
 #: A city's roster as CSV is about 50 MB; the application's general limit is far lower.
 UPLOAD_MAX_BYTES = 256 * 1024 * 1024
 RECENT_JOBS = 10
@@ -27,13 +32,22 @@ def _prepare_upload(endpoint, values):
     # Runs before the application's before_request handlers, which read the form (CSRF, NUL check):
     # the roster upload gets its own size limit and is spooled straight into the upload folder,
     # but only for someone who may import into that union (others keep the general, small limit).
-    if endpoint == "rosters.upload" and request.method == "POST" and _may_import(values.get("union_id")):
+    if request.method == "POST" and _may_import(_target_union(endpoint, values)):
         request.max_content_length = current_app.config.get("ROSTER_MAX_UPLOAD_BYTES", UPLOAD_MAX_BYTES)
         request._get_file_stream = uploads.stream_factory
 
 
-def _may_import(union_id):
-    union = db.session.get(Union, union_id) if union_id is not None else None
+def _target_union(endpoint, values):
+    """The union a request's file would be imported into: the upload's, or the retried job's."""
+    if endpoint == "rosters.upload" and values.get("union_id") is not None:
+        return db.session.get(Union, values["union_id"])
+    if endpoint == "rosters.retry_view" and values.get("job_id") is not None:
+        job = db.session.get(ImportJob, values["job_id"])
+        return job.union if job is not None else None
+    return None
+
+
+def _may_import(union):
     return union is not None and current_user.is_authenticated and current_user.manages(union)
 
 
@@ -50,7 +64,7 @@ def _managed_union(union_id):
 
 def _managed_job(job_id):
     job = get_or_404(ImportJob, job_id)
-    require(can_manage(current_user, job))
+    require(job.can_manage(current_user))
     return job
 
 
@@ -78,12 +92,12 @@ def job(job_id):
     return _render_job(_managed_job(job_id))
 
 
-def _render_job(job, status=200, apply_form=None):
-    stalled = is_stalled(job)
+def _render_job(job, status=200, apply_form=None, retry_form=None):
     # The page refreshes itself while the job runs (a meta refresh in the page, and the header).
-    headers = {"Refresh": "2"} if job.state.running and not stalled else {}
-    page = render_template("rosters/job.html", job=job, report=job.report_data, counts=job.counts, stalled=stalled,
-                           apply_form=apply_form or ApplyForm(), action_form=ActionForm(), states=ImportState)
+    headers = {"Refresh": "2"} if job.state.active and not job.stalled else {}
+    page = render_template("rosters/job.html", job=job, report=job.report_data, counts=job.counts,
+                           apply_form=apply_form or ApplyForm(), retry_form=retry_form or RetryForm(),
+                           stages=ImportStage)
     return page, status, headers
 
 
@@ -109,6 +123,23 @@ def abandon_view(job_id):
     if not outcome.ok:
         return _render_job(job, outcome.status)
     return redirect(url_for(".upload", union_id=job.union_id))
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+def retry_view(job_id):
+    job = _managed_job(job_id)
+    form = RetryForm()
+    if not form.validate_on_submit():
+        abort(400)
+    roster = form.roster.data
+    stream, filename = (roster.stream, roster.filename) if roster else (None, None)
+    outcome = perform(retry_import, job, current_user, stream, filename, success="已重新开始。")
+    if not outcome.ok:
+        return _render_job(job, outcome.status, retry_form=form)
+    uploads.claim(job.stored_name)
+    run = run_apply if outcome.value == ImportStage.applying else run_preview
+    run_in_background(current_app._get_current_object(), run, job_id)
+    return redirect(url_for(".job", job_id=job_id))
 
 
 @bp.route("/template.csv")

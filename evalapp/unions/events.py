@@ -4,43 +4,28 @@ They are what the member is told about ("this was not me") and what a result's i
 counts for the officers above: an official who wants to vote in a member's name has to enrol,
 move, re-phone, activate or reset someone, and each of those leaves an event here.
 """
-import enum
-
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
+#: The member's own page of account changes, linked from the notices those changes send.
+SECURITY_LINK = "/account/security"
 
-class MemberEventKind(enum.StrEnum):
-    enrolled = "enrolled"
-    moved_in = "moved_in"
-    phone_changed = "phone_changed"
-    reactivated = "reactivated"
+
+class MemberEventKind(LabelledEnum):
+    enrolled = "enrolled", "登记入会员名册"
+    moved_in = "moved_in", "从其他工会转入"
+    phone_changed = "phone_changed", "更改手机号"
+    reactivated = "reactivated", "恢复在册"
     #: An officer chose the member's first password (enrolment with an account).
-    initial_password = "initial_password"  # nosec B105 (an event kind, not a password)
-    activation_code = "activation_code"
+    initial_password = "initial_password", "由工作人员设置初始密码"  # nosec B105 (an event kind, not a password)
+    activation_code = "activation_code", "发放激活码"
     #: A second person confirmed a code that needed one (their name is what the report shows).
-    code_confirmed = "code_confirmed"
-    reset_code = "reset_code"
-    activated = "activated"
-    password_reset = "password_reset"  # nosec B105 (an event kind, not a password)
+    code_confirmed = "code_confirmed", "上级工会确认激活码"
+    reset_code = "reset_code", "发放重置密码的激活码"
+    activated = "activated", "开通账号（用激活码或初始密码）"
+    password_reset = "password_reset", "用激活码重新设置密码"  # nosec B105 (an event kind, not a password)
 
-    @property
-    def label(self):
-        return LABELS[self]
-
-
-LABELS = {
-    MemberEventKind.enrolled: "登记入会员名册",
-    MemberEventKind.moved_in: "从其他工会转入",
-    MemberEventKind.phone_changed: "更改手机号",
-    MemberEventKind.reactivated: "恢复在册",
-    MemberEventKind.initial_password: "由工作人员设置初始密码",
-    MemberEventKind.activation_code: "发放激活码",
-    MemberEventKind.reset_code: "发放重置密码的激活码",
-    MemberEventKind.code_confirmed: "上级工会确认激活码",
-    MemberEventKind.activated: "开通账号（用激活码或初始密码）",
-    MemberEventKind.password_reset: "用激活码重新设置密码",
-}
 #: The changes that gave someone a way into the member's account: a member may report them as "not me".
 CREDENTIAL_KINDS = frozenset({MemberEventKind.initial_password, MemberEventKind.reset_code,
                               MemberEventKind.password_reset, MemberEventKind.phone_changed})

@@ -1,5 +1,5 @@
-from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from evalapp.accounts.models import Role
 from evalapp.core.forms import Form, OneLine, choices
@@ -29,3 +29,12 @@ class MemberForm(Form):
     id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])
     create_account = BooleanField("同时开通登录账号（登录名为手机号）", default=True)
     initial_password = StringField("初始密码", validators=[Optional(), Length(max=100)])
+
+
+class ActivateForm(Form):
+    phone = StringField("手机号", validators=[DataRequired("请输入手机号。"), Length(max=20)])
+    code = StringField("激活码（见工会发放的激活单）", validators=[DataRequired("请输入激活码。"), Length(max=20)])
+    second_code = StringField("确认码（仅在评议期间需要：由上级工会工作人员电话告知）", validators=[Optional(), Length(max=20)])
+    password = PasswordField("设置密码（至少 8 位）", validators=[DataRequired("请设置密码。"), Length(max=200)])
+    confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。"),
+                                                     EqualTo("password", "两次输入的密码不一致。")])

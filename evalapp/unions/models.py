@@ -1,36 +1,25 @@
 """Unions form a tree with a materialised path; members are real-name people on rosters."""
-import enum
-
 from sqlalchemy.orm import validates
 
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 
 
-class UnionKind(enum.StrEnum):
-    city = "city"
-    county = "county"
-    town = "town"
-    grassroots = "grassroots"
-
-    @property
-    def label(self):
-        return {"city": "市总工会", "county": "县（市、区）总工会", "town": "镇（街）总工会",
-                "grassroots": "基层工会"}[self.value]
+class UnionKind(LabelledEnum):
+    city = "city", "市总工会"
+    county = "county", "县（市、区）总工会"
+    town = "town", "镇（街）总工会"
+    grassroots = "grassroots", "基层工会"
 
 
-class UnionSector(enum.StrEnum):
+class UnionSector(LabelledEnum):
     """What kind of organisation a union belongs to (所属类型); batches and coverage select by it."""
 
-    non_public_enterprise = "non_public_enterprise"
-    state_owned_enterprise = "state_owned_enterprise"
-    public_institution = "public_institution"
-    joint = "joint"
-    other = "other"
-
-    @property
-    def label(self):
-        return {"non_public_enterprise": "非公有制企业", "state_owned_enterprise": "国有企业",
-                "public_institution": "机关事业单位", "joint": "区域/行业联合工会", "other": "其他"}[self.value]
+    non_public_enterprise = "non_public_enterprise", "非公有制企业"
+    state_owned_enterprise = "state_owned_enterprise", "国有企业"
+    public_institution = "public_institution", "机关事业单位"
+    joint = "joint", "区域/行业联合工会"
+    other = "other", "其他"
 
 
 #: Which kind of union may sit under which.
@@ -105,3 +94,54 @@ class Member(db.Model):
 
     def __repr__(self):
         return f"<Member {self.id} {self.name}>"
+
+
+class Invitation(db.Model):
+    """A one-time code with which a member activates their account and chooses their password.
+
+    One row per member: issuing a new code replaces the old one. Only a hash of the code is kept.
+    """
+
+    __tablename__ = "invitations"
+
+    id = db.Column(db.Integer, primary_key=True)
+    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False, unique=True)
+    code_hash = db.Column(db.String(64), nullable=False, unique=True)
+    issued_at = db.Column(db.DateTime, nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    issued_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    used_at = db.Column(db.DateTime, nullable=True)
+    #: The second person who confirmed the code, when it is for an elector of an open campaign.
+    confirmed_by_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=True)
+    confirmed_at = db.Column(db.DateTime, nullable=True)
+    #: Hash of the second code the confirming officer tells the member: the issuer never sees it, so
+    #: the printed slip alone opens nothing while a second person is needed.
+    second_code_hash = db.Column(db.String(64), nullable=True)
+    second_code_failures = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    #: The union paths the issuer managed when issuing ("*" for an administrator), as JSON: who may
+    #: confirm is decided against this, so the issuer cannot give up a grant to let a colleague confirm.
+    issuer_reach = db.Column(db.Text, nullable=True)
+
+    member = db.relationship("Member")
+    issued_by = db.relationship("Account", foreign_keys=[issued_by_id])
+    confirmed_by = db.relationship("Account", foreign_keys=[confirmed_by_id])
+
+    def can_confirm(self, account):
+        """A second person: manages the member's union and holds a post outside the reach of the issuer
+        and of everyone who appointed the issuer (the reach the issuer had when issuing counts too), and
+        is none of them. For an administrator's code, another administrator."""
+        # appointments reads Union from this module: imported when first asked.
+        from evalapp.unions.appointments import independence, within_reach
+
+        member, issuer = self.member, self.issued_by
+        if account.id == member.account_id or not account.manages(member.union):
+            return False
+        if issuer is None:
+            return True
+        reach, appointers = independence(issuer, self.issuer_reach)
+        if account.id in appointers:
+            return False
+        if "*" in reach:
+            return account.is_admin
+        return account.is_admin or any(member.union.is_within(scope) and not within_reach(scope, reach)
+                                       for scope in account.officer_unions)

@@ -125,15 +125,16 @@ def visible_roots(account):
     return roots
 
 
+def managed_condition(account):
+    """SQL condition on Union: the unions `account` manages (`Account.manages`, for queries)."""
+    if account.is_admin:
+        return db.true()
+    return db.or_(db.false(), *(Union.subtree_filter(root) for root in visible_roots(account)))
+
+
 def managed_unions_query(account):
     """Return a select of every union `account` manages."""
-    query = select(Union)
-    if not account.is_admin:
-        roots = visible_roots(account)
-        if not roots:
-            return query.where(db.false())
-        query = query.where(db.or_(*(Union.subtree_filter(root) for root in roots)))
-    return query
+    return select(Union).where(managed_condition(account))
 
 
 def enrol_member(union, name, phone, id_number, actor, with_account=False, password=None):

@@ -2,18 +2,23 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from evalapp.accounts.invitations import issue_invitations, mask_phone
 from evalapp.accounts.models import Role, RoleGrant
 from evalapp.accounts.operations import appoint, revoke
-from evalapp.campaigns.batches import batches_rooted_at
+from evalapp.core.auth import public, start_session
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
+from evalapp.core.hooks import page_values
+from evalapp.core.limits import ACTIVATIONS_PER_ADDRESS, limiter, trust_device
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
-from evalapp.unions.forms import AppointForm, ChildUnionForm, MemberForm, SectorForm
+from evalapp.unions.credential_events import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event
+from evalapp.unions.events import MemberEvent
+from evalapp.unions.forms import ActivateForm, AppointForm, ChildUnionForm, MemberForm, SectorForm
+from evalapp.unions.invitations import activate, issue_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_sector, visible_roots
+from evalapp.unions.signals import union_page
 
-bp = Blueprint("unions", __name__, url_prefix="/unions")
+bp = Blueprint("unions", __name__)
 PAGE_SIZE = 50
 
 
@@ -27,7 +32,7 @@ def _child_counts(union):
     return active_member_counts(select(Union.id).where(Union.parent_id == union.id))
 
 
-@bp.route("/")
+@bp.route("/unions/")
 def index():
     roots = visible_roots(current_user)
     require(roots)
@@ -52,16 +57,16 @@ def _render_show(union, status=200, page=1, **forms):
         "unions/show.html", union=union, members=_roster_page(union, page), child_counts=_child_counts(union),
         grants=grants, form=forms.get("member_form") or MemberForm(), child_form=child_form,
         appoint_form=forms.get("appoint_form") or AppointForm(), action_form=ActionForm(), sector_form=sector_form,
-        batches=batches_rooted_at(union)), status
+        **page_values(union_page, union, account=current_user)), status
 
 
-@bp.route("/<int:union_id>")
+@bp.route("/unions/<int:union_id>")
 def show(union_id):
     union = _managed_union(union_id)
     return _render_show(union, page=page_number(request.args.get("page", 1, type=int)))
 
 
-@bp.route("/<int:union_id>/members", methods=["POST"])
+@bp.route("/unions/<int:union_id>/members", methods=["POST"])
 def add_member_view(union_id):
     union = _managed_union(union_id)
     form, outcome = MemberForm(), None
@@ -74,7 +79,7 @@ def add_member_view(union_id):
     return _render_show(union, form_status(form, outcome), member_form=form)
 
 
-@bp.route("/<int:union_id>/children", methods=["POST"])
+@bp.route("/unions/<int:union_id>/children", methods=["POST"])
 def add_child(union_id):
     union = _managed_union(union_id)
     form, outcome = ChildUnionForm(), None
@@ -87,7 +92,7 @@ def add_child(union_id):
     return _render_show(union, form_status(form, outcome), child_form=form)
 
 
-@bp.route("/<int:union_id>/sector", methods=["POST"])
+@bp.route("/unions/<int:union_id>/sector", methods=["POST"])
 def sector_view(union_id):
     union = _managed_union(union_id)
     form, outcome = SectorForm(), None
@@ -99,7 +104,7 @@ def sector_view(union_id):
     return _render_show(union, form_status(form, outcome), sector_form=form)
 
 
-@bp.route("/<int:union_id>/roles", methods=["POST"])
+@bp.route("/unions/<int:union_id>/roles", methods=["POST"])
 def appoint_view(union_id):
     union = _managed_union(union_id)
     form, outcome = AppointForm(), None
@@ -111,7 +116,7 @@ def appoint_view(union_id):
     return _render_show(union, form_status(form, outcome), appoint_form=form)
 
 
-@bp.route("/<int:union_id>/invitations", methods=["POST"])
+@bp.route("/unions/<int:union_id>/invitations", methods=["POST"])
 def invitations(union_id):
     """Issue codes to every member of the union (or to one, to reset a forgotten password) and print them."""
     union = _managed_union(union_id)
@@ -125,7 +130,7 @@ def invitations(union_id):
         member = get_or_404(Member, member_id)
         require(member.union_id == union.id)
         members = [member]
-    activate_url = public_url_for("accounts.activate_view")  # before any code is issued: refused unprintable
+    activate_url = public_url_for("unions.activate_view")  # before any code is issued: refused unprintable
     outcome = perform(issue_invitations, union, current_user, members)
     if not outcome.ok:
         return redirect(url_for(".show", union_id=union.id))
@@ -134,7 +139,7 @@ def invitations(union_id):
     return render_template("unions/invitations.html", union=union, sheet=sheet, activate_url=activate_url)
 
 
-@bp.route("/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
+@bp.route("/unions/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
 def revoke_view(union_id, grant_id):
     union = _managed_union(union_id)
     grant = get_or_404(RoleGrant, grant_id)
@@ -143,3 +148,45 @@ def revoke_view(union_id, grant_id):
         abort(400)
     perform(revoke, current_user, grant, success="已撤销该职务。")
     return redirect(url_for(".show", union_id=union.id))
+
+
+# A member's own account: activation and the history of its credentials ------------------------
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@public(counts_own_attempts=True)
+@limiter.limit(ACTIVATIONS_PER_ADDRESS, methods=["POST"], error_message="尝试过于频繁，请稍后再试。")
+def activate_view():
+    """A member's first login: phone number, the code from the printed sheet, their own password."""
+    form, outcome = ActivateForm(), None
+    if form.validate_on_submit():
+        outcome = perform(activate, form.phone.data, form.code.data, form.password.data, form.second_code.data,
+                          success="账号已激活，欢迎使用。")
+        if outcome.ok:
+            start_session(outcome.value)
+            return trust_device(redirect(url_for("campaigns.index")), outcome.value.username)
+    return render_template("unions/activate.html", form=form), form_status(form, outcome)
+
+
+
+
+@bp.route("/account/security")
+def security():
+    """The member's own roster and credential changes, who made them and when."""
+    events = member_events(current_user)
+    unseen = {event.id for event in events if event.seen_at is None}
+    mark_seen(current_user)
+    db.session.commit()
+    return render_template("unions/security.html", events=events, unseen=unseen, credential_kinds=CREDENTIAL_KIND_VALUES)
+
+
+@bp.route("/account/security/<int:event_id>/report", methods=["POST"])
+def report_credential_event(event_id):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    event = get_or_404(MemberEvent, event_id)
+    if current_user.member is None or event.member_id != current_user.member.id:
+        abort(404)
+    perform(report_event, current_user, event,
+            success="已报告上级工会，他们会核查并与您联系。如需投票，请向工会工作人员重新索取激活码。")
+    return redirect(url_for(".security"))

@@ -3,7 +3,7 @@ import hashlib
 import secrets
 import unicodedata
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,11 +13,16 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.questionnaires.models import Item, ItemKind, Questionnaire
-from evalapp.results.statistics import normalised
+from evalapp.questionnaires.scoring import normalised
 from evalapp.voting.forms import MAX_TEXT_ANSWER
 from evalapp.voting.models import Answer, Ballot, Participation, TextAnswer
 
 ALREADY_VOTED = "您已在本次评议中投过票，每人只能投一次。"
+
+
+def ballots_cast(campaign):
+    """How many members have voted in `campaign` (one participation each)."""
+    return db.session.scalar(select(func.count()).select_from(Participation).filter_by(campaign_id=campaign.id))
 
 
 def has_voted(campaign, member):

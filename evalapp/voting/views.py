@@ -1,11 +1,18 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import math
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from evalapp.campaigns.views import visible_campaign
+from evalapp.campaigns.loading import load_campaign
+from evalapp.campaigns.models import Campaign
 from evalapp.core import onetime
+from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
-from evalapp.core.web import form_status, perform
+from evalapp.core.timeutil import utcnow
+from evalapp.core.web import form_status, get_or_404, page_number, perform, require
+from evalapp.unions.models import Union
+from evalapp.voting import turnout
 from evalapp.voting.forms import ReceiptForm, ballot_form, field_name, submitted_choices
 from evalapp.voting.operations import (
     ALREADY_VOTED,
@@ -23,7 +30,7 @@ bp = Blueprint("voting", __name__)
 @bp.route("/campaigns/<int:campaign_id>/vote", methods=["GET", "POST"])
 @limiter.limit(BALLOT_SUBMISSIONS, key_func=account_key, methods=["POST"], error_message="提交过于频繁，请稍后再试。")
 def vote(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     posted = request.method == "POST"
     try:
         # A posted ballot is checked for a vote already cast by cast_ballot itself (the participation's
@@ -56,7 +63,7 @@ def _refused(campaign, message, status):
 
 @bp.route("/campaigns/<int:campaign_id>/voted")
 def voted(campaign_id):
-    campaign = visible_campaign(campaign_id)
+    campaign = load_campaign(campaign_id)
     # Shown once: the slot is emptied as it is read, so a reload (or a copy of the cookie) shows nothing.
     receipt = onetime.take("receipt", session.pop("receipt", None))
     code = receipt["code"] if receipt and receipt.get("campaign_id") == campaign.id else None
@@ -68,3 +75,73 @@ def check_receipt():
     form = ReceiptForm()
     status, campaign = receipt_status(form.code.data) if form.validate_on_submit() else (None, None)
     return render_template("voting/receipt.html", form=form, status=status, campaign=campaign)
+
+
+# Turnout ---------------------------------------------------------------------------------------
+
+TURNOUT_PAGE_SIZE = 100
+NON_VOTERS_PAGE_SIZE = 200
+#: One union's whole list on one page, so that it prints in one go.
+NON_VOTERS_UNION_PAGE_SIZE = 1000
+#: Ids are database integers (as in the routes' <int:…>).
+MAX_ID = 2**31 - 1
+
+
+def _turnout_campaign(campaign_id):
+    """Return the campaign if the current account may see its turnout (officers and the chair); else 404."""
+    return load_campaign(campaign_id, Campaign.can_see_internals)
+
+
+@bp.route("/campaigns/<int:campaign_id>/turnout")
+def turnout_page(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    if campaign.electorate_size is None:
+        return render_template("voting/turnout.html", campaign=campaign, overall=None)
+    unions = turnout.by_union(campaign)
+    pages = max(1, math.ceil(len(unions) / TURNOUT_PAGE_SIZE))
+    page = page_number(request.args.get("page", 1, type=int), pages)
+    return render_template(
+        "voting/turnout.html", campaign=campaign, overall=turnout.overall(campaign),
+        branches=turnout.by_branch(campaign, unions), union_count=len(unions),
+        unions=unions[(page - 1) * TURNOUT_PAGE_SIZE: page * TURNOUT_PAGE_SIZE], page=page, pages=pages,
+        chair_view=not campaign.can_manage(current_user))
+
+
+def _non_voter_scope(campaign):
+    """Return (union or None) whose non-voters the current account asked for and may see; 404 otherwise."""
+    require(campaign.electorate_size is not None)
+    requested = request.args.get("union", "")
+    # A malformed or out-of-range id is a union nobody can have asked for, not "all unions".
+    require(requested == "" or (requested.isdigit() and 0 < int(requested) <= MAX_ID))
+    try:
+        union_id = turnout.non_voter_union(campaign, current_user, int(requested) if requested else None)
+    except LookupError:
+        abort(404)
+    return get_or_404(Union, union_id) if union_id is not None else None
+
+
+@bp.route("/campaigns/<int:campaign_id>/non-voters")
+def non_voters(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    union = _non_voter_scope(campaign)
+    union_id = union.id if union else None
+    total = turnout.count_non_voters(campaign, union_id)
+    per_page = NON_VOTERS_UNION_PAGE_SIZE if union else NON_VOTERS_PAGE_SIZE
+    pages = max(1, math.ceil(total / per_page))
+    page = page_number(request.args.get("page", 1, type=int), pages)
+    rows = db.session.execute(turnout.non_voters_query(campaign, union_id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return render_template("voting/non_voters.html", campaign=campaign, union=union, rows=rows, total=total,
+                           page=page, pages=pages, first=(page - 1) * per_page, now=utcnow())
+
+
+@bp.route("/campaigns/<int:campaign_id>/non-voters.csv")
+def non_voters_csv(campaign_id):
+    campaign = _turnout_campaign(campaign_id)
+    union = _non_voter_scope(campaign)
+    filename = f"non-voters-{campaign.id}" + (f"-union-{union.id}" if union else "") + ".csv"
+    # Built whole rather than streamed: even a city's 300,000 names are a few megabytes, and the
+    # database session then ends with the request.
+    body = turnout.non_voters_csv(campaign, union.id if union else None)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -16,10 +16,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from evalapp.accounts.appointments import lineage
-from evalapp.accounts.models import Account, Invitation, Role, RoleGrant
+from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.accounts.operations import (
-    SECURITY_LINK,
     check_password_policy,
     create_account,
     end_all_sessions,
@@ -32,8 +30,9 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local, utcnow
 from evalapp.notifications.operations import notify
-from evalapp.unions.events import MemberEvent, MemberEventKind, record_member_event
-from evalapp.unions.models import Member
+from evalapp.unions.appointments import independence, reach_of, within_reach
+from evalapp.unions.events import SECURITY_LINK, MemberEvent, MemberEventKind, record_member_event
+from evalapp.unions.models import Invitation, Member
 from evalapp.unions.operations import normalise_text
 
 #: No 0/O, 1/I/L: codes are read off paper and typed on phones.
@@ -77,58 +76,13 @@ def _when(moment):
     return to_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def may_reset(actor, account):
-    """An officer may reset only accounts they fully oversee: never an administrator's, and never
-    one that holds a role in a union outside the officer's subtree (that would be a takeover)."""
-    if account is None or actor.is_admin:
-        return True
-    if account.is_admin or not account.active:
-        return False
-    return all(actor.manages(grant.union) for grant in account.grants)
-
-
-def _reach_of(account):
-    """The union paths `account` manages, as stored on a code ("*": everything)."""
-    return ["*"] if account.is_admin else sorted(union.path for union in account.officer_unions)
-
-
-def _within_reach(union, reach):
-    return "*" in reach or any(union.path.startswith(path) for path in reach)
-
-
-def _independence(issuer, stored_reach=None):
-    """(reach, appointers) of `issuer`: where they or anyone who appointed them could have placed a
-    made-up colleague, and who those appointers are (the issuer included)."""
-    line = lineage(issuer)
-    reach = set(json.loads(stored_reach)) if stored_reach else set(_reach_of(issuer))
-    return reach | set(_reach_of(issuer)) | set(line.paths), line.appointers | {issuer.id}
-
-
-def may_confirm(actor, invitation):
-    """A second person: manages the member's union and holds a post outside the reach of the issuer
-    and of everyone who appointed the issuer (the reach the issuer had when issuing counts too), and
-    is none of them. For an administrator's code, another administrator."""
-    member, issuer = invitation.member, invitation.issued_by
-    if actor.id == member.account_id or not actor.manages(member.union):
-        return False
-    if issuer is None:
-        return True
-    reach, appointers = _independence(issuer, invitation.issuer_reach)
-    if actor.id in appointers:
-        return False
-    if "*" in reach:
-        return actor.is_admin
-    return actor.is_admin or any(member.union.is_within(scope) and not _within_reach(scope, reach)
-                                 for scope in actor.officer_unions)
-
-
 def second_persons(union, issuer):
     """Who may check `issuer`'s work for `union`: the nearest officers above the reach of the issuer and
     of their appointers, who are none of them; else the administrators who are none of them."""
-    reach, appointers = _independence(issuer) if issuer is not None else (set(), set())
+    reach, appointers = independence(issuer) if issuer is not None else (set(), set())
     if "*" not in reach:
         for ancestor in reversed(union.ancestors + [union]):
-            if _within_reach(ancestor, reach):
+            if within_reach(ancestor, reach):
                 continue
             officers = [officer for officer in db.session.scalars(
                 select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
@@ -155,7 +109,7 @@ def issue_invitations(union, actor, members=None):
             if member.account is None or member.account.must_change_password]
     elif any(member.union_id != union.id or not member.phone or not member.active for member in members):
         raise Refused("只能为本工会登记了手机号的在册会员发放激活码。", 400)
-    if any(not may_reset(actor, member.account) for member in members):
+    if any(member.account is not None and not member.account.can_reset(actor) for member in members):
         raise Refused("该会员的账号兼任其他职务或已停用，须由上级工会或系统管理员重置。", 403)
     if not members:
         raise Refused("本工会没有登记了手机号的在册会员，无需打印激活单。", 400)
@@ -168,7 +122,7 @@ def issue_invitations(union, actor, members=None):
         invitation.code_hash, invitation.issued_at, invitation.used_at = _hash(code), now, None
         invitation.expires_at, invitation.issued_by_id = now + VALID_FOR, actor.id
         invitation.confirmed_by_id = invitation.confirmed_at = invitation.second_code_hash = None
-        invitation.second_code_failures, invitation.issuer_reach = 0, json.dumps(_reach_of(actor))
+        invitation.second_code_failures, invitation.issuer_reach = 0, json.dumps(reach_of(actor))
         db.session.add(invitation)
         resets = member.account is not None and not member.account.must_change_password
         record_member_event(member, MemberEventKind.reset_code if resets else MemberEventKind.activation_code, actor)
@@ -246,7 +200,7 @@ def confirm_invitations(actor, invitations):
     """
     if not invitations:
         raise Refused("没有需要确认的激活码（可能已被发放人重新打印，请刷新后再看）。", 400)
-    if not all(may_confirm(actor, invitation) for invitation in invitations):
+    if not all(invitation.can_confirm(actor) for invitation in invitations):
         raise Refused("只能由发放人及其任命人的管理范围以外的上级工会工作人员确认激活码"
                       "（系统管理员发放的，由另一位系统管理员确认）。", 403)
     now, confirmed = utcnow(), []

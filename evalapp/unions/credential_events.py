@@ -1,14 +1,16 @@
 """What a member sees of the changes to their own account, and "this was not me"."""
+from flask import flash
 from sqlalchemy import select, update
 
-from evalapp.accounts.invitations import second_persons
 from evalapp.accounts.models import Account
+from evalapp.accounts.signals import initial_password_replaced, signed_in_with_password
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import to_local, utcnow
 from evalapp.notifications.operations import notify
-from evalapp.unions.events import CREDENTIAL_KINDS, MemberEvent
+from evalapp.unions.events import CREDENTIAL_KINDS, SECURITY_LINK, MemberEvent, MemberEventKind, record_member_event
+from evalapp.unions.invitations import second_persons
 
 CREDENTIAL_KIND_VALUES = [kind.value for kind in CREDENTIAL_KINDS]
 
@@ -66,3 +68,23 @@ def report_event(account, event):
     db.session.flush()
     audit.record("member_event.reported", event, actor=account, member_id=member.id, kind=event.kind,
                  event_actor_id=event.actor_id)
+
+
+@initial_password_replaced.connect
+def _record_initial_takeover(account):
+    """Opening an account from an officer's initial password is an activation, by that officer's credential."""
+    member = account.member
+    enrolled_by = db.session.scalar(select(MemberEvent).where(
+        MemberEvent.member_id == member.id, MemberEvent.kind == MemberEventKind.initial_password.value)
+        .order_by(MemberEvent.at.desc()).limit(1))
+    officer = enrolled_by.actor if enrolled_by is not None else None
+    record_member_event(member, MemberEventKind.activated, officer)
+    notify(account, "account.activated", f"您的账号已用{officer.display_name if officer else '工作人员'}设置的初始密码开通，"
+           "并设置了新密码。如果不是您本人操作的，请打开“账号安全”报告上级工会。", link=SECURITY_LINK)
+
+
+@signed_in_with_password.connect
+def _warn_of_unseen_changes(account):
+    if unseen_credential_events(account):
+        flash("您的账号最近有变动（例如工作人员为您重置了密码）。请打开“账号安全”查看；不是您本人申请的，可在那里报告上级工会。",
+              "warning")

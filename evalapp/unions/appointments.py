@@ -44,3 +44,20 @@ def lineage(account):
 def _paths(union_ids):
     ids = [union_id for union_id in union_ids if isinstance(union_id, int)]
     return db.session.scalars(select(Union.path).where(Union.id.in_(ids))).all() if ids else []
+
+
+def reach_of(account):
+    """The union paths `account` manages, as stored on a code ("*": everything)."""
+    return ["*"] if account.is_admin else sorted(union.path for union in account.officer_unions)
+
+
+def within_reach(union, reach):
+    return "*" in reach or any(union.path.startswith(path) for path in reach)
+
+
+def independence(issuer, stored_reach=None):
+    """(reach, appointers) of `issuer`: where they or anyone who appointed them could have placed a
+    made-up colleague, and who those appointers are (the issuer included)."""
+    line = lineage(issuer)
+    reach = set(json.loads(stored_reach)) if stored_reach else set(reach_of(issuer))
+    return reach | set(reach_of(issuer)) | set(line.paths), line.appointers | {issuer.id}

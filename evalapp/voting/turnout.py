@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, select
 
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, ElectorateScope
 from evalapp.core.db import db
+from evalapp.core.spreadsheets import spreadsheet_safe
 from evalapp.unions.models import Member, Union
 from evalapp.voting.models import Participation
 
@@ -35,11 +36,6 @@ class Turnout:
     @property
     def not_voted(self):
         return self.electorate - self.voted
-
-
-def can_see_turnout(campaign, account):
-    """Officers managing the campaign's union, and the chair being evaluated."""
-    return campaign.can_manage(account) or campaign.is_chaired_by(account)
 
 
 def non_voter_union(campaign, account, requested_union_id):
@@ -157,8 +153,6 @@ def count_non_voters(campaign, union_id=None):
 
 def non_voters_csv(campaign, union_id=None):
     """Return the non-voter list as CSV text (UTF-8 with BOM, for Excel), safe against formula injection."""
-    from evalapp.results.exports import spreadsheet_safe
-
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

@@ -2,6 +2,7 @@
 from evalapp.accounts import models as _accounts  # noqa: F401
 from evalapp.campaigns import models as _campaigns  # noqa: F401
 from evalapp.core import audit as _audit  # noqa: F401
+from evalapp.core import job_records as _job_records  # noqa: F401
 from evalapp.duty_reports import models as _duty_reports  # noqa: F401
 from evalapp.feedback import models as _feedback  # noqa: F401
 from evalapp.notifications import models as _notifications  # noqa: F401

@@ -3,13 +3,11 @@
 Nothing here trusts a file name or the Content-Type a browser sent: images must decode with Pillow,
 videos must carry a real MP4 or WebM container structure, PDFs their header and DOCX files the parts
 of a Word document. Every refusal is a `Rejected` with a message for the uploader; nothing here
-writes anywhere.
+writes anywhere. core.uploads is the way in that uses these checks.
 """
 import io
 import re
 import struct
-import tempfile
-import unicodedata
 import warnings
 import zipfile
 import zlib
@@ -18,42 +16,33 @@ from xml.etree import ElementTree  # nosec B405: only small parts, refused when 
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from evalapp.duty_reports.models import SMALL_SIDE
-
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-#: Longest side of the image as shown when opened, and of the light variant in the report page.
+#: Longest side of the image as shown when opened.
 LARGE_SIDE = 1600
 MAX_SIDE = 12_000
 PDF_TYPE = "application/pdf"
+PDF_MAGIC = b"%PDF-"
+ZIP_MAGIC = b"PK\x03\x04"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DOCX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 #: ISO base-media brands that browsers play as MP4; QuickTime ("qt  ") is refused with its own message.
 MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ",
               b"M4VH", b"M4VP", b"dash", b"mmp4", b"MSNV", b"XAVC", b"3gp4", b"3gp5", b"3gp6"}
 BOX_TYPE = re.compile(rb"[\x20-\x7e]{4}")
+WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
 
 
 class Rejected(Exception):
-    def __init__(self, message):
+    """`unrecognised`: the file is not of the kind checked at all (rather than a bad or too large one)."""
+
+    def __init__(self, message, unrecognised=False):
         super().__init__(message)
         self.message = message
+        self.unrecognised = unrecognised
 
 
 def megabytes(limit):
     return f"{limit / (1024 * 1024):g} MB"
-
-
-def spooled(stream):
-    """Return a seekable binary file with the content of `stream` (the stream itself when it seeks)."""
-    try:
-        stream.seek(0)
-        return stream
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        copy = tempfile.SpooledTemporaryFile(max_size=1 << 20)
-        while chunk := stream.read(1 << 20):
-            copy.write(chunk)
-        copy.seek(0)
-        return copy
 
 
 def size_of(f):
@@ -72,33 +61,23 @@ def check_size(f, max_bytes, what):
     return size
 
 
-def display_name(name):
-    """The uploader's file name without any path, control or format characters (NUL, newlines, RTL overrides)."""
-    name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
-    return name.strip(" .")
-
-
-def clean_name(name, extension):
-    """A display and download name from the uploader's file name, with the extension the content has."""
-    name = display_name(name)
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    return (stem.strip(" .")[:150] or "附件") + extension
-
-
 # --- images -----------------------------------------------------------------------------------
 
 
 @dataclass
 class ProcessedImage:
     large: bytes
-    small: bytes
+    #: The light variant (longest side `small_side`), when asked for.
+    small: bytes | None
     width: int
     height: int
 
 
-def process_image(f, max_bytes, max_pixels):
-    """Decode an image, refuse anything suspicious, and re-encode it as two metadata-free JPEGs."""
+def process_image(f, max_bytes, max_pixels, small_side=None):
+    """Decode an image, refuse anything suspicious, and re-encode it as metadata-free JPEGs.
+
+    `large` has the longest side LARGE_SIDE at most; `small` is made only when `small_side` is given.
+    """
     check_size(f, max_bytes, "图片")
     with warnings.catch_warnings():
         # Pillow only warns between its own limit and twice that; every bomb must be a refusal.
@@ -109,7 +88,7 @@ def process_image(f, max_bytes, max_pixels):
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Rejected(too_large) from None
         except UnidentifiedImageError:
-            raise Rejected("不是可识别的图片，请上传 JPEG、PNG、WebP 或 GIF 格式的图片。") from None
+            raise Rejected("不是可识别的图片，请上传 JPEG、PNG、WebP 或 GIF 格式的图片。", unrecognised=True) from None
         except (OSError, SyntaxError, ValueError, struct.error):
             raise Rejected("图片文件已损坏，无法读取。") from None
         width, height = image.size
@@ -123,10 +102,15 @@ def process_image(f, max_bytes, max_pixels):
         except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError,
                 Image.DecompressionBombWarning):
             raise Rejected("图片文件已损坏，无法读取。") from None
-    large, small = image.copy(), image.copy()
-    large.thumbnail((LARGE_SIDE, LARGE_SIDE), Image.Resampling.LANCZOS)
-    small.thumbnail((SMALL_SIDE, SMALL_SIDE), Image.Resampling.LANCZOS)
-    return ProcessedImage(_jpeg(large, 85), _jpeg(small, 75), large.width, large.height)
+    large = _shrunk(image, LARGE_SIDE)
+    small = _jpeg(_shrunk(image, small_side), 75) if small_side else None
+    return ProcessedImage(_jpeg(large, 85), small, large.width, large.height)
+
+
+def _shrunk(image, side):
+    copy = image.copy()
+    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return copy
 
 
 def _to_srgb(image):
@@ -162,18 +146,23 @@ def _jpeg(image, quality):
 # --- video ------------------------------------------------------------------------------------
 
 
+def looks_like_video(head):
+    """Whether the first bytes of a file are those of an MP4 or a WebM (Matroska) container."""
+    return head[4:8] == b"ftyp" or head[:4] == WEBM_MAGIC
+
+
 def video_type(f, max_bytes):
-    """Return the MIME type of an MP4 or WebM video after checking its container; refuse anything else."""
+    """Return (MIME type, extension) of an MP4 or WebM video after checking its container; refuse anything else."""
     size = check_size(f, max_bytes, "视频")
     head = f.read(12)
     f.seek(0)
     if head[4:8] == b"ftyp":
         _check_mp4(f, size)
-        return "video/mp4"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/mp4", ".mp4"
+    if head[:4] == WEBM_MAGIC:
         _check_webm(f)
-        return "video/webm"
-    raise Rejected("视频只支持 MP4 或 WebM 格式。")
+        return "video/webm", ".webm"
+    raise Rejected("视频只支持 MP4 或 WebM 格式。", unrecognised=True)
 
 
 def _check_mp4(f, size):
@@ -253,19 +242,24 @@ def _check_webm(f):
 # --- attachments ------------------------------------------------------------------------------
 
 
-def attachment_type(f, max_bytes):
+def looks_like_document(head):
+    """Whether the first bytes of a file are those of a PDF or of a zip package (as DOCX files are)."""
+    return head.startswith((PDF_MAGIC, ZIP_MAGIC))
+
+
+def document_type(f, max_bytes):
     """Return (MIME type, extension) of a PDF or DOCX file; refuse anything else, and documents carrying
     something else: macros, OLE objects or programs, external templates and content, web pages, scripts."""
     check_size(f, max_bytes, "附件")
     head = f.read(8)
     f.seek(0)
-    if head.startswith(b"%PDF-"):
+    if head.startswith(PDF_MAGIC):
         _check_pdf(f)
         return PDF_TYPE, ".pdf"
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(ZIP_MAGIC):
         _check_docx(f)
         return DOCX_TYPE, ".docx"
-    raise Rejected("附件只支持 PDF 和 Word（.docx）文件。")
+    raise Rejected("附件只支持 PDF 和 Word（.docx）文件。", unrecognised=True)
 
 
 # A PDF may not also be a web page (a polyglot: served or saved as HTML, its script runs) nor carry

@@ -1,0 +1,19 @@
+"""Signals by which higher floors (voting, results, rectification) take part in campaigns.
+
+Campaigns may not import the floors above them; they send these, and the packages above answer.
+Page signals are sent with the object shown and `account`; receivers return template values
+(`evalapp.core.hooks.page_values`).
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A campaign's page (sender: the campaign): e.g. turnout, whether the account has voted.
+campaign_page = _signals.signal("campaign-page")
+#: The home page's list (sender: the list of campaigns): receivers return {"voted_in": {campaign id, …}}.
+campaign_list = _signals.signal("campaign-list")
+#: A batch's page (sender: the batch; also `campaigns`, the batch's campaigns): turnout, ranking.
+batch_page = _signals.signal("batch-page")
+#: A campaign has just moved to published (sender: the campaign; also `actor`), in the same
+#: transaction: the results package freezes its result here. A receiver that refuses stops it.
+campaign_published = _signals.signal("campaign-published")

@@ -1,0 +1,31 @@
+"""`flask demo …`: load the demo federation and print its logins."""
+import click
+from flask.cli import AppGroup
+
+from evalapp.core.db import db
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("load-if-empty")
+def load_if_empty():
+    """Load the demo federation when the database has no unions yet."""
+    from evalapp.demo.seed import load_demo
+    from evalapp.unions.models import Union
+
+    if db.session.scalar(db.select(Union.id).limit(1)) is not None:
+        click.echo("database already holds data; demo not loaded", err=True)
+        return
+    click.echo("loading demo data…", err=True)
+    load_demo()
+    click.echo("demo data loaded", err=True)
+
+
+@demo_cli.command("logins")
+def logins():
+    """Print the demo logins."""
+    from evalapp.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role in DEMO_LOGINS:
+        click.echo(f"  {username:<12} {role}")
