@@ -36,8 +36,8 @@ from evalapp.core.timeutil import local_today
 from evalapp.duty_reports.operations import save_report
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
-from evalapp.reports import review
-from evalapp.reports.models import ReviewStage
+from evalapp.reviews import review
+from evalapp.reviews.models import ReviewStage
 from evalapp.unions.models import Union, UnionKind, UnionSector
 from evalapp.unions.operations import add_member, create_union
 from evalapp.voting.operations import cast_ballot

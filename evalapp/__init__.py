@@ -16,10 +16,10 @@ DOMAIN_PACKAGES = (
     "campaigns",
     "duty_reports",
     "voting",
-    "feedback",
+    "suggestions",
     "results",
     "rectification",
-    "reports",
+    "reviews",
     "coverage",
     "demo",
 )

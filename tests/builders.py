@@ -56,7 +56,7 @@ ROSTER_HEADER = ["姓名", "手机号", "身份证号", "工会"]
 def make_id(serial, region="440703", born="19900101"):
     """Return a valid national ID number (correct GB 11643 check digit)."""
     body = f"{region}{born}{serial % 1000:03d}"
-    return body + ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+    return body + ID_CHECK_CHARS[sum(int(d) * world for d, world in zip(body, ID_WEIGHTS)) % 11]
 
 
 def csv_file(rows, header=ROSTER_HEADER, encoding="utf-8"):

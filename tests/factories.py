@@ -47,40 +47,40 @@ def make_questionnaire(owner, kinds=(ItemKind.satisfaction3, ItemKind.satisfacti
 
 def build_world(member_count=5):
     """City → county → town → union A; a second county with union B; staff, a chair, members."""
-    w = SimpleNamespace()
-    w.city = create_union("江门市总工会", UnionKind.city)
-    w.county = create_union("新会区总工会", UnionKind.county, w.city)
-    w.town = create_union("会城街道总工会", UnionKind.town, w.county)
-    w.union_a = create_union("甲公司工会", UnionKind.grassroots, w.town)
-    w.other_county = create_union("台山市总工会", UnionKind.county, w.city)
-    w.union_b = create_union("乙公司工会", UnionKind.grassroots, w.other_county)
-    w.admin = make_account("admin", is_admin=True)
-    w.city_officer = make_account("city_officer", officer_of=w.city)
-    w.county_officer = make_account("county_officer", officer_of=w.county)
-    w.other_officer = make_account("other_officer", officer_of=w.other_county)
-    w.chair = make_account("chair", "主席甲", member_of=w.union_a, chair_of=w.union_a)
-    w.members = [make_account(f"m{i}", f"会员{i}", member_of=w.union_a) for i in range(1, member_count + 1)]
-    w.outsider = make_account("outsider", "乙会员", member_of=w.union_b)
-    w.form = make_questionnaire(w.city)
+    world = SimpleNamespace()
+    world.city = create_union("江门市总工会", UnionKind.city)
+    world.county = create_union("新会区总工会", UnionKind.county, world.city)
+    world.town = create_union("会城街道总工会", UnionKind.town, world.county)
+    world.union_a = create_union("甲公司工会", UnionKind.grassroots, world.town)
+    world.other_county = create_union("台山市总工会", UnionKind.county, world.city)
+    world.union_b = create_union("乙公司工会", UnionKind.grassroots, world.other_county)
+    world.admin = make_account("admin", is_admin=True)
+    world.city_officer = make_account("city_officer", officer_of=world.city)
+    world.county_officer = make_account("county_officer", officer_of=world.county)
+    world.other_officer = make_account("other_officer", officer_of=world.other_county)
+    world.chair = make_account("chair", "主席甲", member_of=world.union_a, chair_of=world.union_a)
+    world.members = [make_account(f"m{i}", f"会员{i}", member_of=world.union_a) for i in range(1, member_count + 1)]
+    world.outsider = make_account("outsider", "乙会员", member_of=world.union_b)
+    world.form = make_questionnaire(world.city)
     db.session.commit()
-    return w
+    return world
 
 
-def make_campaign(w, state="draft", union=None, subject=SubjectKind.chair, scope=ElectorateScope.union,
+def make_campaign(world, state="draft", union=None, subject=SubjectKind.chair, scope=ElectorateScope.union,
                   form=None, votes=()):
     """Create a campaign for union A and drive it to `state`; `votes` are lists of option positions."""
-    union = union or w.union_a
-    officer = officer_for(w, union)
-    campaign = campaign_ops.create_campaign(officer, union, form or w.form, "2026年度述职评议", subject, "", scope)
+    union = union or world.union_a
+    officer = officer_for(world, union)
+    campaign = campaign_ops.create_campaign(officer, union, form or world.form, "2026年度述职评议", subject, "", scope)
     steps = ["reporting", "open", "closed", "published", "archived"]
     for step in steps[: steps.index(state) + 1] if state != "draft" else []:
         if step == "reporting":
             campaign_ops.start_reporting(campaign, officer)
             if subject == SubjectKind.chair:
-                report_ops.save_report(campaign, w.chair, "一年来的工作报告。")
+                report_ops.save_report(campaign, world.chair, "一年来的工作报告。")
         elif step == "open":
             campaign_ops.open_voting(campaign, officer)
-            for voter, positions in zip(w.members, votes):
+            for voter, positions in zip(world.members, votes):
                 vote(campaign, voter, positions)
         elif step == "closed":
             campaign_ops.close_voting(campaign, officer)
@@ -92,14 +92,14 @@ def make_campaign(w, state="draft", union=None, subject=SubjectKind.chair, scope
     return campaign
 
 
-def officer_for(w, union):
-    """The officer of `w` who runs campaigns for `union`: the county's within the county, else the city's."""
-    return w.county_officer if union.is_within(w.county) else w.city_officer
+def officer_for(world, union):
+    """The officer of `world` who runs campaigns for `union`: the county's within the county, else the city's."""
+    return world.county_officer if union.is_within(world.county) else world.city_officer
 
 
-def close_and_publish(w, campaign):
+def close_and_publish(world, campaign):
     """Close voting on `campaign` and publish its result, as the officer who runs it."""
-    officer = officer_for(w, campaign.union)
+    officer = officer_for(world, campaign.union)
     campaign_ops.close_voting(campaign, officer)
     campaign_ops.publish(campaign, officer)
     db.session.commit()
@@ -149,14 +149,14 @@ def make_union(parent, name, kind=UnionKind.grassroots, sector="other", members=
 PLAN_TEXT = ("一、每月召开一次会员代表座谈会，逐条听取意见。", "工会主席 主席甲")
 
 
-def published_rectification(w, votes=((3, 1, 1),) * 5):
+def published_rectification(world, votes=((3, 1, 1),) * 5):
     """Publish a campaign of union A in which item 1 falls under 80%; return its one rectification item."""
-    campaign = make_campaign(w, "published", votes=[list(v) for v in votes])
+    campaign = make_campaign(world, "published", votes=[list(v) for v in votes])
     [rectification] = campaign.rectifications
     return rectification
 
 
-def drive_rectification(w, rectification, state, target_date=None):
+def drive_rectification(world, rectification, state, target_date=None):
     """Take `rectification` from awaiting_plan to `state` through the real operations, as chair and county officer.
 
     `returned` and `resubmitted` pass through one return; `in_progress` and later through a first approval.
@@ -167,7 +167,7 @@ def drive_rectification(w, rectification, state, target_date=None):
     from evalapp.rectification import operations as rect_ops
 
     target_date = target_date or local_today() + timedelta(days=60)
-    chair, officer = w.chair, w.county_officer
+    chair, officer = world.chair, world.county_officer
     path = {
         "awaiting_plan": [],
         "plan_submitted": ["submit"],

@@ -36,15 +36,15 @@ from evalapp.core.jobs import run_in_background
 from evalapp.core.limits import limiter
 from evalapp.core.timeutil import local_today
 from evalapp.duty_reports.operations import add_images, save_report, versions_of
-from evalapp.feedback import operations as feedback_ops
 from evalapp.notifications.operations import notify
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item
 from evalapp.rectification.models import Evidence, RectificationEvent
 from evalapp.rectification.operations import add_progress
-from evalapp.reports.models import ReviewStage
-from evalapp.reports.review import request_review, run_review
+from evalapp.reviews.models import ReviewStage
+from evalapp.reviews.review import request_review, run_review
 from evalapp.rosters import operations as roster_ops
+from evalapp.suggestions import operations as suggestion_ops
 from evalapp.unions.models import UnionSector
 from evalapp.unions.operations import add_member
 from tests.builders import PDF, csv_file, jpeg, make_id, mp4
@@ -105,110 +105,110 @@ def unique(prefix):
 
 def build_matrix_world(app):
     """The factories' world plus one object of every kind, all on union A's side of the tree."""
-    w = build_world()
-    w.app = app
-    w.county_form = make_questionnaire(w.county)
+    world = build_world()
+    world.app = app
+    world.county_form = make_questionnaire(world.county)
     # Roster imports go to a union beside union A: applying one deactivates whoever the file leaves out.
-    w.roster_union = make_union(w.town, "丙公司工会")
-    w.phone_member = add_member(w.union_a, "持码会员", "13900000001")
+    world.roster_union = make_union(world.town, "丙公司工会")
+    world.phone_member = add_member(world.union_a, "持码会员", "13900000001")
 
-    w.reporting = make_campaign(w, "reporting")
-    [w.report_image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "a.jpg")], "说明")
-    save_report(w.reporting, w.chair, "<p>第二稿：补充了一年来的工作。</p>")  # keeps the first as a version
-    w.report_version = versions_of(w.reporting)[0].number
-    w.draft = make_campaign(w, "draft")
-    save_report(w.draft, w.chair, "<p>还在起草的述职报告。</p>")
-    [w.draft_image] = add_images(w.draft, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "draft.jpg")])
-    w.open = make_campaign(w, "open")
-    w.published = make_campaign(w, "published", votes=[[3, 1, 1]] * 5)
-    [w.rectification] = w.published.rectifications
-    drive_rectification(w, w.rectification, "in_progress")
-    add_progress(w.rectification, w.chair, "第一次座谈会已召开。", [(io.BytesIO(jpeg(SMALL_IMAGE)), "photo.jpg")])
+    world.reporting = make_campaign(world, "reporting")
+    [world.report_image] = add_images(world.reporting, world.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "a.jpg")], "说明")
+    save_report(world.reporting, world.chair, "<p>第二稿：补充了一年来的工作。</p>")  # keeps the first as a version
+    world.report_version = versions_of(world.reporting)[0].number
+    world.draft = make_campaign(world, "draft")
+    save_report(world.draft, world.chair, "<p>还在起草的述职报告。</p>")
+    [world.draft_image] = add_images(world.draft, world.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "draft.jpg")])
+    world.open = make_campaign(world, "open")
+    world.published = make_campaign(world, "published", votes=[[3, 1, 1]] * 5)
+    [world.rectification] = world.published.rectifications
+    drive_rectification(world, world.rectification, "in_progress")
+    add_progress(world.rectification, world.chair, "第一次座谈会已召开。", [(io.BytesIO(jpeg(SMALL_IMAGE)), "photo.jpg")])
     db.session.flush()
-    w.evidence = db.session.scalars(sa.select(Evidence).join(RectificationEvent)
-                                    .where(RectificationEvent.rectification_id == w.rectification.id)).one()
-    w.notice = notify(w.chair, "suggestion", "您有一条新的意见建议。", "/inbox")
-    w.batch = fresh_batch(w, w.union_a)
+    world.evidence = db.session.scalars(sa.select(Evidence).join(RectificationEvent)
+                                    .where(RectificationEvent.rectification_id == world.rectification.id)).one()
+    world.notice = notify(world.chair, "suggestion", "您有一条新的意见建议。", "/inbox")
+    world.batch = fresh_batch(world, world.union_a)
 
-    roster_job = fresh_roster_job(w)
-    review = request_review(w.county_officer, w.county, date(local_today().year, 1, 1), local_today())
+    roster_job = fresh_roster_job(world)
+    review = request_review(world.county_officer, world.county, date(local_today().year, 1, 1), local_today())
     db.session.commit()
     run_in_background(app, run_review, review.id)
     db.session.expire_all()
-    w.roster_job, w.review = roster_job, review
-    assert w.review.file_key is not None, "the review job should have produced its PDF"
-    return w
+    world.roster_job, world.review = roster_job, review
+    assert world.review.file_key is not None, "the review job should have produced its PDF"
+    return world
 
 
-def fresh_batch(w, union=None):
+def fresh_batch(world, union=None):
     """A survey batch of the town picking one grassroots union (by default a new one with a member)."""
     if union is None:
-        union = make_union(w.town, unique("丁公司工会"), members=1)
+        union = make_union(world.town, unique("丁公司工会"), members=1)
     spec = dict(title=unique("问卷批次"), rule=BatchRule.picked, params={"union_ids": [union.id]},
                 subject_kind=SubjectKind.none, title_pattern="{工会}职工问卷")
-    digest = select_unions(w.county_officer, w.town, BatchSpec(template=w.county_form, **spec)).digest
-    batch, _ = create_batch(w.county_officer, w.town, BatchSpec(template=w.county_form, **spec),
+    digest = select_unions(world.county_officer, world.town, BatchSpec(template=world.county_form, **spec)).digest
+    batch, _ = create_batch(world.county_officer, world.town, BatchSpec(template=world.county_form, **spec),
                             f"{next(_serial):032x}", digest)
     db.session.commit()
     return batch
 
 
-def fresh_roster_job(w):
+def fresh_roster_job(world):
     """A previewed roster import for the union beside union A."""
-    job = roster_ops.start_import(w.roster_union, w.county_officer, io.BytesIO(roster_csv()), "花名册.csv")
+    job = roster_ops.start_import(world.roster_union, world.county_officer, io.BytesIO(roster_csv()), "花名册.csv")
     db.session.commit()
-    run_in_background(w.app, roster_ops.run_preview, job.id)
+    run_in_background(world.app, roster_ops.run_preview, job.id)
     db.session.expire_all()
     return job
 
 
-def failed_roster_job(w):
+def failed_roster_job(world):
     """A roster import whose file had a header and no rows: failed, its file deleted."""
     header_only = roster_csv().splitlines(keepends=True)[0]
-    job = roster_ops.start_import(w.roster_union, w.county_officer, io.BytesIO(header_only), "花名册.csv")
+    job = roster_ops.start_import(world.roster_union, world.county_officer, io.BytesIO(header_only), "花名册.csv")
     db.session.commit()
-    run_in_background(w.app, roster_ops.run_preview, job.id)
+    run_in_background(world.app, roster_ops.run_preview, job.id)
     db.session.expire_all()
     return job
 
 
-def failed_review(w):
-    review = request_review(w.county_officer, w.county, date(local_today().year, 1, 1), local_today())
+def failed_review(world):
+    review = request_review(world.county_officer, world.county, date(local_today().year, 1, 1), local_today())
     review.stage, review.message = ReviewStage.failed, "生成审阅报告时出错。"
     db.session.commit()
     return review
 
 
-def fresh_suggestion(w, hidden=False):
-    suggestion = feedback_ops.add_suggestion(w.published, w.members[0], unique("职工食堂的卫生需要改进"))
+def fresh_suggestion(world, hidden=False):
+    suggestion = suggestion_ops.add_suggestion(world.published, world.members[0], unique("职工食堂的卫生需要改进"))
     if hidden:
-        feedback_ops.hide(suggestion, w.county_officer, "含有不文明用语")
+        suggestion_ops.hide(suggestion, world.county_officer, "含有不文明用语")
     db.session.commit()
     return suggestion
 
 
-def fresh_rectification(w, state):
+def fresh_rectification(world, state):
     """A rectification item of union A's published campaign (flagged from a suggestion), taken to `state`."""
-    item = feedback_ops.flag(fresh_suggestion(w), w.county_officer, "职工食堂卫生条件差，须限期整改")
+    item = suggestion_ops.flag(fresh_suggestion(world), world.county_officer, "职工食堂卫生条件差，须限期整改")
     db.session.commit()
-    return drive_rectification(w, item, state)
+    return drive_rectification(world, item, state)
 
 
-def fresh_report_image(w):
-    [image] = add_images(w.reporting, w.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "b.jpg")])
+def fresh_report_image(world):
+    [image] = add_images(world.reporting, world.chair, [(io.BytesIO(jpeg(SMALL_IMAGE)), "b.jpg")])
     db.session.commit()
     return image
 
 
-def fresh_officer_grant(w):
+def fresh_officer_grant(world):
     account = make_account(unique("spare_officer"))
-    grant = grant_role(account, w.union_a, Role.officer)
+    grant = grant_role(account, world.union_a, Role.officer)
     db.session.commit()
     return grant
 
 
-def fresh_item(w):
-    item = add_item(w.county_form, ItemKind.satisfaction3, unique("临时题"))
+def fresh_item(world):
+    item = add_item(world.county_form, ItemKind.satisfaction3, unique("临时题"))
     db.session.commit()
     return item
 
@@ -232,10 +232,10 @@ class Case:
     ends_session: bool = False
 
 
-def _reset_event(w):
+def _reset_event(world):
     from evalapp.unions.events import MemberEventKind, record_member_event
 
-    event = record_member_event(w.members[0].member, MemberEventKind.reset_code, w.county_officer)
+    event = record_member_event(world.members[0].member, MemberEventKind.reset_code, world.county_officer)
     db.session.flush()
     return event
 
@@ -251,214 +251,216 @@ ITEM_FORM = {"kind": "satisfaction3", "prompt": "新增的题目", "weight": "1"
 
 ACCESS = {
     # Accounts and the inbox: one's own, for everyone signed in.
-    ("accounts.login", "GET"): Case(EVERYONE, lambda w: "/login"),
-    ("accounts.login", "POST"): Case(EVERYONE, lambda w: ("/login", {})),
-    ("unions.activate_view", "GET"): Case(EVERYONE, lambda w: "/activate"),
-    ("unions.activate_view", "POST"): Case(EVERYONE, lambda w: ("/activate", {})),
-    ("accounts.logout", "POST"): Case(SIGNED_IN, lambda w: ("/logout", {}), ends_session=True),
-    ("accounts.password", "GET"): Case(SIGNED_IN, lambda w: "/account/password"),
+    ("accounts.login", "GET"): Case(EVERYONE, lambda world: "/login"),
+    ("accounts.login", "POST"): Case(EVERYONE, lambda world: ("/login", {})),
+    ("unions.activate_view", "GET"): Case(EVERYONE, lambda world: "/activate"),
+    ("unions.activate_view", "POST"): Case(EVERYONE, lambda world: ("/activate", {})),
+    ("accounts.logout", "POST"): Case(SIGNED_IN, lambda world: ("/logout", {}), ends_session=True),
+    ("accounts.password", "GET"): Case(SIGNED_IN, lambda world: "/account/password"),
     # An empty form: nobody's password changes here.
-    ("accounts.password", "POST"): Case(SIGNED_IN, lambda w: ("/account/password", {})),
-    ("unions.security", "GET"): Case(SIGNED_IN, lambda w: "/account/security"),
+    ("accounts.password", "POST"): Case(SIGNED_IN, lambda world: ("/account/password", {})),
+    ("unions.security", "GET"): Case(SIGNED_IN, lambda world: "/account/security"),
     # Only the member whose account it was may report a change as "not me".
-    ("unions.report_credential_event", "POST"): Case(VOTERS, lambda w, event: (f"/account/security/{event.id}/report", {}),
-                                      consumes=lambda w: _reset_event(w)),
-    ("health.healthz", "GET"): Case(EVERYONE, lambda w: "/healthz"),
-    ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda w: "/inbox"),
-    ("notifications.open_notice", "GET"): Case(CHAIR_ONLY, lambda w: f"/inbox/{w.notice.id}"),
-    ("notifications.read_all", "POST"): Case(SIGNED_IN, lambda w: ("/inbox/read-all", {})),
-    ("notifications.settings", "GET"): Case(SIGNED_IN, lambda w: "/account/notifications"),
+    ("unions.report_credential_event", "POST"): Case(VOTERS, lambda world, event: (f"/account/security/{event.id}/report", {}),
+                                      consumes=lambda world: _reset_event(world)),
+    ("health.healthz", "GET"): Case(EVERYONE, lambda world: "/healthz"),
+    ("notifications.inbox", "GET"): Case(SIGNED_IN, lambda world: "/inbox"),
+    ("notifications.open_notice", "GET"): Case(CHAIR_ONLY, lambda world: f"/inbox/{world.notice.id}"),
+    ("notifications.read_all", "POST"): Case(SIGNED_IN, lambda world: ("/inbox/read-all", {})),
+    ("notifications.settings", "GET"): Case(SIGNED_IN, lambda world: "/account/notifications"),
     ("notifications.settings", "POST"): Case(
-        SIGNED_IN, lambda w: ("/account/notifications", {"email": "someone@example.org"})),
-    ("voting.check_receipt", "GET"): Case(SIGNED_IN, lambda w: "/receipts"),
-    ("voting.check_receipt", "POST"): Case(SIGNED_IN, lambda w: ("/receipts", {"code": "ABCD-EFGH-JKLM"})),
-    ("campaigns.index", "GET"): Case(SIGNED_IN, lambda w: "/"),
-    ("feedback.overview", "GET"): Case(SIGNED_IN, lambda w: "/suggestions"),
+        SIGNED_IN, lambda world: ("/account/notifications", {"email": "someone@example.org"})),
+    ("voting.check_receipt", "GET"): Case(SIGNED_IN, lambda world: "/receipts"),
+    ("voting.check_receipt", "POST"): Case(SIGNED_IN, lambda world: ("/receipts", {"code": "ABCD-EFGH-JKLM"})),
+    ("campaigns.index", "GET"): Case(SIGNED_IN, lambda world: "/"),
+    ("suggestions.overview", "GET"): Case(SIGNED_IN, lambda world: "/suggestions"),
 
     # Unions, rosters and templates: officers of the subtree.
-    ("unions.index", "GET"): Case(STAFF, lambda w: "/unions/"),
+    ("unions.index", "GET"): Case(STAFF, lambda world: "/unions/"),
     # Codes waiting for a second person: each officer sees those they may confirm (an empty form here).
-    ("campaigns.confirmations", "GET"): Case(STAFF, lambda w: "/confirmations"),
-    ("campaigns.confirmations", "POST"): Case(STAFF, lambda w: ("/confirmations", {})),
-    ("unions.show", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.union_a.id}"),
-    ("unions.add_child", "POST"): Case(MANAGERS, lambda w: (
-        f"/unions/{w.town.id}/children", {"name": unique("戊公司工会"), "kind": "grassroots", "sector": "other"})),
-    ("unions.add_member_view", "POST"): Case(MANAGERS, lambda w: (
-        f"/unions/{w.union_a.id}/members", {"name": unique("新会员")})),
-    ("unions.appoint_view", "POST"): Case(MANAGERS, lambda w, account: (
-        f"/unions/{w.union_a.id}/roles", {"role": "officer", "username": account.username}),
-        consumes=lambda w: make_account(unique("appointee"))),
-    ("unions.revoke_view", "POST"): Case(MANAGERS, lambda w, grant: (
-        f"/unions/{w.union_a.id}/roles/{grant.id}/revoke", {}), consumes=fresh_officer_grant),
-    ("unions.sector_view", "POST"): Case(MANAGERS, lambda w: (
-        f"/unions/{w.union_a.id}/sector", {"sector": next(s for s in UnionSector if s != w.union_a.sector).value})),
-    ("unions.invitations", "POST"): Case(MANAGERS, lambda w: (
-        f"/unions/{w.union_a.id}/invitations", {"member_id": str(w.phone_member.id)})),
-    ("rosters.template", "GET"): Case(STAFF, lambda w: "/rosters/template.csv"),
-    ("rosters.upload", "GET"): Case(MANAGERS, lambda w: f"/rosters/unions/{w.roster_union.id}/import"),
-    ("rosters.upload", "POST"): Case(MANAGERS, lambda w: (
-        f"/rosters/unions/{w.roster_union.id}/import", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")})),
-    ("rosters.job", "GET"): Case(MANAGERS, lambda w: f"/rosters/jobs/{w.roster_job.id}"),
-    ("rosters.apply_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/apply", {}),
+    ("campaigns.confirmations", "GET"): Case(STAFF, lambda world: "/confirmations"),
+    ("campaigns.confirmations", "POST"): Case(STAFF, lambda world: ("/confirmations", {})),
+    ("unions.show", "GET"): Case(MANAGERS, lambda world: f"/unions/{world.union_a.id}"),
+    ("unions.add_child", "POST"): Case(MANAGERS, lambda world: (
+        f"/unions/{world.town.id}/children", {"name": unique("戊公司工会"), "kind": "grassroots", "sector": "other"})),
+    ("unions.add_member_view", "POST"): Case(MANAGERS, lambda world: (
+        f"/unions/{world.union_a.id}/members", {"name": unique("新会员")})),
+    ("unions.appoint_view", "POST"): Case(MANAGERS, lambda world, account: (
+        f"/unions/{world.union_a.id}/roles", {"role": "officer", "username": account.username}),
+        consumes=lambda world: make_account(unique("appointee"))),
+    ("unions.revoke_view", "POST"): Case(MANAGERS, lambda world, grant: (
+        f"/unions/{world.union_a.id}/roles/{grant.id}/revoke", {}), consumes=fresh_officer_grant),
+    ("unions.sector_view", "POST"): Case(MANAGERS, lambda world: (
+        f"/unions/{world.union_a.id}/sector", {"sector": next(s for s in UnionSector if s != world.union_a.sector).value})),
+    ("unions.invitations", "POST"): Case(MANAGERS, lambda world: (
+        f"/unions/{world.union_a.id}/invitations", {"member_id": str(world.phone_member.id)})),
+    ("rosters.template", "GET"): Case(STAFF, lambda world: "/rosters/template.csv"),
+    ("rosters.upload", "GET"): Case(MANAGERS, lambda world: f"/rosters/unions/{world.roster_union.id}/import"),
+    ("rosters.upload", "POST"): Case(MANAGERS, lambda world: (
+        f"/rosters/unions/{world.roster_union.id}/import", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")})),
+    ("rosters.job", "GET"): Case(MANAGERS, lambda world: f"/rosters/jobs/{world.roster_job.id}"),
+    ("rosters.apply_view", "POST"): Case(MANAGERS, lambda world, job: (f"/rosters/jobs/{job.id}/apply", {}),
                                          consumes=fresh_roster_job),
-    ("rosters.abandon_view", "POST"): Case(MANAGERS, lambda w, job: (f"/rosters/jobs/{job.id}/abandon", {}),
+    ("rosters.abandon_view", "POST"): Case(MANAGERS, lambda world, job: (f"/rosters/jobs/{job.id}/abandon", {}),
                                            consumes=fresh_roster_job),
-    ("rosters.retry_view", "POST"): Case(MANAGERS, lambda w, job: (
+    ("rosters.retry_view", "POST"): Case(MANAGERS, lambda world, job: (
         f"/rosters/jobs/{job.id}/retry", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")}),
         consumes=failed_roster_job),
-    ("questionnaires.index", "GET"): Case(STAFF, lambda w: "/questionnaires/"),
-    ("questionnaires.new", "GET"): Case(STAFF, lambda w: "/questionnaires/new"),
+    ("questionnaires.index", "GET"): Case(STAFF, lambda world: "/questionnaires/"),
+    ("questionnaires.new", "GET"): Case(STAFF, lambda world: "/questionnaires/new"),
     # Any officer may file a new template, under a union of their own (the choices offer no other).
-    ("questionnaires.new", "POST"): Case(STAFF, lambda w: (
-        "/questionnaires/new", RULES_FORM | {"owner_union_id": str(w.county.id)})),
-    ("questionnaires.show", "GET"): Case(MANAGERS, lambda w: f"/questionnaires/{w.county_form.id}"),
-    ("questionnaires.show", "POST"): Case(MANAGERS, lambda w: (f"/questionnaires/{w.county_form.id}", ITEM_FORM)),
-    ("questionnaires.edit_rules", "GET"): Case(MANAGERS, lambda w: f"/questionnaires/{w.county_form.id}/rules"),
-    ("questionnaires.edit_rules", "POST"): Case(MANAGERS, lambda w: (
-        f"/questionnaires/{w.county_form.id}/rules", RULES_FORM | {"title": unique("改名的测评表")})),
-    ("questionnaires.edit_item", "GET"): Case(MANAGERS, lambda w: (
-        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}")),
-    ("questionnaires.edit_item", "POST"): Case(MANAGERS, lambda w: (
-        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}",
+    ("questionnaires.new", "POST"): Case(STAFF, lambda world: (
+        "/questionnaires/new", RULES_FORM | {"owner_union_id": str(world.county.id)})),
+    ("questionnaires.show", "GET"): Case(MANAGERS, lambda world: f"/questionnaires/{world.county_form.id}"),
+    ("questionnaires.show", "POST"): Case(MANAGERS, lambda world: (f"/questionnaires/{world.county_form.id}", ITEM_FORM)),
+    ("questionnaires.edit_rules", "GET"): Case(MANAGERS, lambda world: f"/questionnaires/{world.county_form.id}/rules"),
+    ("questionnaires.edit_rules", "POST"): Case(MANAGERS, lambda world: (
+        f"/questionnaires/{world.county_form.id}/rules", RULES_FORM | {"title": unique("改名的测评表")})),
+    ("questionnaires.edit_item", "GET"): Case(MANAGERS, lambda world: (
+        f"/questionnaires/{world.county_form.id}/items/{world.county_form.items[0].id}")),
+    ("questionnaires.edit_item", "POST"): Case(MANAGERS, lambda world: (
+        f"/questionnaires/{world.county_form.id}/items/{world.county_form.items[0].id}",
         ITEM_FORM | {"prompt": unique("改过的题目")})),
-    ("questionnaires.delete_item", "POST"): Case(MANAGERS, lambda w, item: (
-        f"/questionnaires/{w.county_form.id}/items/{item.id}/delete", {}), consumes=fresh_item),
-    ("questionnaires.move", "POST"): Case(MANAGERS, lambda w: (
-        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[-1].id}/move/up", {})),
-    ("questionnaires.copy", "POST"): Case(MANAGERS, lambda w: (f"/questionnaires/{w.county_form.id}/copy", {})),
+    ("questionnaires.delete_item", "POST"): Case(MANAGERS, lambda world, item: (
+        f"/questionnaires/{world.county_form.id}/items/{item.id}/delete", {}), consumes=fresh_item),
+    ("questionnaires.move", "POST"): Case(MANAGERS, lambda world: (
+        f"/questionnaires/{world.county_form.id}/items/{world.county_form.items[-1].id}/move/up", {})),
+    ("questionnaires.copy", "POST"): Case(MANAGERS, lambda world: (f"/questionnaires/{world.county_form.id}/copy", {})),
 
     # Campaigns and batches: managers run them; the chair and the electorate see them.
-    ("campaigns.new", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.union_a.id}/campaigns/new"),
-    ("campaigns.new", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.union_a.id}/campaigns/new", {
+    ("campaigns.new", "GET"): Case(MANAGERS, lambda world: f"/unions/{world.union_a.id}/campaigns/new"),
+    ("campaigns.new", "POST"): Case(MANAGERS, lambda world: (f"/unions/{world.union_a.id}/campaigns/new", {
         "title": unique("新的评议"), "subject_kind": "chair", "electorate_scope": "union",
-        "template_id": str(w.form.id)})),
-    ("campaigns.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}"),
-    ("campaigns.act", "POST"): Case(MANAGERS, lambda w, campaign: (
-        f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda w: make_campaign(w, "draft")),
-    ("results.publish", "POST"): Case(MANAGERS, lambda w, campaign: (
-        f"/campaigns/{campaign.id}/actions/publish", {}), consumes=lambda w: make_campaign(w, "closed")),
-    ("campaigns.poster", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.open.id}/poster"),
-    ("voting.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/turnout"),
-    ("voting.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters"),
-    ("voting.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.open.id}/non-voters.csv"),
-    ("campaigns.new_batch", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.town.id}/batches/new"),
-    ("campaigns.new_batch", "POST"): Case(MANAGERS, lambda w: (f"/unions/{w.town.id}/batches/new", {
-        "title": unique("批次"), "rule": "picked", "union_ids": str(w.union_a.id), "subject_kind": "none",
-        "electorate_scope": "union", "template_id": str(w.county_form.id), "title_pattern": "{工会}职工问卷"})),
-    ("campaigns.batch", "GET"): Case(MANAGERS, lambda w: f"/batches/{w.batch.id}"),
-    ("campaigns.batch_act", "POST"): Case(MANAGERS, lambda w, batch: (f"/batches/{batch.id}/actions/open", {}),
+        "template_id": str(world.form.id)})),
+    ("campaigns.show", "GET"): Case(VIEWERS, lambda world: f"/campaigns/{world.open.id}"),
+    ("campaigns.act", "POST"): Case(MANAGERS, lambda world, campaign: (
+        f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda world: make_campaign(world, "draft")),
+    ("results.publish", "POST"): Case(MANAGERS, lambda world, campaign: (
+        f"/campaigns/{campaign.id}/actions/publish", {}), consumes=lambda world: make_campaign(world, "closed")),
+    ("campaigns.poster", "GET"): Case(MANAGERS, lambda world: f"/campaigns/{world.open.id}/poster"),
+    ("voting.turnout_page", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.open.id}/turnout"),
+    ("voting.non_voters", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.open.id}/non-voters"),
+    ("voting.non_voters_csv", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.open.id}/non-voters.csv"),
+    ("campaigns.new_batch", "GET"): Case(MANAGERS, lambda world: f"/unions/{world.town.id}/batches/new"),
+    ("campaigns.new_batch", "POST"): Case(MANAGERS, lambda world: (f"/unions/{world.town.id}/batches/new", {
+        "title": unique("批次"), "rule": "picked", "union_ids": str(world.union_a.id), "subject_kind": "none",
+        "electorate_scope": "union", "template_id": str(world.county_form.id), "title_pattern": "{工会}职工问卷"})),
+    ("campaigns.batch", "GET"): Case(MANAGERS, lambda world: f"/batches/{world.batch.id}"),
+    ("campaigns.batch_act", "POST"): Case(MANAGERS, lambda world, batch: (f"/batches/{batch.id}/actions/open", {}),
                                           consumes=fresh_batch),
 
     # The duty report: the chair writes it; managers read its versions; the electorate reads its files.
-    ("duty_reports.edit", "GET"): Case(CHAIR_ONLY, lambda w: f"/campaigns/{w.reporting.id}/report"),
-    ("duty_reports.edit", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report", {"body": f"<p>{unique('修改后的述职报告')}</p>"})),
-    ("duty_reports.upload_images", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/images", {"images": (io.BytesIO(jpeg(SMALL_IMAGE)), "c.jpg")})),
-    ("duty_reports.upload_video", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/video", {"video": (io.BytesIO(mp4()), "v.mp4")})),
-    ("duty_reports.upload_attachment", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/attachments", {"attachment": (io.BytesIO(PDF), "a.pdf")})),
-    ("duty_reports.caption", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}/caption",
-        {f"f{w.report_image.id}-caption": unique("新的图片说明")})),
-    ("duty_reports.remove", "POST"): Case(CHAIR_ONLY, lambda w, image: (
-        f"/campaigns/{w.reporting.id}/report/files/{image.id}/remove", {}), consumes=fresh_report_image),
-    ("duty_reports.file", "GET"): Case(VIEWERS, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}")),
-    ("duty_reports.small", "GET"): Case(VIEWERS, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/files/{w.report_image.id}/small")),
-    ("duty_reports.versions", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.reporting.id}/report/versions"),
-    ("duty_reports.version", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: (
-        f"/campaigns/{w.reporting.id}/report/versions/{w.report_version}")),
+    ("duty_reports.edit", "GET"): Case(CHAIR_ONLY, lambda world: f"/campaigns/{world.reporting.id}/report"),
+    ("duty_reports.edit", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/campaigns/{world.reporting.id}/report", {"body": f"<p>{unique('修改后的述职报告')}</p>"})),
+    ("duty_reports.upload_images", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/images", {"images": (io.BytesIO(jpeg(SMALL_IMAGE)), "c.jpg")})),
+    ("duty_reports.upload_video", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/video", {"video": (io.BytesIO(mp4()), "v.mp4")})),
+    ("duty_reports.upload_attachment", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/attachments", {"attachment": (io.BytesIO(PDF), "a.pdf")})),
+    ("duty_reports.caption", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/files/{world.report_image.id}/caption",
+        {f"f{world.report_image.id}-caption": unique("新的图片说明")})),
+    ("duty_reports.remove", "POST"): Case(CHAIR_ONLY, lambda world, image: (
+        f"/campaigns/{world.reporting.id}/report/files/{image.id}/remove", {}), consumes=fresh_report_image),
+    ("duty_reports.file", "GET"): Case(VIEWERS, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/files/{world.report_image.id}")),
+    ("duty_reports.small", "GET"): Case(VIEWERS, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/files/{world.report_image.id}/small")),
+    ("duty_reports.versions", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.reporting.id}/report/versions"),
+    ("duty_reports.version", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: (
+        f"/campaigns/{world.reporting.id}/report/versions/{world.report_version}")),
 
     # Voting: the electorate votes; whoever sees the campaign may see the thank-you page.
-    ("voting.vote", "GET"): Case(VOTERS, lambda w: f"/campaigns/{w.open.id}/vote"),
-    ("voting.vote", "POST"): Case(VOTERS, lambda w, campaign: (
-        f"/campaigns/{campaign.id}/vote", ballot_form(campaign, [1, 1, 1])), consumes=lambda w: make_campaign(w, "open")),
-    ("voting.voted", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.open.id}/voted"),
+    ("voting.vote", "GET"): Case(VOTERS, lambda world: f"/campaigns/{world.open.id}/vote"),
+    ("voting.vote", "POST"): Case(VOTERS, lambda world, campaign: (
+        f"/campaigns/{campaign.id}/vote", ballot_form(campaign, [1, 1, 1])), consumes=lambda world: make_campaign(world, "open")),
+    ("voting.voted", "GET"): Case(VIEWERS, lambda world: f"/campaigns/{world.open.id}/voted"),
 
     # Results: published to the electorate; exports and the PDF for those who run the campaign.
-    ("results.show", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.published.id}/result"),
-    ("results.tally_export", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.published.id}/tally.csv"),
-    ("results.ballots_export", "GET"): Case(MANAGERS, lambda w: f"/campaigns/{w.published.id}/ballots.csv"),
-    ("reports.result", "GET"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.published.id}/result.pdf"),
+    ("results.show", "GET"): Case(VIEWERS, lambda world: f"/campaigns/{world.published.id}/result"),
+    ("results.tally_export", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.published.id}/tally.csv"),
+    ("results.ballots_export", "GET"): Case(MANAGERS, lambda world: f"/campaigns/{world.published.id}/ballots.csv"),
+    ("reviews.result", "GET"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.published.id}/result.pdf"),
 
     # Suggestions: members write them, the chair answers, officers above moderate.
-    ("feedback.index", "GET"): Case(VIEWERS, lambda w: f"/campaigns/{w.published.id}/suggestions"),
-    ("feedback.index", "POST"): Case(VOTERS, lambda w: (
-        f"/campaigns/{w.published.id}/suggestions", {"body": unique("建议多组织文体活动")})),
-    ("feedback.answer", "POST"): Case(CHAIR_ONLY, lambda w, suggestion: (
+    ("suggestions.index", "GET"): Case(VIEWERS, lambda world: f"/campaigns/{world.published.id}/suggestions"),
+    ("suggestions.index", "POST"): Case(VOTERS, lambda world: (
+        f"/campaigns/{world.published.id}/suggestions", {"body": unique("建议多组织文体活动")})),
+    ("suggestions.answer", "POST"): Case(CHAIR_ONLY, lambda world, suggestion: (
         f"/suggestions/{suggestion.id}/response", {"response": "已安排整改。"}), consumes=fresh_suggestion),
-    ("feedback.hide_view", "POST"): Case(MANAGERS, lambda w, suggestion: (
+    ("suggestions.hide_view", "POST"): Case(MANAGERS, lambda world, suggestion: (
         f"/suggestions/{suggestion.id}/hide", {"reason": "含有人身攻击"}), consumes=fresh_suggestion),
-    ("feedback.unhide_view", "POST"): Case(MANAGERS, lambda w, suggestion: (f"/suggestions/{suggestion.id}/unhide", {}),
-                                           consumes=lambda w: fresh_suggestion(w, hidden=True)),
-    ("feedback.flag_view", "POST"): Case(CHAIR_AND_MANAGERS, lambda w, suggestion: (
+    ("suggestions.unhide_view", "POST"): Case(MANAGERS, lambda world, suggestion: (f"/suggestions/{suggestion.id}/unhide", {}),
+                                           consumes=lambda world: fresh_suggestion(world, hidden=True)),
+    ("suggestions.flag_view", "POST"): Case(CHAIR_AND_MANAGERS, lambda world, suggestion: (
         f"/suggestions/{suggestion.id}/flag", {"problem": "职工食堂卫生条件差"}), consumes=fresh_suggestion),
 
     # Rectification: the chair owns the item, officers above review it, the electorate follows it.
-    ("rectification.index", "GET"): Case(STAFF | CHAIR_ONLY, lambda w: "/rectifications/"),
-    ("rectification.show", "GET"): Case(VIEWERS, lambda w: f"/rectifications/{w.rectification.id}"),
-    ("rectification.plan", "POST"): Case(CHAIR_ONLY, lambda w, item: (
+    ("rectification.index", "GET"): Case(STAFF | CHAIR_ONLY, lambda world: "/rectifications/"),
+    ("rectification.show", "GET"): Case(VIEWERS, lambda world: f"/rectifications/{world.rectification.id}"),
+    ("rectification.plan", "POST"): Case(CHAIR_ONLY, lambda world, item: (
         f"/rectifications/{item.id}/plan", {"measures": "每月召开座谈会。", "responsible": "主席甲",
                                             "target_date": (local_today() + timedelta(days=60)).isoformat()}),
-        consumes=lambda w: fresh_rectification(w, "awaiting_plan")),
-    ("rectification.progress", "POST"): Case(CHAIR_ONLY, lambda w: (
-        f"/rectifications/{w.rectification.id}/progress", {"text": unique("又召开了一次座谈会")})),
-    ("rectification.mark_complete", "POST"): Case(CHAIR_ONLY, lambda w, item: (
+        consumes=lambda world: fresh_rectification(world, "awaiting_plan")),
+    ("rectification.progress", "POST"): Case(CHAIR_ONLY, lambda world: (
+        f"/rectifications/{world.rectification.id}/progress", {"text": unique("又召开了一次座谈会")})),
+    ("rectification.mark_complete", "POST"): Case(CHAIR_ONLY, lambda world, item: (
         f"/rectifications/{item.id}/complete", {"outcome": "食堂已整改。"}),
-        consumes=lambda w: fresh_rectification(w, "in_progress")),
-    ("rectification.deadline", "POST"): Case(MANAGERS, lambda w: (
-        f"/rectifications/{w.rectification.id}/deadline",
+        consumes=lambda world: fresh_rectification(world, "in_progress")),
+    ("rectification.deadline", "POST"): Case(MANAGERS, lambda world: (
+        f"/rectifications/{world.rectification.id}/deadline",
         {"new_date": (local_today() + timedelta(days=90 + next(_serial) % 300)).isoformat(), "reason": "施工期延长"})),
-    ("rectification.send_back", "POST"): Case(MANAGERS, lambda w, item: (
+    ("rectification.send_back", "POST"): Case(MANAGERS, lambda world, item: (
         f"/rectifications/{item.id}/return_plan", {"comment": "请写明完成时间。"}),
-        consumes=lambda w: fresh_rectification(w, "plan_submitted")),
-    ("rectification.decide", "POST"): Case(MANAGERS, lambda w, item: (f"/rectifications/{item.id}/approve_plan", {}),
-                                           consumes=lambda w: fresh_rectification(w, "plan_submitted")),
+        consumes=lambda world: fresh_rectification(world, "plan_submitted")),
+    ("rectification.decide", "POST"): Case(MANAGERS, lambda world, item: (f"/rectifications/{item.id}/approve_plan", {}),
+                                           consumes=lambda world: fresh_rectification(world, "plan_submitted")),
     # Progress updates, and so their evidence, are public to the electorate once the plan is approved.
-    ("rectification.evidence", "GET"): Case(VIEWERS, lambda w: f"/rectifications/evidence/{w.evidence.id}"),
+    ("rectification.evidence", "GET"): Case(VIEWERS, lambda world: f"/rectifications/evidence/{world.evidence.id}"),
 
     # Reviews and coverage: officers of the subtree.
-    ("reports.review", "GET"): Case(MANAGERS, lambda w: f"/unions/{w.county.id}/review"),
+    ("reviews.review", "GET"): Case(MANAGERS, lambda world: f"/unions/{world.county.id}/review"),
     # The period runs backwards, so that the officers' requests stop at the dates (each would build a PDF).
-    ("reports.review", "POST"): Case(MANAGERS, lambda w: (
-        f"/unions/{w.county.id}/review", {"period_start": local_today().isoformat(), "period_end": _year_start()})),
-    ("reports.review_job", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}"),
-    ("reports.review_retry", "POST"): Case(MANAGERS, lambda w, job: (f"/reviews/{job.id}/retry", {}),
+    ("reviews.review", "POST"): Case(MANAGERS, lambda world: (
+        f"/unions/{world.county.id}/review", {"period_start": local_today().isoformat(), "period_end": _year_start()})),
+    ("reviews.review_job", "GET"): Case(MANAGERS, lambda world: f"/reviews/{world.review.id}"),
+    ("reviews.review_retry", "POST"): Case(MANAGERS, lambda world, job: (f"/reviews/{job.id}/retry", {}),
                                            consumes=failed_review),
-    ("reports.review_download", "GET"): Case(MANAGERS, lambda w: f"/reviews/{w.review.id}/download"),
-    ("coverage.show", "GET"): Case(MANAGERS, lambda w: f"/coverage?union={w.county.id}"),
-    ("coverage.yearly", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly?union={w.county.id}"),
-    ("coverage.yearly_pdf", "GET"): Case(MANAGERS, lambda w: f"/coverage/yearly.pdf?union={w.county.id}"),
+    ("reviews.review_download", "GET"): Case(MANAGERS, lambda world: f"/reviews/{world.review.id}/download"),
+    ("coverage.show", "GET"): Case(MANAGERS, lambda world: f"/coverage?union={world.county.id}"),
+    ("coverage.yearly", "GET"): Case(MANAGERS, lambda world: f"/coverage/yearly?union={world.county.id}"),
+    ("coverage.yearly_pdf", "GET"): Case(MANAGERS, lambda world: f"/coverage/yearly.pdf?union={world.county.id}"),
 }
 
 #: Other forms of a route whose users differ from the entry above, or that run other code.
 VARIANTS = {
     # A draft is for those who prepare it: members see the campaign and its report once it is announced.
-    ("campaigns.show", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: f"/campaigns/{w.draft.id}"),
-    ("duty_reports.file", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda w: (
-        f"/campaigns/{w.draft.id}/report/files/{w.draft_image.id}")),
-    ("voting.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: (
-        f"/campaigns/{w.open.id}/non-voters?union={w.union_a.id}")),
-    ("feedback.overview", "GET", "one campaign"): Case(VIEWERS, lambda w: f"/suggestions?campaign={w.published.id}"),
-    ("feedback.overview", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/suggestions?union={w.union_a.id}"),
+    ("campaigns.show", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda world: f"/campaigns/{world.draft.id}"),
+    ("duty_reports.file", "GET", "draft"): Case(CHAIR_AND_MANAGERS, lambda world: (
+        f"/campaigns/{world.draft.id}/report/files/{world.draft_image.id}")),
+    ("voting.non_voters", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda world: (
+        f"/campaigns/{world.open.id}/non-voters?union={world.union_a.id}")),
+    ("suggestions.overview", "GET", "one campaign"): Case(VIEWERS, lambda world: f"/suggestions?campaign={world.published.id}"),
+    ("suggestions.overview", "GET", "one union"): Case(
+        CHAIR_AND_MANAGERS, lambda world: f"/suggestions?union={world.union_a.id}"),
     # The chair's page has no union filter; officers may filter by a union of their own subtree only.
-    ("rectification.index", "GET", "one union"): Case(CHAIR_AND_MANAGERS, lambda w: f"/rectifications/?union={w.town.id}"),
-    ("rectification.decide", "POST", "approve_outcome"): Case(MANAGERS, lambda w, item: (
-        f"/rectifications/{item.id}/approve_outcome", {}), consumes=lambda w: fresh_rectification(w, "completed")),
+    ("rectification.index", "GET", "one union"): Case(
+        CHAIR_AND_MANAGERS, lambda world: f"/rectifications/?union={world.town.id}"),
+    ("rectification.decide", "POST", "approve_outcome"): Case(MANAGERS, lambda world, item: (
+        f"/rectifications/{item.id}/approve_outcome", {}), consumes=lambda world: fresh_rectification(world, "completed")),
     # The owner publishes the approved outcome too, not only the reviewers.
-    ("rectification.decide", "POST", "publish"): Case(CHAIR_AND_MANAGERS, lambda w, item: (
-        f"/rectifications/{item.id}/publish", {}), consumes=lambda w: fresh_rectification(w, "reviewed")),
-    ("rectification.send_back", "POST", "return_outcome"): Case(MANAGERS, lambda w, item: (
+    ("rectification.decide", "POST", "publish"): Case(CHAIR_AND_MANAGERS, lambda world, item: (
+        f"/rectifications/{item.id}/publish", {}), consumes=lambda world: fresh_rectification(world, "reviewed")),
+    ("rectification.send_back", "POST", "return_outcome"): Case(MANAGERS, lambda world, item: (
         f"/rectifications/{item.id}/return_outcome", {"comment": "请附上照片。"}),
-        consumes=lambda w: fresh_rectification(w, "completed")),
-    ("results.tally_export", "GET", "xlsx"): Case(CHAIR_AND_MANAGERS, lambda w: (
-        f"/campaigns/{w.published.id}/tally.xlsx")),
-    ("results.ballots_export", "GET", "xlsx"): Case(MANAGERS, lambda w: f"/campaigns/{w.published.id}/ballots.xlsx"),
-    ("questionnaires.move", "POST", "down"): Case(MANAGERS, lambda w: (
-        f"/questionnaires/{w.county_form.id}/items/{w.county_form.items[0].id}/move/down", {})),
+        consumes=lambda world: fresh_rectification(world, "completed")),
+    ("results.tally_export", "GET", "xlsx"): Case(CHAIR_AND_MANAGERS, lambda world: (
+        f"/campaigns/{world.published.id}/tally.xlsx")),
+    ("results.ballots_export", "GET", "xlsx"): Case(MANAGERS, lambda world: f"/campaigns/{world.published.id}/ballots.xlsx"),
+    ("questionnaires.move", "POST", "down"): Case(MANAGERS, lambda world: (
+        f"/questionnaires/{world.county_form.id}/items/{world.county_form.items[0].id}/move/down", {})),
 }
 
 CASES = {(endpoint, method, ""): case for (endpoint, method), case in ACCESS.items()} | VARIANTS
@@ -634,8 +636,8 @@ def test_access(matrix, endpoint, method, variant, role):
 
 def test_an_officer_files_new_templates_only_under_a_union_of_their_own(matrix):
     """The new-template form is open to every officer; the owner must be a union they manage."""
-    w, app = matrix.world, matrix.app
-    form = RULES_FORM | {"owner_union_id": str(w.county.id), "title": unique("跨区的测评表")}
+    world, app = matrix.world, matrix.app
+    form = RULES_FORM | {"owner_union_id": str(world.county.id), "title": unique("跨区的测评表")}
     before = database_state(app)
     assert matrix.clients[OTHER_OFFICER].post("/questionnaires/new", data=form).status_code == 400
     after = database_state(app)

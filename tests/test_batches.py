@@ -25,19 +25,19 @@ def count(model, *conditions):
 @pytest.fixture
 def county_tree(world):
     """More unions under 新会区: towns with and without chairs, enterprises around the 100-member line."""
-    w = world
-    w.town2 = make_union(w.county, "大泽镇总工会", UnionKind.town, members=3, chair="dz_chair")
-    w.town3 = make_union(w.county, "双水镇总工会", UnionKind.town)
-    make_account("ss_chair", "双水镇主席", chair_of=w.town3)  # a chair, but nobody on the roster
-    w.np100 = make_union(w.town, "百人公司工会", sector="non_public_enterprise", members=99, chair="c100")
-    w.np99 = make_union(w.town, "九十九人公司工会", sector="non_public_enterprise", members=98, chair="c99")
-    add_roster(w.np99, 5, active=False, prefix="离开的人")  # inactive members do not count
-    w.np_nochair = make_union(w.town2, "无主席公司工会", sector="non_public_enterprise", members=120)
-    w.soe = make_union(w.county, "新会国企工会", sector="state_owned_enterprise", members=150, chair="csoe")
-    w.far_town = make_union(w.other_county, "台城街道总工会", UnionKind.town, members=4, chair="tc_chair")
-    w.far_np = make_union(w.far_town, "台山百人公司工会", sector="non_public_enterprise", members=130, chair="cfar")
+    world = world
+    world.town2 = make_union(world.county, "大泽镇总工会", UnionKind.town, members=3, chair="dz_chair")
+    world.town3 = make_union(world.county, "双水镇总工会", UnionKind.town)
+    make_account("ss_chair", "双水镇主席", chair_of=world.town3)  # a chair, but nobody on the roster
+    world.np100 = make_union(world.town, "百人公司工会", sector="non_public_enterprise", members=99, chair="c100")
+    world.np99 = make_union(world.town, "九十九人公司工会", sector="non_public_enterprise", members=98, chair="c99")
+    add_roster(world.np99, 5, active=False, prefix="离开的人")  # inactive members do not count
+    world.np_nochair = make_union(world.town2, "无主席公司工会", sector="non_public_enterprise", members=120)
+    world.soe = make_union(world.county, "新会国企工会", sector="state_owned_enterprise", members=150, chair="csoe")
+    world.far_town = make_union(world.other_county, "台城街道总工会", UnionKind.town, members=4, chair="tc_chair")
+    world.far_np = make_union(world.far_town, "台山百人公司工会", sector="non_public_enterprise", members=130, chair="cfar")
     db.session.commit()
-    return w
+    return world
 
 
 def form_data(world, **overrides):
@@ -78,8 +78,8 @@ def local_input(moment):
 
 
 def test_kind_rule_previews_every_town_of_the_county_with_skip_reasons_and_creates_nothing(county_tree, login):
-    w = county_tree
-    response, page = preview(login("county_officer"), w.county, form_data(w, rule="kind", kind="town"))
+    world = county_tree
+    response, page = preview(login("county_officer"), world.county, form_data(world, rule="kind", kind="town"))
     assert response.status_code == 200
     chosen, skipped = preview_tables(page)
     assert chosen == {"大泽镇总工会"}
@@ -90,9 +90,9 @@ def test_kind_rule_previews_every_town_of_the_county_with_skip_reasons_and_creat
 
 
 def test_sector_rule_takes_unions_of_the_sector_with_at_least_n_active_members(county_tree, login):
-    w = county_tree
-    _, page = preview(login("county_officer"), w.county,
-                      form_data(w, rule="sector", sector="non_public_enterprise", min_members="100"))
+    world = county_tree
+    _, page = preview(login("county_officer"), world.county,
+                      form_data(world, rule="sector", sector="non_public_enterprise", min_members="100"))
     chosen, skipped = preview_tables(page)
     assert chosen == {"百人公司工会"}  # 100 active members (the chair among them)
     assert skipped == {"无主席公司工会": "尚未任命工会主席"}
@@ -100,17 +100,17 @@ def test_sector_rule_takes_unions_of_the_sector_with_at_least_n_active_members(c
     shown = page.split("<h2>预览", 1)[1]  # (the form above lists the county's children to pick from)
     assert "九十九人公司工会" not in shown and "新会国企工会" not in shown and "台山百人公司工会" not in shown
 
-    _, page = preview(login("city_officer"), w.city,
-                      form_data(w, rule="sector", sector="non_public_enterprise", min_members="99"))
+    _, page = preview(login("city_officer"), world.city,
+                      form_data(world, rule="sector", sector="non_public_enterprise", min_members="99"))
     chosen, _ = preview_tables(page)
     assert chosen == {"百人公司工会", "九十九人公司工会", "台山百人公司工会"}
 
 
 def test_hand_picked_children_and_the_subtree_electorate(county_tree, login):
-    w = county_tree
-    data = form_data(w, rule="picked", union_ids=[str(w.town.id), str(w.town2.id)], subject_kind="none",
+    world = county_tree
+    data = form_data(world, rule="picked", union_ids=[str(world.town.id), str(world.town2.id)], subject_kind="none",
                      electorate_scope="subtree", title_pattern="2026年职工预算需求调查")
-    _, page = preview(login("county_officer"), w.county, data)
+    _, page = preview(login("county_officer"), world.county, data)
     chosen, skipped = preview_tables(page)
     assert chosen == {"会城街道总工会", "大泽镇总工会"} and not skipped  # a survey needs no chair
     # The whole town: 甲 (5 + chair) + 百人 (100) + 九十九人 (99) under 会城; 大泽 (3 + chair) + 120 under 大泽.
@@ -120,31 +120,31 @@ def test_hand_picked_children_and_the_subtree_electorate(county_tree, login):
 
 
 def test_confirm_creates_one_campaign_per_union_with_the_schedule_and_an_audit_trail(county_tree, login):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
     opens, closes = utcnow() + timedelta(days=3), utcnow() + timedelta(days=10)
-    data = form_data(w, rule="kind", kind="grassroots", opens_at=local_input(opens), closes_at=local_input(closes))
-    _, page = preview(officer, w.county, data)
-    response = confirm(officer, w.county, data, page)
+    data = form_data(world, rule="kind", kind="grassroots", opens_at=local_input(opens), closes_at=local_input(closes))
+    _, page = preview(officer, world.county, data)
+    response = confirm(officer, world.county, data, page)
     assert response.status_code == 302
     batch = db.session.scalar(select(CampaignBatch))
     assert response.headers["Location"].endswith(f"/batches/{batch.id}")
 
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
-    expected = {w.union_a.id, w.np100.id, w.np99.id, w.soe.id}  # 无主席公司工会 has no chair
+    expected = {world.union_a.id, world.np100.id, world.np99.id, world.soe.id}  # 无主席公司工会 has no chair
     assert sorted(c.union_id for c in campaigns) == sorted(expected)  # one each, no more
     by_union = {c.union_id: c for c in campaigns}
-    assert by_union[w.np100.id].title == "2026年度百人公司工会主席述职评议"
-    assert by_union[w.np100.id].subject_name == "百人公司工会主席"
+    assert by_union[world.np100.id].title == "2026年度百人公司工会主席述职评议"
+    assert by_union[world.np100.id].subject_name == "百人公司工会主席"
     planned_open = from_local(datetime.strptime(local_input(opens), "%Y-%m-%dT%H:%M"))
     planned_close = from_local(datetime.strptime(local_input(closes), "%Y-%m-%dT%H:%M"))
     for campaign in campaigns:
         assert campaign.state == CampaignState.draft and campaign.subject_kind == SubjectKind.chair
-        assert campaign.batch_id == batch.id and campaign.template_id == w.form.id
+        assert campaign.batch_id == batch.id and campaign.template_id == world.form.id
         assert (campaign.opens_at, campaign.closes_at) == (planned_open, planned_close)
-    assert batch.root_union_id == w.county.id and batch.rule == BatchRule.kind
+    assert batch.root_union_id == world.county.id and batch.rule == BatchRule.kind
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "batch.created"))
-    assert entry.object_id == batch.id and entry.actor_id == w.county_officer.id
+    assert entry.object_id == batch.id and entry.actor_id == world.county_officer.id
     assert sorted(map(tuple, json.loads(entry.details)["campaigns"])) == sorted((c.id, c.union_id) for c in campaigns)
     assert verify_chain() is None
 
@@ -155,12 +155,12 @@ def test_confirm_creates_one_campaign_per_union_with_the_schedule_and_an_audit_t
 
 
 def test_confirming_twice_creates_the_batch_once(county_tree, login):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    data = form_data(w, rule="kind", kind="grassroots")
-    _, page = preview(officer, w.county, data)
-    first = confirm(officer, w.county, data, page)
-    second = confirm(officer, w.county, data, page)  # a double click, or the back button and confirm again
+    data = form_data(world, rule="kind", kind="grassroots")
+    _, page = preview(officer, world.county, data)
+    first = confirm(officer, world.county, data, page)
+    second = confirm(officer, world.county, data, page)  # a double click, or the back button and confirm again
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert count(CampaignBatch) == 1 and count(Campaign) == 4
@@ -168,10 +168,10 @@ def test_confirming_twice_creates_the_batch_once(county_tree, login):
 
 
 def test_concurrent_confirmations_of_one_preview_create_one_batch(app, county_tree):
-    w = county_tree
+    world = county_tree
     spec = dict(title="并发", rule=BatchRule.kind, params={"kind": "grassroots"}, title_pattern="{工会}评议")
-    digest = select_unions(w.county_officer, w.county, BatchSpec(template=w.form, **spec)).digest
-    ids = (w.county_officer.id, w.county.id, w.form.id)
+    digest = select_unions(world.county_officer, world.county, BatchSpec(template=world.form, **spec)).digest
+    ids = (world.county_officer.id, world.county.id, world.form.id)
     db.session.commit()
     attempts, barrier, outcomes = 4, threading.Barrier(4), []
 
@@ -199,18 +199,18 @@ def test_concurrent_confirmations_of_one_preview_create_one_batch(app, county_tr
 
 
 def test_confirm_refuses_when_the_qualifying_unions_changed_since_the_preview(county_tree, login):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    data = form_data(w, rule="kind", kind="town")
-    _, page = preview(officer, w.county, data)
-    make_account("hc_chair", "会城主席", member_of=w.town, chair_of=w.town)  # now 会城 qualifies too
+    data = form_data(world, rule="kind", kind="town")
+    _, page = preview(officer, world.county, data)
+    make_account("hc_chair", "会城主席", member_of=world.town, chair_of=world.town)  # now 会城 qualifies too
     db.session.commit()
-    response = confirm(officer, w.county, data, page)
+    response = confirm(officer, world.county, data, page)
     new_page = response.get_data(as_text=True)
     assert response.status_code == 409 and "符合条件的工会发生了变化" in new_page
     assert preview_tables(new_page)[0] == {"会城街道总工会", "大泽镇总工会"}  # the new list, to confirm instead
     assert count(CampaignBatch) == 0 and count(Campaign) == 0
-    assert confirm(officer, w.county, data, new_page).status_code == 302
+    assert confirm(officer, world.county, data, new_page).status_code == 302
     assert count(Campaign) == 2
 
 
@@ -223,20 +223,20 @@ def test_confirm_refuses_when_the_qualifying_unions_changed_since_the_preview(co
     ({"title": "另一个批次名称"}, None),
 ])
 def test_confirm_refuses_settings_changed_after_the_preview(county_tree, login, changes, shown):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    data = form_data(w, rule="kind", kind="town")
-    _, page = preview(officer, w.county, data)
+    data = form_data(world, rule="kind", kind="town")
+    _, page = preview(officer, world.county, data)
     changes = {field: local_input(utcnow() + value) if isinstance(value, timedelta) else value
                for field, value in changes.items()}
     changed = {**data, **changes}
-    response = confirm(officer, w.county, changed, page)  # the preview's token and fingerprint, edited form
+    response = confirm(officer, world.county, changed, page)  # the preview's token and fingerprint, edited form
     new_page = response.get_data(as_text=True)
     assert response.status_code == 409 and "批量发起的设置有了改动" in new_page
     assert count(CampaignBatch) == 0 and count(Campaign) == 0
     if shown:
         assert shown in new_page  # the fresh preview, made with the settings that were posted
-    assert confirm(officer, w.county, changed, new_page).status_code == 302
+    assert confirm(officer, world.county, changed, new_page).status_code == 302
     batch = db.session.scalar(select(CampaignBatch))
     for field, value in changes.items():
         if field in ("opens_at", "closes_at"):
@@ -247,38 +247,38 @@ def test_confirm_refuses_settings_changed_after_the_preview(county_tree, login, 
 
 
 def test_confirm_refuses_another_template_or_rule_than_previewed(county_tree, login):
-    w = county_tree
-    other = make_questionnaire(w.county)
+    world = county_tree
+    other = make_questionnaire(world.county)
     db.session.commit()
     officer = login("county_officer")
-    data = form_data(w, rule="kind", kind="grassroots")
-    _, page = preview(officer, w.county, data)
+    data = form_data(world, rule="kind", kind="grassroots")
+    _, page = preview(officer, world.county, data)
     for changes in ({"template_id": str(other.id)}, {"rule": "sector", "min_members": "0"}, {"kind": "town"}):
-        response = confirm(officer, w.county, {**data, **changes}, page)
+        response = confirm(officer, world.county, {**data, **changes}, page)
         assert response.status_code == 409 and "批量发起的设置有了改动" in response.get_data(as_text=True), changes
     # Parameters of a rule not in use are not part of what is created: they do not matter.
-    assert confirm(officer, w.county, {**data, "min_members": "5"}, page).status_code == 302
+    assert confirm(officer, world.county, {**data, "min_members": "5"}, page).status_code == 302
     assert count(CampaignBatch) == 1
 
 
 def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_tree, login):
-    w = county_tree
+    world = county_tree
     from evalapp.campaigns.operations import create_campaign
 
-    make_campaign(w, "archived")  # 甲公司工会's chair was evaluated before: a finished campaign is no obstacle
-    running = create_campaign(w.county_officer, w.np99, w.form, "九十九人公司主席评议", SubjectKind.chair)
+    make_campaign(world, "archived")  # 甲公司工会's chair was evaluated before: a finished campaign is no obstacle
+    running = create_campaign(world.county_officer, world.np99, world.form, "九十九人公司主席评议", SubjectKind.chair)
     db.session.commit()
     officer = login("county_officer")
-    _, page = preview(officer, w.county, form_data(w, rule="kind", kind="grassroots"))
+    _, page = preview(officer, world.county, form_data(world, rule="kind", kind="grassroots"))
     chosen, skipped = preview_tables(page)
     assert skipped["九十九人公司工会"] == f"已有未结束的同类评议活动“{running.title}”"
     assert "甲公司工会" in chosen
 
     # Running the same batch again finds every union busy with it.
-    data = form_data(w, rule="kind", kind="grassroots")
-    _, page = preview(officer, w.county, data)
-    confirm(officer, w.county, data, page)
-    _, page = preview(officer, w.county, data)
+    data = form_data(world, rule="kind", kind="grassroots")
+    _, page = preview(officer, world.county, data)
+    confirm(officer, world.county, data, page)
+    _, page = preview(officer, world.county, data)
     chosen, skipped = preview_tables(page)
     assert not chosen and len(skipped) == 5 and "确认创建" not in page
 
@@ -294,58 +294,58 @@ def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_
     ({"rule": "kind", "kind": "city"}, "不是有效的选择"),
 ])
 def test_bad_batch_input_is_refused_with_a_message_and_creates_nothing(county_tree, login, overrides, message):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    response, page = preview(officer, w.county, form_data(w, **overrides))
+    response, page = preview(officer, world.county, form_data(world, **overrides))
     assert response.status_code == 400 and message in page
-    response = officer.post(f"/unions/{w.county.id}/batches/new",
-                            data={**form_data(w, **overrides), "confirm": "1", "token": "ab" * 16, "selection": "x"})
+    response = officer.post(f"/unions/{world.county.id}/batches/new",
+                            data={**form_data(world, **overrides), "confirm": "1", "token": "ab" * 16, "selection": "x"})
     assert response.status_code == 400
     assert count(CampaignBatch) == 0 and count(Campaign) == 0
 
 
 def test_picked_unions_must_be_direct_children_and_tokens_must_be_well_formed(county_tree, login):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    response, page = preview(officer, w.county, form_data(w, rule="picked", union_ids=[str(w.union_a.id)]))
+    response, page = preview(officer, world.county, form_data(world, rule="picked", union_ids=[str(world.union_a.id)]))
     assert response.status_code == 400 and "直属下级工会" in page  # a grandchild
-    data = form_data(w, rule="picked", union_ids=[str(w.town2.id)])
-    _, page = preview(officer, w.county, data)
-    response = officer.post(f"/unions/{w.county.id}/batches/new", data={
+    data = form_data(world, rule="picked", union_ids=[str(world.town2.id)])
+    _, page = preview(officer, world.county, data)
+    response = officer.post(f"/unions/{world.county.id}/batches/new", data={
         **data, "confirm": "1", "token": "../../etc", "selection": hidden(page, "selection")})
     assert response.status_code == 400 and "请重新预览" in response.get_data(as_text=True)
     assert count(CampaignBatch) == 0
 
 
 def test_only_officers_managing_the_root_union_reach_batches(county_tree, login):
-    w = county_tree
-    data = form_data(w, rule="kind", kind="grassroots")
+    world = county_tree
+    data = form_data(world, rule="kind", kind="grassroots")
     officer = login("county_officer")
-    _, page = preview(officer, w.county, data)
-    confirm(officer, w.county, data, page)
+    _, page = preview(officer, world.county, data)
+    confirm(officer, world.county, data, page)
     batch = db.session.scalar(select(CampaignBatch))
     assert login("city_officer").get(f"/batches/{batch.id}").status_code == 200  # manages the county too
     for username in ("other_officer", "chair", "m1", "outsider"):
         client = login(username)
-        assert client.get(f"/unions/{w.county.id}/batches/new").status_code == 404
-        assert client.post(f"/unions/{w.county.id}/batches/new", data={**data, "preview": "1"}).status_code == 404
+        assert client.get(f"/unions/{world.county.id}/batches/new").status_code == 404
+        assert client.post(f"/unions/{world.county.id}/batches/new", data={**data, "preview": "1"}).status_code == 404
         assert client.get(f"/batches/{batch.id}").status_code == 404
         assert client.post(f"/batches/{batch.id}/actions/start_reporting").status_code == 404
     assert officer.get("/batches/999999").status_code == 404
     assert officer.post(f"/batches/{batch.id}/actions/explode").status_code == 404
     # A town officer manages some of the campaigns but not the batch's root.
-    make_account("town_officer", officer_of=w.town)
+    make_account("town_officer", officer_of=world.town)
     db.session.commit()
     assert login("town_officer").get(f"/batches/{batch.id}").status_code == 404
     assert all(c.state == CampaignState.draft for c in db.session.scalars(select(Campaign)))
 
 
 def test_bulk_actions_apply_where_they_fit_and_report_what_they_did(county_tree, login):
-    w = county_tree
+    world = county_tree
     officer = login("county_officer")
-    data = form_data(w, rule="kind", kind="grassroots", subject_kind="none", title_pattern="{工会}职工问卷")
-    _, page = preview(officer, w.county, data)
-    batch_id = int(confirm(officer, w.county, data, page).headers["Location"].rsplit("/", 1)[1])
+    data = form_data(world, rule="kind", kind="grassroots", subject_kind="none", title_pattern="{工会}职工问卷")
+    _, page = preview(officer, world.county, data)
+    batch_id = int(confirm(officer, world.county, data, page).headers["Location"].rsplit("/", 1)[1])
     assert count(Campaign) == 5  # a survey needs no chair: 无主席公司工会 is in
 
     response = officer.post(f"/batches/{batch_id}/actions/start_reporting", follow_redirects=True)
@@ -353,12 +353,12 @@ def test_bulk_actions_apply_where_they_fit_and_report_what_they_did(county_tree,
     assert {c.state for c in db.session.scalars(select(Campaign))} == {CampaignState.reporting}
 
     # Everyone at 九十九人公司 has left: opening works for the other four and says why not for that one.
-    db.session.execute(update(Member).where(Member.union_id == w.np99.id).values(active=False))
+    db.session.execute(update(Member).where(Member.union_id == world.np99.id).values(active=False))
     db.session.commit()
     page = officer.post(f"/batches/{batch_id}/actions/open", follow_redirects=True).get_data(as_text=True)
     assert "4 个活动已完成" in page and "1 个活动未能执行：该活动的参评范围内没有在册会员" in page
     states = {c.union_id: c.state for c in db.session.scalars(select(Campaign))}
-    assert states.pop(w.np99.id) == CampaignState.reporting
+    assert states.pop(world.np99.id) == CampaignState.reporting
     assert set(states.values()) == {CampaignState.open}
     assert count(AuditEntry, AuditEntry.action == "batch.action_applied") == 2
     assert count(AuditEntry, AuditEntry.action == "campaign.state_changed") == 5 + 4  # one per campaign moved
@@ -368,15 +368,15 @@ def test_bulk_actions_apply_where_they_fit_and_report_what_they_did(county_tree,
 
 
 def test_the_schedule_opens_and_closes_a_batch_of_surveys(county_tree, login):
-    w = county_tree
-    data = form_data(w, rule="picked", union_ids=[str(w.town.id), str(w.town2.id)], subject_kind="none",
+    world = county_tree
+    data = form_data(world, rule="picked", union_ids=[str(world.town.id), str(world.town2.id)], subject_kind="none",
                      electorate_scope="subtree", closes_at=local_input(utcnow() + timedelta(days=2)),
                      opens_at=local_input(utcnow() - timedelta(minutes=5)))
     officer = login("county_officer")
-    _, page = preview(officer, w.county, data)
-    assert confirm(officer, w.county, data, page).status_code == 302
+    _, page = preview(officer, world.county, data)
+    assert confirm(officer, world.county, data, page).status_code == 302
     assert run_schedule()["opened"] == 2
     db.session.expire_all()
     sizes = {c.union_id: (c.state, c.electorate_size) for c in db.session.scalars(select(Campaign))}
-    assert sizes == {w.town.id: (CampaignState.open, 205), w.town2.id: (CampaignState.open, 124)}
+    assert sizes == {world.town.id: (CampaignState.open, 205), world.town2.id: (CampaignState.open, 124)}
     assert run_schedule(now=utcnow() + timedelta(days=3))["closed"] == 2

@@ -16,8 +16,8 @@ from evalapp.campaigns.models import Campaign, SubjectKind
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today, utcnow
 from evalapp.coverage.operations import coverage, coverage_list, yearly_figures
-from evalapp.feedback import operations as feedback
 from evalapp.rectification.models import Rectification
+from evalapp.suggestions import operations as suggestion_ops
 from evalapp.unions.models import UnionKind
 from tests.builders import pdf_text
 from tests.factories import make_account, make_campaign, make_union
@@ -41,9 +41,9 @@ def tree(world):
     last_year = make_campaign(SimpleNamespace(**{**vars(world), "chair": siqian_chair}), "published", union=t.siqian)
     db.session.execute(update(Campaign).where(Campaign.id == last_year.id)
                        .values(published_at=utcnow().replace(year=utcnow().year - 1)))
-    first = feedback.add_suggestion(t.a, world.members[0], "食堂太小")
-    second = feedback.add_suggestion(t.a, world.members[1], "多组织活动")
-    feedback.respond(first, world.chair, "明年扩建")
+    first = suggestion_ops.add_suggestion(t.a, world.members[0], "食堂太小")
+    second = suggestion_ops.add_suggestion(t.a, world.members[1], "多组织活动")
+    suggestion_ops.respond(first, world.chair, "明年扩建")
     assert second.response is None
     db.session.execute(update(Rectification).where(Rectification.campaign_id == t.a.id)
                        .values(due_date=local_today() - timedelta(days=2)))
@@ -53,23 +53,23 @@ def tree(world):
 
 
 def test_coverage_counts_required_unions_and_their_published_chair_evaluations(tree):
-    w = tree.world
-    summary = coverage(w.county, tree.year)
+    world = tree.world
+    summary = coverage(world.county, tree.year)
     assert (summary.required, summary.evaluated) == (4, 1)
-    gaps, count = coverage_list(w.county, tree.year, evaluated=False)
+    gaps, count = coverage_list(world.county, tree.year, evaluated=False)
     assert count == 3
     assert {row.union.name: (row.county.name, row.town and row.town.name) for row in gaps} == {
         "会城街道总工会": ("新会区总工会", None), "线上企业工会": ("新会区总工会", "会城街道总工会"),
         "司前镇总工会": ("新会区总工会", None)}
-    covered, _count = coverage_list(w.county, tree.year, evaluated=True)
+    covered, _count = coverage_list(world.county, tree.year, evaluated=True)
     assert [(row.union.name, row.campaign.id, row.result.turnout) for row in covered] == [
         ("大企业工会", tree.big_campaign.id, 0)]
     # Last year only 司前镇 was evaluated (a survey this year does not count for it).
-    last = coverage(w.county, tree.year - 1)
+    last = coverage(world.county, tree.year - 1)
     assert (last.required, last.evaluated) == (4, 1)
-    assert [row.union.name for row in coverage_list(w.county, tree.year - 1, evaluated=True)[0]] == ["司前镇总工会"]
+    assert [row.union.name for row in coverage_list(world.county, tree.year - 1, evaluated=True)[0]] == ["司前镇总工会"]
     # The other county has nothing required.
-    assert coverage(w.other_county, tree.year).required == 0
+    assert coverage(world.other_county, tree.year).required == 0
 
 
 def test_the_rule_comes_from_the_configuration(app, tree):
@@ -132,11 +132,11 @@ def test_the_covered_list_names_campaign_and_grade_and_the_gaps_their_county_and
 
 
 def test_an_unpublished_chair_evaluation_does_not_count(tree):
-    w = tree.world
+    world = tree.world
     chair = make_account("line_chair", member_of=tree.line, chair_of=tree.line)
     db.session.commit()
-    make_campaign(SimpleNamespace(**{**vars(w), "chair": chair}), "closed", union=tree.line)
-    summary = coverage(w.county, tree.year)
+    make_campaign(SimpleNamespace(**{**vars(world), "chair": chair}), "closed", union=tree.line)
+    summary = coverage(world.county, tree.year)
     assert (summary.required, summary.evaluated) == (4, 1)
 
 

@@ -148,13 +148,14 @@ def test_every_post_form_on_a_page_carries_a_token(matrix, endpoint):
 #: Form pages, whom to show them to, and a form on them that should go through with its token:
 #: build(world) returns (page, the form's action, the form's fields).
 FORM_PAGES = {
-    "duty report editor": (CHAIR, lambda w: (
-        f"/campaigns/{w.reporting.id}/report", f"/campaigns/{w.reporting.id}/report", {"body": "<p>带令牌保存的述职报告。</p>"})),
-    "union page": (COUNTY_OFFICER, lambda w: (f"/unions/{w.union_a.id}", f"/unions/{w.union_a.id}/sector", {
-        "sector": next(sector for sector in UnionSector if sector != w.union_a.sector).value})),
-    "notification settings": (MEMBER, lambda w: (
+    "duty report editor": (CHAIR, lambda world: (
+        f"/campaigns/{world.reporting.id}/report", f"/campaigns/{world.reporting.id}/report",
+        {"body": "<p>带令牌保存的述职报告。</p>"})),
+    "union page": (COUNTY_OFFICER, lambda world: (f"/unions/{world.union_a.id}", f"/unions/{world.union_a.id}/sector", {
+        "sector": next(sector for sector in UnionSector if sector != world.union_a.sector).value})),
+    "notification settings": (MEMBER, lambda world: (
         "/account/notifications", "/account/notifications", {"email": "member@example.org"})),
-    "ballot": (MEMBER, lambda w: ballot_page(make_campaign(w, "open"))),
+    "ballot": (MEMBER, lambda world: ballot_page(make_campaign(world, "open"))),
 }
 
 

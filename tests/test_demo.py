@@ -12,7 +12,7 @@ from evalapp.campaigns.models import Campaign, CampaignState
 from evalapp.core.audit import verify_chain
 from evalapp.core.db import db
 from evalapp.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, load_demo
-from evalapp.feedback.models import Suggestion
+from evalapp.suggestions.models import Suggestion
 
 PAGE_CAP = 150
 HREF = re.compile(r'href="(/[^"]*)"')

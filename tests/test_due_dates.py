@@ -58,7 +58,7 @@ def test_the_campaigns_own_period_counts(world, monkeypatch):
 
 
 def test_a_suggestion_flagged_months_later_counts_from_the_day_it_was_flagged(world, monkeypatch):
-    from evalapp.feedback.operations import add_suggestion, flag
+    from evalapp.suggestions.operations import add_suggestion, flag
 
     campaign = make_campaign(world, "closed")
     suggestion = add_suggestion(campaign, world.members[0], "食堂太挤。")
@@ -72,7 +72,7 @@ def test_a_suggestion_flagged_months_later_counts_from_the_day_it_was_flagged(wo
 
 
 def test_a_suggestion_flagged_on_publication_day_is_due_with_the_result_items(world, monkeypatch):
-    from evalapp.feedback.operations import add_suggestion, flag
+    from evalapp.suggestions.operations import add_suggestion, flag
 
     campaign = make_campaign(world, "closed", votes=[[3, 1, 1]] * 5)
     suggestion = add_suggestion(campaign, world.members[0], "食堂太挤。")

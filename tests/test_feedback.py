@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
-from evalapp.feedback.models import Suggestion
+from evalapp.suggestions.models import Suggestion
 from tests.factories import make_campaign
 
 ANONYMOUS_BODY = "希望食堂增加夜班职工的夜宵供应。"
@@ -381,7 +381,7 @@ def _overview(client, **args):
 @pytest.fixture
 def two_campaigns(world, login):
     from evalapp.campaigns.models import SubjectKind
-    from evalapp.feedback.operations import respond
+    from evalapp.suggestions.operations import respond
 
     a = make_campaign(world, "open")
     b = make_campaign(world, "open", union=world.union_b, subject=SubjectKind.none)
@@ -449,7 +449,7 @@ def test_members_list_only_their_own_suggestions(world, login, two_campaigns):
 
 
 def test_the_list_is_paginated(world, login, campaign):
-    from evalapp.feedback.operations import add_suggestion
+    from evalapp.suggestions.operations import add_suggestion
 
     for i in range(25):
         add_suggestion(campaign, world.members[i % 5], f"第{i:02d}条建议")
@@ -512,7 +512,7 @@ def test_a_second_hide_that_read_the_suggestion_before_the_first_committed_chang
     from sqlalchemy.orm.attributes import set_committed_value
 
     from evalapp.core.errors import Refused
-    from evalapp.feedback.operations import hide, unhide
+    from evalapp.suggestions.operations import hide, unhide
 
     assert _write(login("m1"), campaign, ABUSE).status_code == 302
     [suggestion] = _suggestions()
@@ -540,8 +540,8 @@ def test_two_flags_at_once_give_one_item_and_a_clear_refusal(world, login):
     from sqlalchemy.orm.attributes import set_committed_value
 
     from evalapp.core.errors import Refused
-    from evalapp.feedback.operations import flag
     from evalapp.rectification.models import Rectification
+    from evalapp.suggestions.operations import flag
 
     campaign, suggestion = _flagged_suggestion(world, login)
     # The second request read the suggestion before the first flag committed.

@@ -34,7 +34,7 @@ def mixed_form(owner):
     add_item(form, ItemKind.satisfaction3, "政治立场", "德", 1)
     add_item(form, ItemKind.scale, "履职能力", "能", 1, points=7)
     add_item(form, ItemKind.single, "服务态度", "能", 2, options=[("很好", 10, True), ("一般", 5, False), ("较差", 0, False)])
-    add_item(form, ItemKind.multiple, "最希望加强哪些工作", options=[(w, None, False) for w in WISHES], max_choices=2)
+    add_item(form, ItemKind.multiple, "最希望加强哪些工作", options=[(world, None, False) for world in WISHES], max_choices=2)
     add_item(form, ItemKind.text, "其他意见", required=False)
     db.session.commit()
     return form
@@ -48,7 +48,7 @@ def answers_for(campaign, satisfaction, scale, single, wishes, text=None):
         return next(o.id for o in item.options if o.label == label)
 
     return {items[0].id: option(items[0], satisfaction), items[1].id: option(items[1], scale),
-            items[2].id: option(items[2], single), items[3].id: [option(items[3], w) for w in wishes],
+            items[2].id: option(items[2], single), items[3].id: [option(items[3], world) for world in wishes],
             items[4].id: text}
 
 
@@ -92,7 +92,7 @@ def test_the_builder_adds_every_kind_with_its_options(world, login):
     assert _post_item(client, form.id, prompt="服务评价", kind="single", dimension="勤", weight="3",
                       **_rows(("好", "2", True), ("差", "0", False))).status_code == 302
     assert _post_item(client, form.id, prompt="需要哪些服务", kind="multiple", max_choices="2",
-                      **_rows(*[(w, "", False) for w in WISHES])).status_code == 302
+                      **_rows(*[(world, "", False) for world in WISHES])).status_code == 302
     assert _post_item(client, form.id, prompt="还有什么建议", kind="text", required="").status_code == 302
 
     db.session.expire_all()

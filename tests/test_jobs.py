@@ -13,9 +13,9 @@ from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
 from evalapp.core.job_records import JobState
 from evalapp.core.timeutil import local_today, utcnow
-from evalapp.reports.models import ReviewJob, ReviewStage
 from evalapp.results import publication
 from evalapp.results.models import PublicationJob, PublicationStage
+from evalapp.reviews.models import ReviewJob, ReviewStage
 from evalapp.rosters import operations
 from evalapp.rosters.models import ImportJob, ImportStage
 from tests import test_rosters
@@ -165,7 +165,7 @@ def test_a_stalled_roster_import_repeats_its_step_with_the_file_it_kept(world, l
 # --- Starting a review PDF again ---------------------------------------------------------------------
 
 def test_a_failed_review_pdf_is_generated_again_by_an_officer_who_may_ask_for_it(world, login, monkeypatch):
-    import evalapp.reports.pdf as pdf
+    import evalapp.reviews.pdf as pdf
 
     real = pdf.render_pdf
     monkeypatch.setattr(pdf, "render_pdf", lambda *args, **kwargs: 1 / 0)

@@ -13,13 +13,13 @@ from evalapp.core import timeutil
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today
-from evalapp.feedback.models import Suggestion
 from evalapp.notifications.mail import deliver_pending
 from evalapp.notifications.models import MailState, Notification, NotificationSettings
 from evalapp.notifications.operations import notify
 from evalapp.rectification import operations as rect_ops
 from evalapp.rectification.models import Rectification
 from evalapp.rectification.reminders import run_reminders
+from evalapp.suggestions.models import Suggestion
 from tests.factories import drive_rectification, make_campaign, published_rectification
 
 ANSWER = "下月起夜班增加夜宵。"
@@ -172,7 +172,7 @@ def test_a_step_the_operation_refuses_notifies_nobody(world, login, suggestion):
 def test_notices_written_by_a_step_go_with_it_when_it_is_refused_later(app, world, suggestion, smtp):
     from evalapp.core.errors import Refused
     from evalapp.core.web import perform
-    from evalapp.feedback.operations import respond
+    from evalapp.suggestions.operations import respond
 
     set_email(world.members[0], "m1@example.cn")
 

@@ -4,7 +4,7 @@ from sqlalchemy import select, update
 from evalapp.campaigns.models import Campaign, CampaignState, ElectorateEntry, SubjectKind
 from evalapp.core.db import db
 from evalapp.unions.models import Member
-from evalapp.voting import turnout
+from evalapp.voting import participation
 from tests.factories import add_roster, ballot_form, make_union
 
 
@@ -51,5 +51,5 @@ def test_turnout_counts_members_where_they_were_when_voting_opened(world, login)
     # A member moves from 甲 to 丙 after the snapshot: the snapshot keeps them under 甲.
     db.session.execute(update(Member).where(Member.id == world.members[0].member.id).values(union_id=union_c.id))
     db.session.commit()
-    counts = {row.union_id: row.electorate for row in turnout.by_union(campaign)}
+    counts = {row.union_id: row.electorate for row in participation.by_union(campaign)}
     assert counts == {world.union_a.id: 6, union_c.id: 3}

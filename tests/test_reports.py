@@ -110,13 +110,13 @@ def test_the_pdf_opens_with_a_cover_page_and_draws_the_rates_chart(published, do
 
 
 def test_the_pdf_lists_suggestions_with_the_chairs_responses(world, published, login, tmp_path):
-    from evalapp.feedback import operations as feedback
+    from evalapp.suggestions import operations as suggestion_ops
 
-    answered = feedback.add_suggestion(published, world.members[0], "食堂饭菜品种太少", named=True)
-    feedback.add_suggestion(published, world.members[1], "希望增加技能培训")
-    abusive = feedback.add_suggestion(published, world.members[2], "骂人的话")
-    feedback.respond(answered, world.chair, "已与食堂承包方商定每周新增两个菜品")
-    feedback.hide(abusive, world.county_officer, "人身攻击")
+    answered = suggestion_ops.add_suggestion(published, world.members[0], "食堂饭菜品种太少", named=True)
+    suggestion_ops.add_suggestion(published, world.members[1], "希望增加技能培训")
+    abusive = suggestion_ops.add_suggestion(published, world.members[2], "骂人的话")
+    suggestion_ops.respond(answered, world.chair, "已与食堂承包方商定每周新增两个菜品")
+    suggestion_ops.hide(abusive, world.county_officer, "人身攻击")
     db.session.commit()
 
     response = login("county_officer").get(f"/campaigns/{published.id}/result.pdf")

@@ -85,7 +85,7 @@ def test_alpha_and_the_ballot_score_interval_match_the_raw_answers(world):
 def test_the_ballot_score_interval_with_part_of_the_electorate_is_a_t_interval(database):
     world = build_world(member_count=8)
     campaign = _publish(world, FIRST)
-    scores = [sum(v * w for v, w in zip(ballot_values(p), WEIGHTS)) / 6 for p in FIRST]
+    scores = [sum(v * world for v, world in zip(ballot_values(p), WEIGHTS)) / 6 for p in FIRST]
     half = student.ppf(0.975, 4) * stdev(scores) / math.sqrt(5) * math.sqrt((8 - 5) / (8 - 1))
     assert campaign.result.ballot_score_low == pytest.approx(mean(scores) - half)
     assert campaign.result.ballot_score_high == pytest.approx(mean(scores) + half)

@@ -146,8 +146,8 @@ def test_quorum_not_met_gives_no_grade_and_no_rectification(world):
 def test_two_thirds_of_the_electorate_is_a_quorum_with_the_default_rules(database, member_count, voters):
     # DESIGN.md: the default quorum is two thirds of the electorate. 2 of 3, 4 of 6 and 20 of 30
     # are exactly two thirds, so the result must be valid and graded.
-    w = build_world(member_count=member_count)
-    campaign = make_campaign(w, "published", votes=[[1, 1, 1]] * voters)
+    world = build_world(member_count=member_count)
+    campaign = make_campaign(world, "published", votes=[[1, 1, 1]] * voters)
     result = result_of(campaign)
 
     assert (result.electorate_size, result.turnout) == (member_count, voters)

@@ -12,7 +12,7 @@ from evalapp.campaigns.models import BatchRule, CampaignBatch, ElectorateScope, 
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today, utcnow
 from evalapp.rectification.models import Rectification
-from evalapp.reports.models import ReviewJob, ReviewStage
+from evalapp.reviews.models import ReviewJob, ReviewStage
 from tests import test_batch_ranking
 from tests.builders import compact, pdf_text
 from tests.test_batch_ranking import ROSTER, SCORES, UNIONS, textbook_lower_bound
@@ -44,11 +44,11 @@ def download(client, response, tmp_path):
 def overdue_item(world, batch_results):
     """A member's suggestion in 南方's survey, flagged by the county as a rectification item, three days overdue."""
     from evalapp.accounts.models import Account
-    from evalapp.feedback import operations as feedback
+    from evalapp.suggestions import operations as suggestion_ops
 
     author = db.session.scalars(select(Account).where(Account.username == "南方公司工会0")).one()
-    suggestion = feedback.add_suggestion(batch_results["南方公司工会"], author, "职工食堂卫生条件差")
-    item = feedback.flag(suggestion, world.county_officer, "职工食堂卫生条件差，须限期整改")
+    suggestion = suggestion_ops.add_suggestion(batch_results["南方公司工会"], author, "职工食堂卫生条件差")
+    item = suggestion_ops.flag(suggestion, world.county_officer, "职工食堂卫生条件差，须限期整改")
     db.session.execute(update(Rectification).where(Rectification.id == item.id)
                        .values(due_date=local_today() - timedelta(days=3)))
     db.session.commit()
@@ -160,7 +160,7 @@ def test_an_officer_above_reads_the_report_and_a_guessed_id_is_not_found(world, 
 
 
 def test_a_failed_render_ends_in_a_clear_message(world, login, batch_results, monkeypatch):
-    import evalapp.reports.pdf as pdf
+    import evalapp.reviews.pdf as pdf
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("font cache gone")
@@ -197,8 +197,8 @@ def test_with_a_replica_configured_the_review_reads_there_and_writes_its_progres
     from sqlalchemy import event
 
     from evalapp import create_app
-    from evalapp.reports.review import request_review as ask_for_review
-    from evalapp.reports.review import run_review
+    from evalapp.reviews.review import request_review as ask_for_review
+    from evalapp.reviews.review import run_review
     from tests.conftest import IsolatedClient
 
     # The "replica" is the same database under a second URL: what matters is which engine each statement takes.

@@ -18,12 +18,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from evalapp.core.db import db
-from evalapp.feedback import operations as feedback
 from evalapp.notifications.models import Notification
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item
 from evalapp.rectification.models import Rectification
 from evalapp.results.models import Result
+from evalapp.suggestions import operations as suggestion_ops
 from evalapp.voting.operations import cast_ballot
 from tests import test_batch_ranking
 from tests.builders import compact, pdf_text
@@ -228,8 +228,8 @@ def test_no_rule_opens_a_rectification_item_from_a_small_group(world, voters):
 
 def test_an_officer_still_opens_an_item_from_a_suggestion_of_a_small_group(world, login):
     campaign = publish_small(world, 2)
-    suggestion = feedback.add_suggestion(campaign, world.members[0], "职工书屋太小")
-    item = feedback.flag(suggestion, world.county_officer, "扩建职工书屋")
+    suggestion = suggestion_ops.add_suggestion(campaign, world.members[0], "职工书屋太小")
+    item = suggestion_ops.flag(suggestion, world.county_officer, "扩建职工书屋")
     db.session.commit()
     assert [r.id for r in campaign.rectifications] == [item.id]
     page = login("m1").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)

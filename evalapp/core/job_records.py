@@ -10,7 +10,7 @@ reference such as ("campaigns", 12), for listings and for finding a subject's jo
 
 A domain adds its kind by subclassing `Job` (joined-table inheritance, `kind` tells them apart):
 its own columns go to a table keyed by `jobs.id` (rosters.models.ImportJob keeps the file and its
-report; reports.models.ReviewJob the union, batch, period and PDF); a kind without columns of its
+report; reviews.models.ReviewJob the union, batch, period and PDF); a kind without columns of its
 own needs no table. The subclass names its steps in `stages`, a JobStage whose members know their
 `label` and their generic `state`; setting `job.stage` moves the state and the start and finish
 times with it. It also says how long its heartbeat may pause (`stalled_after`).

@@ -15,9 +15,9 @@ from sqlalchemy.orm import aliased
 from evalapp.campaigns.models import Campaign, SubjectKind, published_within
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today, utc_bounds
-from evalapp.feedback.models import Suggestion
 from evalapp.rectification.models import Rectification
 from evalapp.results.models import Result
+from evalapp.suggestions.models import Suggestion
 from evalapp.unions.models import Member, Union, UnionKind, UnionSector
 
 PAGE_SIZE = 100

@@ -5,7 +5,7 @@ from evalapp.core.timeutil import local_today
 from evalapp.core.web import get_or_404, page_number, require
 from evalapp.coverage.forms import parse_union_id, parse_year
 from evalapp.coverage.operations import PAGE_SIZE, coverage, coverage_list, rules, yearly_figures
-from evalapp.reports.pdf import render_pdf
+from evalapp.reviews.pdf import render_pdf
 from evalapp.unions.models import Union, UnionKind, UnionSector
 from evalapp.unions.operations import visible_roots
 

@@ -23,7 +23,6 @@ from evalapp.campaigns.operations import (
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today, utcnow
 from evalapp.duty_reports.operations import add_images, save_report
-from evalapp.feedback.operations import add_suggestion, flag, hide, respond
 from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.rectification.operations import (
@@ -36,6 +35,7 @@ from evalapp.rectification.operations import (
     return_plan,
     submit_plan,
 )
+from evalapp.suggestions.operations import add_suggestion, flag, hide, respond
 from evalapp.unions.models import Member, UnionKind, UnionSector
 from evalapp.unions.operations import (
     add_member,

@@ -37,7 +37,6 @@ from evalapp.rectification.models import (
 )
 from evalapp.unions.models import Member, Union
 
-S = RectificationState
 MAX_TEXT_LENGTH = 10_000
 MAX_COMMENT_LENGTH = 2_000
 MAX_RESPONSIBLE_LENGTH = 100
@@ -143,7 +142,7 @@ def open_rectifications(campaign, result):
 
 
 def open_from_suggestion(suggestion, actor, problem):
-    """Flag `suggestion` as a rectification item (called from feedback.operations.flag)."""
+    """Flag `suggestion` as a rectification item (called from suggestions.operations.flag)."""
     campaign = suggestion.campaign
     if campaign.state not in (CampaignState.published, CampaignState.archived):
         raise Refused("评议结果公布后，才能将意见建议列为整改事项。")
@@ -200,9 +199,10 @@ def submit_plan(rectification, actor, measures, responsible, target_date):
         raise Refused("完成时限不能早于今天。", 400)
     if target_date > LATEST_DATE:
         raise Refused("完成时限不能晚于 2099 年。", 400)
-    resubmission = rectification.state == S.returned
-    target = S.resubmitted if resubmission else S.plan_submitted
-    _transition(rectification, actor, (S.returned,) if resubmission else (S.awaiting_plan,), target,
+    resubmission = rectification.state == RectificationState.returned
+    target = RectificationState.resubmitted if resubmission else RectificationState.plan_submitted
+    _transition(rectification, actor,
+                (RectificationState.returned,) if resubmission else (RectificationState.awaiting_plan,), target,
                 "rectification.plan_resubmitted" if resubmission else "rectification.plan_submitted",
                 "提交整改方案")
     rectification.plan, rectification.plan_responsible, rectification.plan_target_date = measures, responsible, target_date
@@ -221,7 +221,8 @@ def _require_approver(rectification, actor):
 
 def approve_plan(rectification, actor):
     _require_approver(rectification, actor)
-    _transition(rectification, actor, PLAN_REVIEW_STATES, S.in_progress, "rectification.plan_approved", "审核整改方案")
+    _transition(rectification, actor, PLAN_REVIEW_STATES, RectificationState.in_progress,
+                "rectification.plan_approved", "审核整改方案")
     rectification.plan_approved_at = utcnow()
     _event(rectification, EventKind.plan_approved, actor)
     _tell_owners(rectification, f"整改方案已审核通过，请按方案在 {rectification.plan_target_date} 前完成整改："
@@ -231,7 +232,8 @@ def approve_plan(rectification, actor):
 def return_plan(rectification, actor, comment):
     _require_reviewer(rectification, actor)
     comment = _clean(comment, "退回意见", MAX_COMMENT_LENGTH)
-    _transition(rectification, actor, PLAN_REVIEW_STATES, S.returned, "rectification.plan_returned", "退回整改方案")
+    _transition(rectification, actor, PLAN_REVIEW_STATES, RectificationState.returned,
+                "rectification.plan_returned", "退回整改方案")
     _event(rectification, EventKind.plan_returned, actor, body=comment)
     _tell_owners(rectification, f"整改方案被上级工会退回，请修改后重新提交（期限 {rectification.due_date}）："
                                 f"{shorten(comment, 60)}")
@@ -244,7 +246,7 @@ def add_progress(rectification, actor, text, files=()):
     DOCX recognised by structure) before anything is stored; stored bytes go if the step rolls back.
     """
     _require_owner(rectification, actor)
-    if rectification.state != S.in_progress:
+    if rectification.state != RectificationState.in_progress:
         raise Refused(f"该整改事项当前为“{rectification.state.label}”，整改方案审核通过后才能报告进展。")
     text = _clean(text, "整改进展", MAX_TEXT_LENGTH)
     files = [(stream, name) for stream, name in files if stream is not None]
@@ -269,7 +271,8 @@ def complete(rectification, actor, outcome):
     outcome = _clean(outcome, "整改结果", MAX_TEXT_LENGTH)
     if rectification.state in PLAN_PHASE_STATES:
         raise Refused("须先提交整改方案并经上级工会审核通过，才能报告整改完成。")
-    _transition(rectification, actor, (S.in_progress,), S.completed, "rectification.completed", "报告整改完成")
+    _transition(rectification, actor, (RectificationState.in_progress,), RectificationState.completed,
+                "rectification.completed", "报告整改完成")
     rectification.outcome, rectification.completed_at = outcome, utcnow()
     _event(rectification, EventKind.completed, actor, body=outcome)
     _tell_reviewers(rectification, actor, f"{rectification.campaign.union.name}报告整改完成，请审核整改结果："
@@ -278,7 +281,8 @@ def complete(rectification, actor, outcome):
 
 def approve_outcome(rectification, actor):
     _require_approver(rectification, actor)
-    _transition(rectification, actor, (S.completed,), S.reviewed, "rectification.outcome_approved", "审核整改结果")
+    _transition(rectification, actor, (RectificationState.completed,), RectificationState.reviewed,
+                "rectification.outcome_approved", "审核整改结果")
     rectification.outcome_reviewed_at = utcnow()
     _event(rectification, EventKind.outcome_approved, actor)
     _tell_owners(rectification, f"整改结果已审核通过，可以向会员公开：{shorten(rectification.problem)}")
@@ -287,7 +291,8 @@ def approve_outcome(rectification, actor):
 def return_outcome(rectification, actor, comment):
     _require_reviewer(rectification, actor)
     comment = _clean(comment, "退回意见", MAX_COMMENT_LENGTH)
-    _transition(rectification, actor, (S.completed,), S.in_progress, "rectification.outcome_returned", "退回整改结果")
+    _transition(rectification, actor, (RectificationState.completed,), RectificationState.in_progress,
+                "rectification.outcome_returned", "退回整改结果")
     _event(rectification, EventKind.outcome_returned, actor, body=comment)
     _tell_owners(rectification, f"整改结果被上级工会退回，请继续整改后再报告：{shorten(comment, 60)}")
 
@@ -296,7 +301,8 @@ def publish_outcome(rectification, actor):
     """Show plan, progress and outcome to the members of the electorate, and tell them."""
     if not rectification.can_publish(actor):
         raise Refused("无权公开该整改结果。", 403)
-    _transition(rectification, actor, (S.reviewed,), S.published, "rectification.published", "公开整改结果")
+    _transition(rectification, actor, (RectificationState.reviewed,), RectificationState.published,
+                "rectification.published", "公开整改结果")
     rectification.published_at = utcnow()
     _event(rectification, EventKind.published, actor)
     campaign = rectification.campaign
@@ -318,7 +324,7 @@ def move_deadline(rectification, actor, new_date, reason):
         raise Refused("新的期限不能晚于 2099 年。", 400)
     if rectification.state in PLAN_PHASE_STATES:
         field, what = "due_date", "整改方案提交期限"
-    elif rectification.state == S.in_progress:
+    elif rectification.state == RectificationState.in_progress:
         field, what = "plan_target_date", "整改完成时限"
     else:
         raise Refused(f"该整改事项当前为“{rectification.state.label}”，没有可调整的期限。")

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page
 from evalapp.core.db import db
-from evalapp.voting import turnout
+from evalapp.voting import participation
 from evalapp.voting.models import Participation
 from evalapp.voting.operations import ballots_cast, has_voted
 
@@ -13,7 +13,7 @@ from evalapp.voting.operations import ballots_cast, has_voted
 def _campaign_page(campaign, account):
     # The running count while voting is open or closed; after publication the result tells it.
     shows_count = campaign.state in (CampaignState.open, CampaignState.closed) and campaign.can_see_internals(account)
-    return {"turnout": ballots_cast(campaign) if shows_count else None,
+    return {"ballots_cast": ballots_cast(campaign) if shows_count else None,
             "voted": has_voted(campaign, account.member),
             "can_see_turnout_page": campaign.electorate_size is not None and campaign.can_see_internals(account)}
 
@@ -28,8 +28,8 @@ def _voted_in(campaigns, account):
 
 @batch_page.connect
 def _batch_turnout(batch, account, campaigns):
-    voted = turnout.for_batch(batch)
+    voted = participation.for_batch(batch)
     started = [c for c in campaigns if c.electorate_size is not None]
-    total = turnout.Turnout(batch.title, sum(c.electorate_size for c in started),
+    total = participation.Turnout(batch.title, sum(c.electorate_size for c in started),
                             sum(voted.get(c.id, 0) for c in started)) if started else None
     return {"voted": voted, "total": total}

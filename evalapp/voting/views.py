@@ -12,7 +12,7 @@ from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
 from evalapp.core.timeutil import utcnow
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
 from evalapp.unions.models import Union
-from evalapp.voting import turnout
+from evalapp.voting import participation
 from evalapp.voting.forms import ReceiptForm, ballot_form, field_name, submitted_choices
 from evalapp.voting.operations import (
     ALREADY_VOTED,
@@ -97,12 +97,12 @@ def turnout_page(campaign_id):
     campaign = _turnout_campaign(campaign_id)
     if campaign.electorate_size is None:
         return render_template("voting/turnout.html", campaign=campaign, overall=None)
-    unions = turnout.by_union(campaign)
+    unions = participation.by_union(campaign)
     pages = max(1, math.ceil(len(unions) / TURNOUT_PAGE_SIZE))
     page = page_number(request.args.get("page", 1, type=int), pages)
     return render_template(
-        "voting/turnout.html", campaign=campaign, overall=turnout.overall(campaign),
-        branches=turnout.by_branch(campaign, unions), union_count=len(unions),
+        "voting/turnout.html", campaign=campaign, overall=participation.overall(campaign),
+        branches=participation.by_branch(campaign, unions), union_count=len(unions),
         unions=unions[(page - 1) * TURNOUT_PAGE_SIZE: page * TURNOUT_PAGE_SIZE], page=page, pages=pages,
         chair_view=not campaign.can_manage(current_user))
 
@@ -114,7 +114,7 @@ def _non_voter_scope(campaign):
     # A malformed or out-of-range id is a union nobody can have asked for, not "all unions".
     require(requested == "" or (requested.isdigit() and 0 < int(requested) <= MAX_ID))
     try:
-        union_id = turnout.non_voter_union(campaign, current_user, int(requested) if requested else None)
+        union_id = participation.non_voter_union(campaign, current_user, int(requested) if requested else None)
     except LookupError:
         abort(404)
     return get_or_404(Union, union_id) if union_id is not None else None
@@ -125,11 +125,11 @@ def non_voters(campaign_id):
     campaign = _turnout_campaign(campaign_id)
     union = _non_voter_scope(campaign)
     union_id = union.id if union else None
-    total = turnout.count_non_voters(campaign, union_id)
+    total = participation.count_non_voters(campaign, union_id)
     per_page = NON_VOTERS_UNION_PAGE_SIZE if union else NON_VOTERS_PAGE_SIZE
     pages = max(1, math.ceil(total / per_page))
     page = page_number(request.args.get("page", 1, type=int), pages)
-    rows = db.session.execute(turnout.non_voters_query(campaign, union_id)
+    rows = db.session.execute(participation.non_voters_query(campaign, union_id)
                               .limit(per_page).offset((page - 1) * per_page)).all()
     return render_template("voting/non_voters.html", campaign=campaign, union=union, rows=rows, total=total,
                            page=page, pages=pages, first=(page - 1) * per_page, now=utcnow())
@@ -142,6 +142,6 @@ def non_voters_csv(campaign_id):
     filename = f"non-voters-{campaign.id}" + (f"-union-{union.id}" if union else "") + ".csv"
     # Built whole rather than streamed: even a city's 300,000 names are a few megabytes, and the
     # database session then ends with the request.
-    body = turnout.non_voters_csv(campaign, union.id if union else None)
+    body = participation.non_voters_csv(campaign, union.id if union else None)
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

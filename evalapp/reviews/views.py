@@ -14,13 +14,13 @@ from evalapp.core.storage import storage
 from evalapp.core.text import one_line
 from evalapp.core.timeutil import local_today
 from evalapp.core.web import form_status, get_or_404, perform, require
-from evalapp.reports.forms import ReviewForm
-from evalapp.reports.models import ReviewJob
-from evalapp.reports.pdf import result_pdf
-from evalapp.reports.review import published_between, request_review, retry_review, run_review
+from evalapp.reviews.forms import ReviewForm
+from evalapp.reviews.models import ReviewJob
+from evalapp.reviews.pdf import result_pdf
+from evalapp.reviews.review import published_between, request_review, retry_review, run_review
 from evalapp.unions.models import Union
 
-bp = Blueprint("reports", __name__)
+bp = Blueprint("reviews", __name__)
 
 
 @bp.route("/campaigns/<int:campaign_id>/result.pdf")
@@ -62,7 +62,7 @@ def review(union_id):
         if start <= end else 0
     jobs = db.session.scalars(select(ReviewJob).where(ReviewJob.union_id == union.id)
                               .order_by(ReviewJob.id.desc()).limit(10)).all()
-    return render_template("reports/review_new.html", union=union, batch=batch, form=form, found=found,
+    return render_template("reviews/review_new.html", union=union, batch=batch, form=form, found=found,
                            jobs=jobs), status
 
 
@@ -75,7 +75,7 @@ def _readable_job(job_id):
 @bp.route("/reviews/<int:job_id>")
 def review_job(job_id):
     job = _readable_job(job_id)
-    return render_template("reports/review_job.html", job=job, can_retry=job.can_retry(current_user))
+    return render_template("reviews/review_job.html", job=job, can_retry=job.can_retry(current_user))
 
 
 @bp.route("/reviews/<int:job_id>/retry", methods=["POST"])

@@ -2,6 +2,6 @@
 
 
 def init_app(app):
-    from evalapp.feedback import views
+    from evalapp.suggestions import views
 
     app.register_blueprint(views.bp)

@@ -20,10 +20,10 @@ from evalapp.core.job_records import heartbeat, start_again
 from evalapp.core.storage import storage
 from evalapp.core.timeutil import local_today, utc_bounds
 from evalapp.rectification.models import OPEN_STATES, Rectification
-from evalapp.reports.models import ReviewJob, ReviewStage
 from evalapp.results.integrity import integrity_reports
 from evalapp.results.models import min_group_size
 from evalapp.results.ranking import batch_ranking
+from evalapp.reviews.models import ReviewJob, ReviewStage
 from evalapp.unions.models import Union
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def retry_review(job, account):
 
 def run_review(job_id):
     """Gather and render one review job; failures end in the job's `failed` state with a message."""
-    from evalapp.reports.pdf import render_pdf
+    from evalapp.reviews.pdf import render_pdf
 
     job = db.session.get(ReviewJob, job_id)
     if job is None or job.stage != ReviewStage.queued:
@@ -75,7 +75,7 @@ def run_review(job_id):
             data = review_data(job.union, job.period_start, job.period_end, job.batch,
                                progress=lambda done, total: heartbeat(job_id, processed=done, total=total))
         heartbeat(job_id, stage=ReviewStage.rendering)
-        pdf = render_pdf("reports/review_pdf.html", job=job, **data)
+        pdf = render_pdf("reviews/review_pdf.html", job=job, **data)
         key = storage().save(io.BytesIO(pdf))
         with db.engine.begin() as connection:
             connection.execute(update(ReviewJob.__table__).where(ReviewJob.__table__.c.id == job_id)

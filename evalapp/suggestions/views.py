@@ -8,9 +8,9 @@ from evalapp.campaigns.models import Campaign
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
 from evalapp.core.web import flash_errors, form_status, get_or_404, page_number, perform, require
-from evalapp.feedback.forms import FlagForm, HideForm, ResponseForm, SuggestionForm
-from evalapp.feedback.models import Suggestion, SuggestionState
-from evalapp.feedback.operations import (
+from evalapp.suggestions.forms import FlagForm, HideForm, ResponseForm, SuggestionForm
+from evalapp.suggestions.models import Suggestion, SuggestionState
+from evalapp.suggestions.operations import (
     add_suggestion,
     flag,
     hide,
@@ -23,7 +23,7 @@ from evalapp.feedback.operations import (
 from evalapp.unions.models import Union, UnionKind
 from evalapp.unions.operations import managed_condition
 
-bp = Blueprint("feedback", __name__)
+bp = Blueprint("suggestions", __name__)
 PAGE_SIZE = 20
 #: How many unions or campaigns a filter list offers at most; beyond that, filter from the rows' links.
 CHOICES_LIMIT = 300
@@ -63,7 +63,7 @@ def index(campaign_id):
     state = _state_filter() if staff else None
     suggestions = _page(suggestion_list(current_user, mine=not staff, state=state, campaign=campaign))
     return render_template(
-        "feedback/index.html", campaign=campaign, form=form, can_suggest=campaign.can_suggest(current_user),
+        "suggestions/index.html", campaign=campaign, form=form, can_suggest=campaign.can_suggest(current_user),
         suggestions=suggestions, staff=staff, state=state,
         counts=state_counts(current_user, campaign=campaign) if staff else None,
         **_card_forms()), form_status(form, outcome)
@@ -84,7 +84,7 @@ def overview():
         require(campaign.can_view(current_user) if mine else campaign.can_see_internals(current_user))
     suggestions = _page(suggestion_list(current_user, mine=mine, state=state, campaign=campaign, union=union))
     return render_template(
-        "feedback/overview.html", suggestions=suggestions, staff=staff, mine=mine, state=state, union=union,
+        "suggestions/overview.html", suggestions=suggestions, staff=staff, mine=mine, state=state, union=union,
         campaign=campaign, counts=state_counts(current_user, mine=mine, campaign=campaign, union=union),
         union_choices=[] if mine else _union_choices(union), campaign_choices=_campaign_choices(mine, union, campaign),
         **_card_forms())

@@ -4,8 +4,8 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from evalapp.core.timeutil import utcnow
-from evalapp.feedback.operations import report_listing
 from evalapp.results.presentation import result_context
+from evalapp.suggestions.operations import report_listing
 
 _font_config = None
 
@@ -24,7 +24,7 @@ def _refuse_fetch(url, *args, **kwargs):
 
 
 def render_pdf(template, **context):
-    """Render a template under `templates/reports/` to PDF bytes; `generated_at` is set here."""
+    """Render a template under `templates/reviews/` to PDF bytes; `generated_at` is set here."""
     html = render_template(template, generated_at=utcnow(), **context)
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(font_config=_fonts())
 
@@ -32,5 +32,5 @@ def render_pdf(template, **context):
 def result_pdf(campaign, for_officers=True):
     """Return the result report of a published campaign as PDF bytes (warnings only `for_officers`)."""
     suggestions, hidden_suggestions = report_listing(campaign)
-    return render_pdf("reports/result_pdf.html", for_officers=for_officers, suggestions=suggestions,
+    return render_pdf("reviews/result_pdf.html", for_officers=for_officers, suggestions=suggestions,
                       hidden_suggestions=hidden_suggestions, **result_context(campaign, include_texts=True))

@@ -1,4 +1,4 @@
-"""Turnout while voting is open and after: who may vote, how many did, by union, and who has not yet.
+"""Who took part, while voting is open and after: who may vote, how many did, by union, and who has not yet.
 
 Everything here is counted from the electorate snapshot and the participation records; ballots are
 never read, so nothing shown says anything about what anyone voted. The non-voter lists carry names

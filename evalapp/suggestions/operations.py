@@ -9,9 +9,9 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import utcnow
 from evalapp.core.transitions import compare_and_set
-from evalapp.feedback.models import Suggestion, SuggestionState
 from evalapp.notifications.operations import notify
 from evalapp.rectification.models import Rectification
+from evalapp.suggestions.models import Suggestion, SuggestionState
 from evalapp.unions.models import Union
 
 MAX_LENGTH = 2000
