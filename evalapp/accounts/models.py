@@ -86,6 +86,11 @@ class Account(UserMixin, db.Model):
     def is_staff(self):
         return self.is_admin or bool(self.officer_unions)
 
+    @property
+    def holds_a_post(self):
+        """Staff, or the chair of some union: who has pages about other people's campaigns."""
+        return self.is_staff or bool(self.chaired_unions)
+
     def can_reset(self, actor):
         """Whether `actor` may reset this account (print its member a new code). An officer only for an
         account they fully oversee: never an administrator's, nor one that holds a role in a union

@@ -28,8 +28,8 @@ from evalapp.rectification.operations import (
     move_deadline,
     submit_plan,
 )
-from evalapp.unions.models import Union, UnionKind
-from evalapp.unions.operations import managed_condition
+from evalapp.unions.models import Union
+from evalapp.unions.operations import managed_condition, unions_to_filter_by
 
 bp = Blueprint("rectification", __name__, url_prefix="/rectifications")
 PAGE_SIZE = 30
@@ -63,7 +63,7 @@ def index():
     """The chair's items per campaign and, for officers, the whole subtree by state, overdue first."""
     staff = current_user.is_staff
     chaired = overview.chair_items(current_user)
-    require(staff or current_user.chaired_unions)
+    require(current_user.holds_a_post)
     today = local_today()
     context = {"today": today, "chaired": chaired, "staff": staff}
     if staff:
@@ -80,19 +80,8 @@ def index():
         items = db.paginate(overview.item_list(scope, today, None if state == "all" else state, union),
                             page=page, per_page=PAGE_SIZE, error_out=False)
         context.update(state=state, union=union, counts=counts, overdue_count=overdue_count, items=items,
-                       union_choices=_union_choices(union), states=list(RectificationState))
+                       union_choices=unions_to_filter_by(current_user, union), states=list(RectificationState))
     return render_template("rectification/index.html", **context)
-
-
-def _union_choices(selected):
-    from sqlalchemy import select
-
-    query = (select(Union).where(managed_condition(current_user), Union.kind != UnionKind.grassroots)
-             .order_by(Union.path).limit(300))
-    unions = list(db.session.scalars(query))
-    if selected is not None and selected not in unions:
-        unions.append(selected)
-    return unions
 
 
 def _uploaded(field):

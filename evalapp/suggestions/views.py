@@ -20,8 +20,8 @@ from evalapp.suggestions.operations import (
     suggestion_list,
     unhide,
 )
-from evalapp.unions.models import Union, UnionKind
-from evalapp.unions.operations import managed_condition
+from evalapp.unions.models import Union
+from evalapp.unions.operations import unions_to_filter_by
 
 bp = Blueprint("suggestions", __name__)
 PAGE_SIZE = 20
@@ -72,7 +72,7 @@ def index(campaign_id):
 @bp.route("/suggestions")
 def overview():
     """Every suggestion the account reads as chair or officer, filtered; or, for members, their own."""
-    staff = current_user.is_staff or bool(current_user.chaired_unions)
+    staff = current_user.holds_a_post
     mine = not staff or request.args.get("mine") == "1"
     state = _state_filter()
     union = campaign = None
@@ -86,18 +86,9 @@ def overview():
     return render_template(
         "suggestions/overview.html", suggestions=suggestions, staff=staff, mine=mine, state=state, union=union,
         campaign=campaign, counts=state_counts(current_user, mine=mine, campaign=campaign, union=union),
-        union_choices=[] if mine else _union_choices(union), campaign_choices=_campaign_choices(mine, union, campaign),
+        union_choices=[] if mine else unions_to_filter_by(current_user, union, with_chaired=True),
+        campaign_choices=_campaign_choices(mine, union, campaign),
         **_card_forms())
-
-
-def _union_choices(selected):
-    """Unions above the grassroots within the account's scope (a few hundred at most), and those it chairs."""
-    query = (select(Union).where(managed_condition(current_user), Union.kind != UnionKind.grassroots)
-             .order_by(Union.path).limit(CHOICES_LIMIT))
-    unions = list(db.session.scalars(query)) + current_user.chaired_unions
-    if selected is not None and selected not in unions:
-        unions.append(selected)
-    return unions
 
 
 def _campaign_choices(mine, union, selected):

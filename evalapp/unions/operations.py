@@ -152,3 +152,18 @@ def enrol_member(union, name, phone, id_number, actor, with_account=False, passw
     if account is not None:
         record_member_event(member, MemberEventKind.initial_password, actor)
     return member
+
+
+#: A filter menu lists at most this many unions (those above the grassroots: a few hundred in a city).
+FILTER_CHOICES_LIMIT = 300
+
+
+def unions_to_filter_by(account, selected=None, with_chaired=False):
+    """The unions above the grassroots that `account` manages (and, `with_chaired`, those it chairs),
+    for a page's union filter; `selected` is kept in the list even when it falls outside."""
+    query = (select(Union).where(managed_condition(account), Union.kind != UnionKind.grassroots)
+             .order_by(Union.path).limit(FILTER_CHOICES_LIMIT))
+    unions = list(db.session.scalars(query)) + (account.chaired_unions if with_chaired else [])
+    if selected is not None and selected not in unions:
+        unions.append(selected)
+    return unions
