@@ -153,6 +153,11 @@ def test_confirm_creates_one_campaign_per_union_with_the_schedule_and_an_audit_t
         assert name in page
     assert "发布活动，请主席述职（4 个）" in page
 
+    # The union the batch was started from lists it on its page; a union inside the batch does not.
+    link = f'href="/batches/{batch.id}"'
+    assert link in officer.get(f"/unions/{world.county.id}").get_data(as_text=True)
+    assert link not in officer.get(f"/unions/{world.union_a.id}").get_data(as_text=True)
+
 
 def test_confirming_twice_creates_the_batch_once(county_tree, login):
     world = county_tree

@@ -33,6 +33,18 @@ def test_a_member_votes_once_and_gets_a_receipt(world, login):
     assert "您已完成本次评议" in member.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
 
 
+def test_the_home_page_lists_an_open_campaign_until_the_member_has_voted(world, login):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    vote_link = f'href="/campaigns/{campaign.id}/vote"'
+    home = member.get("/").get_data(as_text=True)
+    assert "待您评议" in home and vote_link in home
+    member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [1, 2, 3]))
+    home = member.get("/").get_data(as_text=True)
+    assert "待您评议" not in home and vote_link not in home
+    assert f'href="/campaigns/{campaign.id}"' in home  # still listed among the member's campaigns
+
+
 def test_ballots_carry_no_voter_and_no_time(database):
     columns = {column["name"] for column in inspect(db.engine).get_columns("ballots")}
     # The summaries are derived from the ballot's own answers (for statistics at scale), nothing else.

@@ -2,7 +2,7 @@
 
 
 def init_app(app):
-    from evalapp.campaigns import batches, cli, credentials, views  # noqa: F401  (batches, credentials listen)
+    from evalapp.campaigns import cli, credentials, listeners, views  # noqa: F401  (credentials, listeners listen)
     from evalapp.core.worker import periodic
 
     app.register_blueprint(views.bp)
