@@ -21,7 +21,7 @@ from evalapp.suggestions import operations as suggestion_ops
 from evalapp.unions.models import UnionKind
 from tests.builders import pdf_text
 from tests.factories import make_account, make_campaign, make_union
-from tests.test_reports import VOTES
+from tests.test_result_pdf import VOTES
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from evalapp.questionnaires.models import Item, Questionnaire
 from evalapp.unions.models import Member, Union
 from tests.builders import compact, pdf_text
 from tests.factories import make_campaign
-from tests.test_reports import VOTES
+from tests.test_result_pdf import VOTES
 from tests.test_review_reports import download, request_review
 
 PAYLOADS = ['"\n} .grade { display:none } x {', "\n}} .grade { display:none } x {",
