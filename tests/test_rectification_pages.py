@@ -11,8 +11,6 @@ from evalapp.core.timeutil import local_today
 from evalapp.rectification.models import Rectification, RectificationState
 from tests.factories import drive_rectification, make_campaign, published_rectification
 
-S = RectificationState
-
 
 def add_items(campaign, specs):
     """Add items directly: (problem, state, days until the deadline or None)."""
@@ -20,7 +18,7 @@ def add_items(campaign, specs):
     for problem, state, days in specs:
         item = Rectification(campaign=campaign, problem=problem, state=state,
                              due_date=today + timedelta(days=days if days is not None else 30))
-        if state == S.in_progress:
+        if state == RectificationState.in_progress:
             item.plan, item.plan_responsible = "措施", "主席"
             item.plan_target_date = today + timedelta(days=days)
         db.session.add(item)
@@ -31,12 +29,12 @@ def add_items(campaign, specs):
 def items(world):
     campaign = make_campaign(world, "published")        # no votes: no items from the result itself
     add_items(campaign, [
-        ("问题C-月底到期", S.awaiting_plan, 30),
-        ("问题A-逾期五天", S.awaiting_plan, -5),
-        ("问题D-待审核", S.plan_submitted, None),
-        ("问题B-三天后到期", S.in_progress, 3),
-        ("问题E-退回后逾期一天", S.returned, -1),
-        ("问题F-已公开", S.published, None),
+        ("问题C-月底到期", RectificationState.awaiting_plan, 30),
+        ("问题A-逾期五天", RectificationState.awaiting_plan, -5),
+        ("问题D-待审核", RectificationState.plan_submitted, None),
+        ("问题B-三天后到期", RectificationState.in_progress, 3),
+        ("问题E-退回后逾期一天", RectificationState.returned, -1),
+        ("问题F-已公开", RectificationState.published, None),
     ])
     return campaign
 
@@ -74,7 +72,7 @@ def test_the_officer_filters_by_state(world, login, items, state, expected):
 
 def test_the_officer_filters_by_union_within_the_subtree(world, login, items):
     other = make_campaign(world, "published", union=world.union_b, subject=SubjectKind.none)
-    add_items(other, [("问题Z-乙公司", S.awaiting_plan, 10)])
+    add_items(other, [("问题Z-乙公司", RectificationState.awaiting_plan, 10)])
     city = login("city_officer")
     assert "问题Z-乙公司" in city.get("/rectifications/").get_data(as_text=True)
     page = city.get(f"/rectifications/?union={world.county.id}").get_data(as_text=True)
@@ -91,7 +89,7 @@ def test_bad_filters_are_404(world, login, items, query):
 
 def test_the_officers_list_is_paginated(world, login):
     campaign = make_campaign(world, "published")
-    add_items(campaign, [(f"问题X{i:02d}", S.awaiting_plan, i) for i in range(35)])
+    add_items(campaign, [(f"问题X{i:02d}", RectificationState.awaiting_plan, i) for i in range(35)])
     officer = login("county_officer")
     first = officer.get("/rectifications/").get_data(as_text=True)
     second = officer.get("/rectifications/?page=2").get_data(as_text=True)
@@ -132,10 +130,10 @@ def test_the_officers_page_costs_the_same_queries_for_few_or_many_items(app, wor
         return made
 
     for campaign in campaigns(2):
-        add_items(campaign, [("问题", S.awaiting_plan, -1), ("问题", S.in_progress, 3)])
+        add_items(campaign, [("问题", RectificationState.awaiting_plan, -1), ("问题", RectificationState.in_progress, 3)])
     few = statements_for_page()
     for campaign in campaigns(25):
-        add_items(campaign, [("问题", S.awaiting_plan, 2), ("问题", S.returned, -3)])
+        add_items(campaign, [("问题", RectificationState.awaiting_plan, 2), ("问题", RectificationState.returned, -3)])
     assert statements_for_page() == few
 
 
@@ -171,3 +169,33 @@ def test_the_inbox_links_chairs_and_officers_to_their_lists(world, login):
     assert 'href="/suggestions"' in page and 'href="/rectifications/"' in page
     member_page = login("m1").get("/inbox").get_data(as_text=True)
     assert 'href="/suggestions"' in member_page and 'href="/rectifications/"' not in member_page
+
+
+def test_the_chairs_home_lists_what_waits_for_them(world, login, items):
+    from evalapp.campaigns import operations as campaign_ops
+    from evalapp.duty_reports.operations import save_report
+    from evalapp.suggestions.operations import add_suggestion, respond
+
+    announced = campaign_ops.create_campaign(world.county_officer, world.union_a, world.form, "2027年度述职评议",
+                                             SubjectKind.chair)
+    campaign_ops.start_reporting(announced, world.county_officer)
+    suggestion = add_suggestion(items, world.members[0], "食堂饭菜品种太少")
+    db.session.commit()
+
+    chair = login("chair")
+    home = chair.get("/").get_data(as_text=True)
+    assert "待您处理" in home
+    assert f'href="/campaigns/{announced.id}/report"' in home and "待您述职：2027年度述职评议" in home
+    assert "1 条意见建议待答复" in home and f'href="/campaigns/{items.id}/suggestions"' in home
+    # The chair's turn only, overdue first: a plan to write or redo, progress to report.
+    assert re.findall(r"(?:提交整改方案|报告整改进展)：(问题[A-F])", home) == ["问题A", "问题E", "问题B", "问题C"]
+    assert "逾期 5 天" in home and "逾期 1 天" in home
+
+    save_report(announced, world.chair, "一年来的工作报告。")
+    respond(suggestion, world.chair, "已与食堂商定每周新增两个菜品")
+    db.session.commit()
+    home = chair.get("/").get_data(as_text=True)
+    assert "待您述职" not in home and "条意见建议待答复" not in home
+    assert "问题A" in home
+
+    assert "待您处理" not in login("m1").get("/").get_data(as_text=True)

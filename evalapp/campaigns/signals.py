@@ -12,6 +12,9 @@ _signals = Namespace()
 campaign_page = _signals.signal("campaign-page")
 #: The home page's list (sender: the list of campaigns): receivers return {"voted_in": {campaign id, …}}.
 campaign_list = _signals.signal("campaign-list")
+#: The home page (sender: the account): what waits for the account, one key per package (the chair's
+#: report to write, suggestions to answer, rectification steps due).
+home_page = _signals.signal("home-page")
 #: A batch's page (sender: the batch; also `campaigns`, the batch's campaigns): turnout, ranking.
 batch_page = _signals.signal("batch-page")
 #: A campaign has just moved to published (sender: the campaign; also `actor`), in the same

@@ -33,7 +33,7 @@ from evalapp.campaigns.operations import (
     campaigns_for,
     create_campaign,
 )
-from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page
+from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page, home_page
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.forms import ActionForm, choices
@@ -58,7 +58,8 @@ def index():
     voted_in = page_values(campaign_list, campaigns, account=current_user).get("voted_in", set())
     to_vote = [c for c in campaigns if c.state == CampaignState.open and (c.closes_at is None or c.closes_at > now)
                and member is not None and c.in_electorate(member) and c.id not in voted_in]
-    return render_template("campaigns/index.html", campaigns=campaigns, to_vote=to_vote)
+    return render_template("campaigns/index.html", campaigns=campaigns, to_vote=to_vote,
+                           **page_values(home_page, current_user._get_current_object()))
 
 
 @bp.route("/unions/<int:union_id>/campaigns/new", methods=["GET", "POST"])

@@ -22,18 +22,18 @@ class RectificationState(LabelledEnum):
     reviewed = "reviewed", "整改结果已审核"
     published = "published", "整改结果已公开"
 
-S = RectificationState
 #: The chair owes a plan: the plan's due date runs.
-PLAN_DUE_STATES = (S.awaiting_plan, S.returned)
+PLAN_DUE_STATES = (RectificationState.awaiting_plan, RectificationState.returned)
 #: A plan waits for the superior union's review.
-PLAN_REVIEW_STATES = (S.plan_submitted, S.resubmitted)
+PLAN_REVIEW_STATES = (RectificationState.plan_submitted, RectificationState.resubmitted)
 #: States in which the plan's due date is the deadline that matters (shown and movable).
 PLAN_PHASE_STATES = PLAN_DUE_STATES + PLAN_REVIEW_STATES
 #: States in which the chair must act before a deadline (plan due date, or the plan's target date).
-CHAIR_TURN_STATES = PLAN_DUE_STATES + (S.in_progress,)
+CHAIR_TURN_STATES = PLAN_DUE_STATES + (RectificationState.in_progress,)
 #: From here on the members of the electorate see the approved plan and the progress updates.
-PLAN_PUBLIC_STATES = (S.in_progress, S.completed, S.reviewed, S.published)
-OPEN_STATES = tuple(s for s in S if s != S.published)
+PLAN_PUBLIC_STATES = (RectificationState.in_progress, RectificationState.completed, RectificationState.reviewed,
+                      RectificationState.published)
+OPEN_STATES = tuple(state for state in RectificationState if state != RectificationState.published)
 
 
 class Rectification(db.Model):
