@@ -172,7 +172,13 @@ def _checked_params(root, rule, params):
 
 
 def _rule_condition(root, rule, params):
-    """Return the SQL condition on Union for the rule (the member-count threshold is applied afterwards)."""
+    """Return the SQL condition on Union for the rule (the member-count threshold is applied afterwards).
+
+    Dissolved unions get no new campaigns."""
+    return Union.dissolved_at.is_(None) & _rule_match(root, rule, params)
+
+
+def _rule_match(root, rule, params):
     if rule == BatchRule.kind:
         return Union.subtree_filter(root) & (Union.kind == UnionKind(params["kind"]))
     if rule == BatchRule.sector:

@@ -18,6 +18,10 @@ class SectorForm(Form):
     sector = SelectField("所属类型", choices=SECTOR_CHOICES)
 
 
+class CodeForm(Form):
+    code = StringField("工会代码（统一社会信用代码或上级工会编定的代码，留空则清除）", validators=[Length(max=64)])
+
+
 class AppointForm(Form):
     role = SelectField("职务", choices=choices((role.value, role.label) for role in Role))
     username = StringField("账号登录名（会员为手机号）", validators=[DataRequired("请输入登录名。"), Length(max=64)])

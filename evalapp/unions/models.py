@@ -43,6 +43,10 @@ class Union(db.Model):
     depth = db.Column(db.Integer, nullable=False, default=0)
     sector = db.Column(db.Enum(UnionSector, native_enum=False, length=32), nullable=False,
                        default=UnionSector.other, server_default=UnionSector.other.value)
+    #: 工会代码: the unified social credit code or the federation's own code (`normalise_code`).
+    code = db.Column(db.String(32), nullable=True, unique=True)
+    #: When the union was dissolved (it left the federation's file); dissolved unions are kept, never deleted.
+    dissolved_at = db.Column(db.DateTime, nullable=True)
 
     parent = db.relationship("Union", remote_side=[id], backref=db.backref("children", order_by="Union.name"))
 

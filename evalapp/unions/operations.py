@@ -15,6 +15,8 @@ from evalapp.unions.events import MemberEventKind, record_member_event
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 
 PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
+CODE_PATTERN = re.compile(r"[A-Z0-9-]{1,32}")
+BAD_CODE = "工会代码只能由 1 至 32 位字母、数字和连字符（-）组成。"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
@@ -51,6 +53,34 @@ def set_sector(union, sector: UnionSector, actor):
     union.sector = sector
     db.session.flush()
     audit.record("union.sector_changed", union, actor=actor, before=before.value, after=sector.value)
+    return union
+
+
+def normalise_code(raw):
+    """Return a union code trimmed, upper-case, full-width characters folded ("" for an empty cell)."""
+    return unicodedata.normalize("NFKC", raw or "").strip().upper()
+
+
+def code_error(code):
+    """Return why a normalised code is unusable, or None."""
+    return None if CODE_PATTERN.fullmatch(code) else BAD_CODE
+
+
+def set_code(union, raw, actor):
+    """Give `union` its code (工会代码), or clear it with an empty value; officers above the union only."""
+    if not (actor.manages(union.parent) if union.parent is not None else actor.is_admin):
+        raise Refused("只有上级工会的工作人员可以修改工会代码。", 403)
+    code = normalise_code(raw) or None
+    if code is not None and (error := code_error(code)):
+        raise Refused(error, 400)
+    if code == union.code:
+        return union
+    holder = db.session.scalar(select(Union).where(Union.code == code)) if code else None
+    if holder is not None:
+        raise Refused(f"工会代码“{code}”已被“{holder.name}”使用。", 400)
+    before, union.code = union.code, code
+    db.session.flush()
+    audit.record("union.code_changed", union, actor=actor, before=before, after=code)
     return union
 
 

@@ -12,10 +12,10 @@ from evalapp.core.limits import ACTIVATIONS_PER_ADDRESS, limiter, trust_device
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.unions.credential_events import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event
 from evalapp.unions.events import MemberEvent
-from evalapp.unions.forms import ActivateForm, AppointForm, ChildUnionForm, MemberForm, SectorForm
+from evalapp.unions.forms import ActivateForm, AppointForm, ChildUnionForm, CodeForm, MemberForm, SectorForm
 from evalapp.unions.invitations import activate, issue_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
-from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_sector, visible_roots
+from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_code, set_sector, visible_roots
 from evalapp.unions.signals import union_page
 
 bp = Blueprint("unions", __name__)
@@ -53,10 +53,13 @@ def _render_show(union, status=200, page=1, **forms):
     child_form.kind.choices = choices((kind.value, kind.label) for kind in CHILD_KINDS[union.kind])
     grants = db.session.scalars(select(RoleGrant).where(RoleGrant.union_id == union.id).order_by(RoleGrant.role)).all()
     sector_form = forms.get("sector_form") or SectorForm(sector=union.sector.value)
+    may_set_code = current_user.manages(union.parent) if union.parent is not None else current_user.is_admin
+    code_form = (forms.get("code_form") or CodeForm(code=union.code)) if may_set_code else None
     return render_template(
         "unions/show.html", union=union, members=_roster_page(union, page), child_counts=_child_counts(union),
         grants=grants, form=forms.get("member_form") or MemberForm(), child_form=child_form,
         appoint_form=forms.get("appoint_form") or AppointForm(), action_form=ActionForm(), sector_form=sector_form,
+        code_form=code_form,
         **page_values(union_page, union, account=current_user)), status
 
 
@@ -102,6 +105,17 @@ def sector_view(union_id):
         if outcome.ok:
             return redirect(url_for(".show", union_id=union.id))
     return _render_show(union, form_status(form, outcome), sector_form=form)
+
+
+@bp.route("/unions/<int:union_id>/code", methods=["POST"])
+def code_view(union_id):
+    union = _managed_union(union_id)
+    form, outcome = CodeForm(), None
+    if form.validate_on_submit():
+        outcome = perform(set_code, union, form.code.data, current_user, success="工会代码已保存。")
+        if outcome.ok:
+            return redirect(url_for(".show", union_id=union.id))
+    return _render_show(union, form_status(form, outcome), code_form=form)
 
 
 @bp.route("/unions/<int:union_id>/roles", methods=["POST"])
