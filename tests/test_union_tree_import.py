@@ -1,10 +1,12 @@
 """The union tree by code: the code on the union page, and `flask rosters import-unions`."""
 import json
 
+import pytest
 from sqlalchemy import select
 
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
+from evalapp.unions.models import Union
 
 # The code on the union page -----------------------------------------------------------------------
 
@@ -42,3 +44,152 @@ def test_the_union_itself_cannot_set_its_own_code(world, login):
     assert "工会代码（修改）" not in login("county_officer").get(f"/unions/{world.county.id}").get_data(as_text=True)
     db.session.refresh(world.county)
     assert world.county.code is None
+
+
+# flask rosters import-unions ------------------------------------------------------------------------
+
+HEADER = "工会代码,工会名称,上级工会代码,类型,所属类型,主席手机号"
+
+
+def write_csv(tmp_path, lines, encoding="utf-8-sig", name="tree.csv"):
+    path = tmp_path / name
+    path.write_bytes("\n".join([HEADER, *lines]).encode(encoding))
+    return path
+
+
+def run_import(app, path, *options):
+    result = app.test_cli_runner().invoke(args=["rosters", "import-unions", str(path), *options])
+    db.session.expire_all()
+    return result
+
+
+def union(code):
+    return db.session.scalar(select(Union).where(Union.code == code))
+
+
+FEDERATION = [
+    "C1,江门市总工会,,市总工会,其他,",
+    "K1,蓬江区总工会,C1,县（市、区）总工会,其他,",
+    "K2,江海区总工会,C1,县（市、区）总工会,其他,",
+    "T1,环市街道总工会,K1,镇（街）总工会,其他,",
+    "G1,某某有限公司工会,T1,基层工会,非公有制企业,",
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_a_whole_federation_is_imported_and_a_second_run_changes_nothing(app, database, tmp_path, encoding):
+    path = write_csv(tmp_path, FEDERATION, encoding)
+    preview = run_import(app, path)
+    assert preview.exit_code == 0, preview.output
+    assert "new unions" in preview.output and union("C1") is None
+    result = run_import(app, path, "--apply")
+    assert result.exit_code == 0, result.output
+    city, county, town, grassroots = union("C1"), union("K1"), union("T1"), union("G1")
+    assert grassroots.path == f"/{city.id}/{county.id}/{town.id}/{grassroots.id}/" and grassroots.depth == 3
+    assert grassroots.parent_id == town.id and grassroots.sector.label == "非公有制企业"
+    assert town.kind.label == "镇（街）总工会" and city.parent_id is None
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "union_tree.imported")).all()
+    assert len(entries) == 1 and json.loads(entries[0].details)["new"] == 5
+    again = run_import(app, path, "--apply")
+    assert again.exit_code == 0 and "nothing to change" in again.output
+    assert db.session.scalar(select(db.func.count()).select_from(Union)) == 5
+    assert len(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "union_tree.imported")).all()) == 1
+
+
+def test_an_xlsx_file_with_english_headers_imports_the_same(app, database, tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Code", "Name", "Parent_Code", "Kind", "Sector"])
+    for line in FEDERATION:
+        sheet.append(line.split(",")[:5])
+    path = tmp_path / "tree.xlsx"
+    workbook.save(path)
+    result = run_import(app, path, "--apply")
+    assert result.exit_code == 0, result.output
+    assert union("G1").parent_id == union("T1").id
+
+
+def test_a_rename_and_a_move_carry_the_subtree_along(app, database, tmp_path):
+    run_import(app, write_csv(tmp_path, FEDERATION), "--apply")
+    moved = [line.replace("T1,环市街道总工会,K1", "T1,环市街道工会联合会,K2") for line in FEDERATION]
+    result = run_import(app, write_csv(tmp_path, moved, name="moved.csv"), "--apply")
+    assert result.exit_code == 0, result.output
+    counts = dict(line.rsplit(None, 1) for line in result.output.splitlines()[1:11])
+    assert counts["  renamed"] == "1" and counts["  moved"] == "1" and counts["  unchanged"] == "4"
+    city, county, town, grassroots = union("C1"), union("K2"), union("T1"), union("G1")
+    assert town.name == "环市街道工会联合会" and town.parent_id == county.id
+    assert town.path == f"/{city.id}/{county.id}/{town.id}/"
+    assert grassroots.path == f"/{city.id}/{county.id}/{town.id}/{grassroots.id}/"
+
+
+def test_row_errors_are_listed_and_nothing_is_applied(app, world, tmp_path):
+    world.union_b.code = "B1"
+    db.session.commit()
+    path = write_csv(tmp_path, [
+        ",无代码工会,,基层工会,其他,",                       # 2
+        "D1,甲,,基层工会,其他,",                             # 3
+        "D1,乙,,基层工会,其他,",                             # 4
+        "P1,丙,NOPE,基层工会,其他,",                          # 5
+        "X1,丁,X2,镇（街）总工会,其他,",                      # 6
+        "X2,戊,X1,镇（街）总工会,其他,",                      # 7
+        "Y1,己,D1,镇（街）总工会,其他,",                      # 8
+        "Y2,庚,,村工会,其他,",                               # 9
+        "Y3,辛,,基层工会,民营,",                              # 10
+        "Y4,,,基层工会,其他,",                               # 11
+        "B1,乙公司工会,,基层工会,其他,",                      # 12
+        "Y5,壬,,市总工会,其他,",                              # 13
+        "代码!,癸,,基层工会,其他,",                           # 14
+    ])
+    result = run_import(app, path, "--under", str(world.county.id), "--apply")
+    assert result.exit_code != 0
+    for expected in ["row 2, 工会代码: 工会代码为空。",
+                     "row 4, 工会代码: 工会代码“D1”在文件中重复出现（第 3 行已有）。",
+                     "row 5, 上级工会代码: 上级工会代码“NOPE”在文件和本次导入的范围内都找不到。",
+                     "row 6, 上级工会代码: 上级工会关系形成循环（该工会成了自己的下级）。",
+                     "row 8, 类型: 基层工会下不能设立镇（街）总工会。",
+                     "row 9, 类型: 类型“村工会”无法识别",
+                     "row 10, 所属类型: 所属类型“民营”无法识别",
+                     "row 11, 工会名称: 工会名称为空。",
+                     "row 12, 工会代码: 工会代码“B1”已被本次导入范围以外的“乙公司工会”使用。",
+                     "row 13, 类型: 县（市、区）总工会下不能设立市总工会。",
+                     "row 14, 工会代码: 工会代码只能由 1 至 32 位字母、数字和连字符（-）组成。"]:
+        assert expected in result.output
+    assert union("D1") is None and union("Y3") is None
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "union_tree.imported")) is None
+
+
+def test_missing_unions_are_dissolved_only_with_the_flag(app, world, tmp_path):
+    under = ("--under", str(world.county.id))
+    run_import(app, write_csv(tmp_path, ["T1,会城二街道总工会,,镇（街）总工会,其他,",
+                                         "G1,丙公司工会,T1,基层工会,其他,"]), *under, "--apply")
+    shorter = write_csv(tmp_path, ["T1,会城二街道总工会,,镇（街）总工会,其他,"], name="shorter.csv")
+    result = run_import(app, shorter, *under, "--apply")
+    assert result.exit_code == 0 and "to dissolve (not in the file)" in result.output
+    assert union("G1").dissolved_at is None
+    result = run_import(app, shorter, *under, "--apply", "--dissolve-missing")
+    assert result.exit_code == 0 and "1 unions marked as dissolved" in result.output
+    assert union("G1").dissolved_at is not None and union("G1").name == "丙公司工会"
+    assert world.union_a.dissolved_at is None  # without a code: not the file's to dissolve
+
+
+def test_the_chair_is_appointed_from_the_roster_by_phone(app, world, tmp_path):
+    from evalapp.accounts.models import Role, RoleGrant
+
+    world.town.code, world.union_a.code = "T0", "A1"
+    world.members[0].member.phone = "13800138001"
+    db.session.commit()
+    under = ("--under", str(world.county.id))
+    row = "A1,甲公司工会,T0,基层工会,其他,{}"
+    lines = ["T0,会城街道总工会,,镇（街）总工会,其他,", row.format("13800138009")]
+    result = run_import(app, write_csv(tmp_path, lines), *under, "--apply")
+    assert "row 3, 主席手机号: 该工会的花名册上没有手机号为“13800138009”的在册会员。" in result.output
+    lines[1] = row.format("13800138001")
+    result = run_import(app, write_csv(tmp_path, lines, name="ok.csv"), *under, "--apply")
+    assert result.exit_code == 0, result.output
+    chairs = db.session.scalars(select(RoleGrant.account_id).where(
+        RoleGrant.union_id == world.union_a.id, RoleGrant.role == Role.chair)).all()
+    assert chairs == [world.members[0].id]
+    again = run_import(app, write_csv(tmp_path, lines, name="ok.csv"), *under, "--apply")
+    assert "nothing to change" in again.output

@@ -1,4 +1,7 @@
-"""`flask rosters import FILE --union ID [--apply]`: the same import as the web pages, from a shell."""
+"""`flask rosters import FILE --union ID [--apply]`: the same import as the web pages, from a shell.
+
+`flask rosters import-unions FILE [--under ID] [--apply] [--dissolve-missing]`: the union tree.
+"""
 import click
 from flask.cli import AppGroup
 
@@ -6,6 +9,7 @@ from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import queue_local_apply, run_apply, run_preview, start_local_import
+from evalapp.rosters.union_tree import apply_plan, changes_anything, plan_import
 from evalapp.unions.models import Union
 
 COUNT_LABELS = (("rows", "rows read"), ("new", "new members"), ("updated", "updated (name, phone)"),
@@ -53,6 +57,49 @@ def register_commands(group):
         _print_report(job, "import")
         if job.stage != ImportStage.applied:
             raise click.ClickException(job.message or "the import was not applied")
+
+
+    @group.command("import-unions")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--under", "under_id", type=int, help="Id of the union the file's tree hangs from "
+                  "(default: the file holds the whole federation, its city at the top).")
+    @click.option("--apply", "do_apply", is_flag=True, help="Apply after the preview (default: preview only).")
+    @click.option("--dissolve-missing", is_flag=True, help="Mark unions with a code that the file no longer "
+                  "lists as dissolved (they are never deleted).")
+    def import_unions_command(file, under_id, do_apply, dissolve_missing):
+        """Preview (and with --apply, import) the union tree from a CSV or XLSX file, by union code."""
+        root = None
+        if under_id is not None:
+            root = db.session.get(Union, under_id)
+            if root is None:
+                raise click.ClickException(f"no union with id {under_id}")
+        try:
+            plan = plan_import(file, root, dissolve_missing)
+        except Refused as refusal:
+            raise click.ClickException(refusal.message) from None
+        click.echo(f"union tree under {root.name} (union {root.id})" if root else "union tree of the whole federation")
+        for key, label in TREE_COUNT_LABELS:
+            click.echo(f"  {label:<48} {plan.counts[key]:>10,}")
+        for row_no, column, message in plan.errors.entries:
+            click.echo(f"  row {row_no}, {column}: {message}")
+        if not do_apply:
+            click.echo("preview only: nothing was changed (add --apply to import)", err=True)
+            return
+        if plan.errors.rows:
+            raise click.ClickException("rows have errors: nothing was changed; fix the file and run again")
+        if not changes_anything(plan):
+            click.echo("nothing to change")
+            return
+        apply_plan(plan)
+        db.session.commit()
+        dissolved = plan.counts["to_dissolve"] if dissolve_missing else 0
+        click.echo(f"applied; {dissolved:,} unions marked as dissolved")
+
+
+TREE_COUNT_LABELS = (("rows", "rows read"), ("new", "new unions"), ("renamed", "renamed"), ("moved", "moved"),
+                     ("retyped", "type or sector changed"), ("restored", "back from dissolved"),
+                     ("unchanged", "unchanged"), ("to_dissolve", "to dissolve (not in the file)"),
+                     ("chairs", "chairs to appoint"), ("errors", "rows with errors"))
 
 
 def _reload(job_id):

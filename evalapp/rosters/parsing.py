@@ -181,6 +181,13 @@ def open_roster(path, file_format, union_required):
     return Roster(columns, total, rows, close)
 
 
+def open_table(path):
+    """Open a CSV or XLSX file of any columns; return (rows, close) with rows as `Roster.rows` yields them."""
+    file_format = detect_format(path)
+    rows, _total, close = _xlsx_rows(path) if file_format == "xlsx" else _csv_rows(path)
+    return _guard(rows, file_format), close
+
+
 def _find_header(rows, union_required):
     """Return (row number, {column: position}) of the header row."""
     multiline = None
