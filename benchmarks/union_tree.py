@@ -62,7 +62,7 @@ def main():
         tree = Path(folder) / "jiangmen-unions.csv"
         count = write_tree(tree, args.towns, args.grassroots)
         env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite",
-               "SECRET_KEY": "bench"}
+               "SECRET_KEY": "bench"}  # nosec B105: a throw-away database
         timed([flask, "db", "upgrade"], env)
         print(f"{count:,} unions in {tree.stat().st_size / 1e6:.1f} MB of CSV")
         for label, options in (("preview", []), ("apply", ["--apply"]), ("same file again", ["--apply"])):

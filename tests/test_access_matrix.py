@@ -295,6 +295,7 @@ ACCESS = {
     ("unions.invitations", "POST"): Case(MANAGERS, lambda world: (
         f"/unions/{world.union_a.id}/invitations", {"member_id": str(world.phone_member.id)})),
     ("rosters.template", "GET"): Case(STAFF, lambda world: "/rosters/template.csv"),
+    ("unions.import_template", "GET"): Case(STAFF, lambda world: "/unions/import-template.csv"),
     ("unions.code_view", "POST"): Case(MANAGERS, lambda world: (
         f"/unions/{world.union_a.id}/code", {"code": unique("CODE-")})),
     ("rosters.upload", "GET"): Case(MANAGERS, lambda world: f"/rosters/unions/{world.roster_union.id}/import"),

@@ -193,3 +193,15 @@ def test_the_chair_is_appointed_from_the_roster_by_phone(app, world, tmp_path):
     assert chairs == [world.members[0].id]
     again = run_import(app, write_csv(tmp_path, lines, name="ok.csv"), *under, "--apply")
     assert "nothing to change" in again.output
+
+
+def test_the_template_imports_as_it_is_once_its_example_parent_exists(app, world, login, tmp_path):
+    response = login("county_officer").get("/unions/import-template.csv")
+    assert response.status_code == 200 and response.data.startswith("\ufeff工会代码,工会名称,上级工会代码".encode())
+    assert login("m1").get("/unions/import-template.csv").status_code in (403, 404)
+    path = tmp_path / "template.csv"
+    path.write_bytes(response.data.replace("县（市、区）总工会,其他".encode(), "镇（街）总工会,其他".encode())
+                     .replace(b"13800138000", b""))
+    result = run_import(app, path, "--under", str(world.county.id), "--apply")
+    assert result.exit_code == 0, result.output
+    assert union("91440700MA00000002").parent_id == union("91440700MA00000001").id

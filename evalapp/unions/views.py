@@ -1,4 +1,7 @@
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -9,6 +12,7 @@ from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
 from evalapp.core.hooks import page_values
 from evalapp.core.limits import ACTIVATIONS_PER_ADDRESS, limiter, trust_device
+from evalapp.core.spreadsheets import spreadsheet_safe
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.unions.credential_events import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event
 from evalapp.unions.events import MemberEvent
@@ -17,6 +21,8 @@ from evalapp.unions.invitations import activate, issue_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_code, set_sector, visible_roots
 from evalapp.unions.signals import union_page
+from evalapp.unions.tree_file import COLUMNS as TREE_COLUMNS
+from evalapp.unions.tree_file import TEMPLATE_ROWS
 
 bp = Blueprint("unions", __name__)
 PAGE_SIZE = 50
@@ -39,6 +45,18 @@ def index():
     if len(roots) == 1:
         return redirect(url_for(".show", union_id=roots[0].id))
     return render_template("unions/index.html", roots=roots)
+
+
+@bp.route("/unions/import-template.csv")
+def import_template():
+    """The union tree file's header and two example rows (UTF-8 with BOM, so that Excel shows the Chinese)."""
+    require(current_user.is_staff)
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(TREE_COLUMNS)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in TEMPLATE_ROWS)
+    return Response(("\ufeff" + body.getvalue()).encode(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=union-tree-template.csv"})
 
 
 def _managed_union(union_id):
