@@ -549,3 +549,28 @@ def test_applying_is_refused_when_the_rosters_changed_since_the_approved_preview
     job = db.session.get(ImportJob, job.id)
     assert job.stage == ImportStage.previewed and "与您确认时不同" in job.message
     assert job.counts["deactivated"] == 1 and members_snapshot() == before
+
+
+def test_rows_may_name_their_union_by_code_and_a_code_wins_over_the_name(world, town_c):
+    world.union_a.code, town_c.code, world.union_b.code = "A-1", "C-1", "B-1"
+    db.session.commit()
+    header = [*ROSTER_HEADER, "工会代码"]
+    rows = [["会员1", "13800138001", make_id(1), "", "ａ-1"],          # the code alone, full-width
+            ["会员2", "13800138002", make_id(2), "甲公司工会", "C-1"],  # the code wins over the name
+            ["会员3", "13800138003", make_id(3), "甲公司工会", ""],     # the name when no code
+            ["会员4", "13800138004", make_id(4), "甲公司工会", "B-1"]]  # a code outside the scope
+    job = run_import(world.county, world.county_officer, csv_file(rows, header), apply=False)
+    assert errors_of(job) == {(5, "工会代码"): "工会代码“B-1”不在本次导入的范围（新会区总工会及其下属工会）内。"}
+    job = run_import(world.county, world.county_officer, csv_file(rows[:3], header, "gb18030"))
+    assert job.stage == ImportStage.applied
+    assert by_id_number(make_id(1)).union_id == world.union_a.id
+    assert by_id_number(make_id(2)).union_id == town_c.id
+    assert by_id_number(make_id(3)).union_id == world.union_a.id
+
+
+def test_a_code_column_stands_for_the_union_column(world, town_c):
+    town_c.code = "C-1"
+    db.session.commit()
+    data = csv_file([["会员1", "13800138001", make_id(1), "C-1"]], ["姓名", "手机号", "身份证号", "工会代码"])
+    job = run_import(world.county, world.county_officer, data)
+    assert job.stage == ImportStage.applied and by_id_number(make_id(1)).union_id == town_c.id

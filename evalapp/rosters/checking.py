@@ -10,8 +10,16 @@ from operator import mul
 from flask import current_app
 
 from evalapp.core.text import CONTROL_MESSAGE, has_control
-from evalapp.rosters.parsing import ID_NUMBER, NAME, PHONE, STORED_AS_NUMBER, UNION
-from evalapp.unions.operations import ID_CHECK_CHARS, ID_WEIGHTS, PHONE_PATTERN, hash_id_number, normalise_text, valid_id_number
+from evalapp.rosters.parsing import ID_NUMBER, NAME, PHONE, STORED_AS_NUMBER, UNION, UNION_CODE
+from evalapp.unions.operations import (
+    ID_CHECK_CHARS,
+    ID_WEIGHTS,
+    PHONE_PATTERN,
+    hash_id_number,
+    normalise_code,
+    normalise_text,
+    valid_id_number,
+)
 
 #: Entries of the error list kept in the report (the counts cover every row).
 ERROR_LIMIT = 1000
@@ -63,35 +71,43 @@ class ErrorLog:
 
 
 class UnionDirectory:
-    """The scope's unions by name (NFKC, without spaces); a name used twice is ambiguous."""
+    """The scope's unions by code and by name (NFKC, without spaces); a name used twice is ambiguous."""
 
     def __init__(self, scope_name, scope_is_grassroots, default_union_id, unions):
         self.scope_name = scope_name
         self.default_union_id = default_union_id if scope_is_grassroots else None
-        self._by_name = {}
-        for union_id, name in unions:
+        self._by_name, self._by_code = {}, {}
+        for union_id, name, code in unions:
             key = normalise_text(name)
             self._by_name[key] = AMBIGUOUS if key in self._by_name else union_id
+            if code:
+                self._by_code[code] = union_id
         self._cache = {}
 
-    def resolve(self, raw):
-        """Return (union id, None) or (None, error message) for a cell of the 工会 column."""
-        found = self._cache.get(raw)
+    def resolve(self, raw, code=""):
+        """Return (union id, None, None) or (None, column, error message) for the 工会 and 工会代码 cells."""
+        found = self._cache.get((raw, code))
         if found is None:
-            found = self._cache[raw] = self._resolve(raw)
+            found = self._cache[raw, code] = self._resolve_code(code) if code else self._resolve(raw)
         return found
+
+    def _resolve_code(self, raw):
+        union_id = self._by_code.get(normalise_code(raw))
+        if union_id is None:
+            return None, UNION_CODE, f"工会代码“{raw[:40]}”不在本次导入的范围（{self.scope_name}及其下属工会）内。"
+        return union_id, None, None
 
     def _resolve(self, raw):
         if not raw:
             if self.default_union_id is not None:
-                return self.default_union_id, None
-            return None, "工会为空。"
+                return self.default_union_id, None, None
+            return None, UNION, "工会为空。"
         union_id = self._by_name.get(normalise_text(raw))
         if union_id is None:
-            return None, f"工会“{raw[:60]}”不在本次导入的范围（{self.scope_name}及其下属工会）内。"
+            return None, UNION, f"工会“{raw[:60]}”不在本次导入的范围（{self.scope_name}及其下属工会）内。"
         if union_id is AMBIGUOUS:
-            return None, f"本次导入的范围内有不止一个名为“{raw[:60]}”的工会，无法确定是哪一个。"
-        return union_id, None
+            return None, UNION, f"本次导入的范围内有不止一个名为“{raw[:60]}”的工会，无法确定是哪一个。"
+        return union_id, None, None
 
 
 class RowChecker:
@@ -99,7 +115,7 @@ class RowChecker:
 
     def __init__(self, columns, directory, errors):
         self.i_name, self.i_phone, self.i_id = columns[NAME], columns[PHONE], columns[ID_NUMBER]
-        self.i_union = columns.get(UNION)
+        self.i_union, self.i_code = columns.get(UNION), columns.get(UNION_CODE)
         self.width = max(columns.values()) + 1
         self.directory, self.errors = directory, errors
         self.hash = id_number_hasher()
@@ -113,7 +129,8 @@ class RowChecker:
         id_number = cells[self.i_id].strip(NUMBER_WRAPPING)
         phone = cells[self.i_phone].strip(NUMBER_WRAPPING)
         union_raw = cells[self.i_union].strip() if self.i_union is not None else ""
-        if not (name or id_number or phone or union_raw):
+        code_raw = cells[self.i_code].strip() if self.i_code is not None else ""
+        if not (name or id_number or phone or union_raw or code_raw):
             return None  # a blank row
         self.rows += 1
         ok = True
@@ -135,9 +152,9 @@ class RowChecker:
                 ok = False
         else:
             phone = None
-        union_id, union_error = self.directory.resolve(union_raw)
+        union_id, column, union_error = self.directory.resolve(union_raw, code_raw)
         if union_error:
-            add(row_no, UNION, union_error)
+            add(row_no, column, union_error)
             ok = False
         if not id_number:
             add(row_no, ID_NUMBER, "身份证号为空。")

@@ -19,7 +19,7 @@ from evalapp.core.timeutil import utcnow
 from evalapp.rosters import staging
 from evalapp.rosters.checking import ERROR_LIMIT, ErrorLog, RowChecker, UnionDirectory
 from evalapp.rosters.models import ImportJob, ImportStage
-from evalapp.rosters.parsing import COLUMNS, ID_NUMBER, open_roster
+from evalapp.rosters.parsing import ID_NUMBER, READ_COLUMNS, open_roster
 from evalapp.rosters.progress import STRIDE
 from evalapp.unions.models import Union, UnionKind
 
@@ -207,7 +207,7 @@ def _stage_and_compare(scope, path, file_format, progress, lock_job_id=None):
 
 def _directory(scope):
     unions = db.session.execute(
-        select(Union.id, Union.name).where(Union.path.startswith(scope.path, autoescape=True))).all()
+        select(Union.id, Union.name, Union.code).where(Union.path.startswith(scope.path, autoescape=True))).all()
     return UnionDirectory(scope.name, scope.grassroots, scope.union_id, unions)
 
 
@@ -257,7 +257,7 @@ def _compare(connection, scope, errors, rows):
     counts["unusable_ids"] = rows - int(staged)
     if counts["unusable_ids"]:
         counts["deactivation_withheld"], counts["deactivated"] = counts["deactivated"], 0
-    order = {column: position for position, column in enumerate(COLUMNS)}
+    order = {column: position for position, column in enumerate(READ_COLUMNS)}
     entries.sort(key=lambda entry: (entry[0], order[entry[1]]))
     shown = entries[:ERROR_LIMIT]
     return {"counts": counts, "errors": [list(entry) for entry in shown],

@@ -23,8 +23,10 @@ import openpyxl
 from evalapp.core.errors import Refused
 from evalapp.unions.operations import normalise_text
 
-NAME, PHONE, ID_NUMBER, UNION = "姓名", "手机号", "身份证号", "工会"
+NAME, PHONE, ID_NUMBER, UNION, UNION_CODE = "姓名", "手机号", "身份证号", "工会", "工会代码"
 COLUMNS = (NAME, PHONE, ID_NUMBER, UNION)
+#: The columns read; a union code (工会代码) may stand instead of the union's name, and wins over it.
+READ_COLUMNS = (*COLUMNS, UNION_CODE)
 #: Other spellings seen in exported rosters.
 ALIASES = {"身份证号码": ID_NUMBER, "身份证": ID_NUMBER, "公民身份号码": ID_NUMBER, "手机号码": PHONE, "手机": PHONE,
            "工会名称": UNION, "所属工会": UNION}
@@ -210,14 +212,14 @@ def _find_header(rows, union_required):
 def _columns(names, union_required):
     columns = {}
     for position, name in enumerate(names):
-        if name in COLUMNS:
+        if name in READ_COLUMNS:
             if name in columns:
                 raise Refused(f"表头中“{name}”列出现了不止一次。", 400)
             columns[name] = position
     required = (NAME, PHONE, ID_NUMBER, UNION) if union_required else (NAME, PHONE, ID_NUMBER)
-    missing = [name for name in required if name not in columns]
+    missing = [name for name in required if name not in columns and not (name == UNION and UNION_CODE in columns)]
     if missing:
-        hint = "" if union_required else "（本工会是基层工会，“工会”列可以省略）"
+        hint = "（“工会”列也可以换成“工会代码”列）" if union_required else "（本工会是基层工会，“工会”列可以省略）"
         raise Refused(f"文件缺少必需的列：{'、'.join(missing)}。表头应包含：{'、'.join(required)}{hint}。", 400)
     return columns
 
