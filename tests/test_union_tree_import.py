@@ -205,3 +205,21 @@ def test_the_template_imports_as_it_is_once_its_example_parent_exists(app, world
     result = run_import(app, path, "--under", str(world.county.id), "--apply")
     assert result.exit_code == 0, result.output
     assert union("91440700MA00000002").parent_id == union("91440700MA00000001").id
+
+
+def test_a_dissolved_union_gets_no_new_campaign_in_a_batch(world):
+    from evalapp.campaigns.batches import BatchSpec, select_unions
+    from evalapp.campaigns.models import BatchRule
+    from evalapp.core.timeutil import utcnow
+
+    spec = BatchSpec(template=world.form, title="年度评议", rule=BatchRule.kind, params={"kind": "grassroots"},
+                     title_pattern="{工会}评议")
+
+    def considered():
+        selection = select_unions(world.county_officer, world.county, spec)
+        return {candidate.union_id for candidate in selection.chosen + selection.skipped}
+
+    assert world.union_a.id in considered()
+    world.union_a.dissolved_at = utcnow()
+    db.session.commit()
+    assert world.union_a.id not in considered()
