@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
+from evalapp.rosters.checking import ERROR_LIMIT
 from evalapp.rosters.models import ImportJob, ImportStage
 from evalapp.rosters.operations import queue_local_apply, run_apply, run_preview, start_local_import
 from evalapp.rosters.union_tree import apply_plan, changes_anything, plan_import
@@ -82,6 +83,8 @@ def register_commands(group):
             click.echo(f"  {label:<48} {plan.counts[key]:>10,}")
         for row_no, column, message in plan.errors.entries:
             click.echo(f"  row {row_no}, {column}: {message}")
+        if len(plan.errors.entries) >= ERROR_LIMIT:
+            click.echo(f"  (only the first {len(plan.errors.entries)} errors are listed)")
         if not do_apply:
             click.echo("preview only: nothing was changed (add --apply to import)", err=True)
             return
