@@ -223,3 +223,13 @@ def test_a_dissolved_union_gets_no_new_campaign_in_a_batch(world):
     world.union_a.dissolved_at = utcnow()
     db.session.commit()
     assert world.union_a.id not in considered()
+
+
+def test_a_union_cannot_change_to_a_type_its_remaining_children_cannot_sit_under(app, world, tmp_path):
+    world.town.code = "T0"
+    db.session.commit()
+    result = run_import(app, write_csv(tmp_path, ["T0,会城街道总工会,,基层工会,其他,"]),
+                        "--under", str(world.county.id), "--apply")
+    assert "row 2, 类型: 该工会下有基层工会“甲公司工会”，不能改为基层工会。" in result.output
+    db.session.refresh(world.town)
+    assert world.town.kind.label == "镇（街）总工会"

@@ -148,6 +148,7 @@ def plan_import(path, root=None, dissolve_missing=False):
             plan.errors.add(row.row_no, CODE, f"工会代码“{row.code}”已被本次导入范围以外的“{union.name}”使用。")
     for row in file_rows.values():
         _check_parent(plan, row, file_rows, unions, in_scope)
+    _check_retyped(plan, file_rows, unions)
     _check_chairs(plan, file_rows)
     _count(plan, file_rows, unions, in_scope)
     plan.counts["errors"] = plan.errors.rows
@@ -215,6 +216,18 @@ def _in_cycle(plan, row, file_rows, unions):
         if union is None:
             return False
         current = file_rows[union.code]
+
+
+def _check_retyped(plan, file_rows, unions):
+    """A union whose type changes must still take the unions below it that the file leaves where they are."""
+    retyped = {union.id: file_rows[code] for code, union in plan.existing.items()
+               if file_rows[code].kind is not None and file_rows[code].kind != union.kind}
+    if not retyped:
+        return
+    for child in unions.values():
+        row = retyped.get(child.parent_id)
+        if row is not None and child.code not in file_rows and child.kind not in CHILD_KINDS[row.kind]:
+            plan.errors.add(row.row_no, KIND, f"该工会下有{child.kind.label}“{child.name}”，不能改为{row.kind.label}。")
 
 
 def _check_chairs(plan, file_rows):
