@@ -1,5 +1,6 @@
 """The union tree by code: the code on the union page, and `flask rosters import-unions`."""
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -223,6 +224,23 @@ def test_a_dissolved_union_gets_no_new_campaign_in_a_batch(world):
     world.union_a.dissolved_at = utcnow()
     db.session.commit()
     assert world.union_a.id not in considered()
+
+
+def test_a_dissolved_union_is_marked_gets_no_campaign_and_leaves_the_filters(world, login):
+    from evalapp.campaigns.models import Campaign
+    from evalapp.core.timeutil import utcnow
+
+    world.town.dissolved_at = utcnow()
+    db.session.commit()
+    officer = login("county_officer")
+    county_page = officer.get(f"/unions/{world.county.id}").get_data(as_text=True)
+    assert re.search(r">会城街道总工会</a> <span class=\"badge\">已撤销</span>", county_page)
+    response = officer.post(f"/unions/{world.town.id}/campaigns/new", data={
+        "title": "撤销后的评议", "subject_kind": "chair", "electorate_scope": "union", "template_id": str(world.form.id)})
+    assert response.status_code == 400 and "该工会已撤销，不能发起评议。" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Campaign.id).where(Campaign.title == "撤销后的评议")) is None
+    filters = officer.get("/rectifications/").get_data(as_text=True)
+    assert f'value="{world.county.id}"' in filters and f'value="{world.town.id}"' not in filters
 
 
 def test_a_union_cannot_change_to_a_type_its_remaining_children_cannot_sit_under(app, world, tmp_path):

@@ -31,6 +31,8 @@ def create_campaign(actor, union, template, title, subject_kind: SubjectKind, su
                     electorate_scope=ElectorateScope.union, opens_at=None, closes_at=None):
     if not actor.manages(union):
         raise Refused("无权为该工会创建评议活动。", 403)
+    if union.dissolved_at is not None:
+        raise Refused("该工会已撤销，不能发起评议。", 400)
     if template not in usable_templates(union):
         raise Refused("所选测评表不适用于该工会。", 400)
     if not template.items:

@@ -191,7 +191,8 @@ FILTER_CHOICES_LIMIT = 300
 def unions_to_filter_by(account, selected=None, with_chaired=False):
     """The unions above the grassroots that `account` manages (and, `with_chaired`, those it chairs),
     for a page's union filter; `selected` is kept in the list even when it falls outside."""
-    query = (select(Union).where(managed_condition(account), Union.kind != UnionKind.grassroots)
+    query = (select(Union).where(managed_condition(account), Union.kind != UnionKind.grassroots,
+                                 Union.dissolved_at.is_(None))
              .order_by(Union.path).limit(FILTER_CHOICES_LIMIT))
     unions = list(db.session.scalars(query)) + (account.chaired_unions if with_chaired else [])
     if selected is not None and selected not in unions:
