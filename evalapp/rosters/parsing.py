@@ -190,14 +190,23 @@ def open_table(path):
     return _guard(rows, file_format), close
 
 
-def _find_header(rows, union_required):
-    """Return (row number, {column: position}) of the header row."""
+def find_header(rows, column_of, is_header, expected):
+    """Return (row number, {column: position}) of the header among the first rows; refuse a column named twice.
+
+    `column_of(cell)` names the column a header cell stands for (None: not one we read), `is_header`
+    tells a header row by its columns, and `expected` lists the columns the refusal names.
+    """
     multiline = None
     for row_no, cells in rows:
-        names = [normalise_text(cell).lstrip("\ufeff") for cell in cells]
-        names = [ALIASES.get(name, name) for name in names]
-        if ID_NUMBER in names or NAME in names:
-            return row_no, _columns(names, union_required)
+        names = [column_of(cell) for cell in cells]
+        if is_header(names):
+            columns = {}
+            for position, name in enumerate(names):
+                if name is not None:
+                    if name in columns:
+                        raise Refused(f"表头中“{name}”列出现了不止一次。", 400)
+                    columns[name] = position
+            return row_no, columns
         if multiline is None and any("\n" in cell for cell in cells):
             multiline = row_no
         if row_no >= HEADER_SEARCH_ROWS:
@@ -206,22 +215,24 @@ def _find_header(rows, union_required):
         # Most likely a quote opened and never closed: every line after it became one cell.
         raise Refused(f"找不到表头：第 {multiline} 行的引号可能没有配对，其后的内容都被当成了同一格。"
                       "请删除或补全该行的引号后再导入。", 400)
-    raise Refused(f"找不到表头：文件的第一行应为列名（{'、'.join(COLUMNS)}）。", 400)
+    raise Refused(f"找不到表头：文件的第一行应为列名（{'、'.join(expected)}）。", 400)
 
 
-def _columns(names, union_required):
-    columns = {}
-    for position, name in enumerate(names):
-        if name in READ_COLUMNS:
-            if name in columns:
-                raise Refused(f"表头中“{name}”列出现了不止一次。", 400)
-            columns[name] = position
+def _roster_column(cell):
+    name = normalise_text(cell).lstrip("\ufeff")
+    name = ALIASES.get(name, name)
+    return name if name in READ_COLUMNS else None
+
+
+def _find_header(rows, union_required):
+    """Return (row number, {column: position}) of a roster's header row, with its required columns."""
+    row_no, columns = find_header(rows, _roster_column, lambda names: ID_NUMBER in names or NAME in names, COLUMNS)
     required = (NAME, PHONE, ID_NUMBER, UNION) if union_required else (NAME, PHONE, ID_NUMBER)
     missing = [name for name in required if name not in columns and not (name == UNION and UNION_CODE in columns)]
     if missing:
         hint = "（“工会”列也可以换成“工会代码”列）" if union_required else "（本工会是基层工会，“工会”列可以省略）"
         raise Refused(f"文件缺少必需的列：{'、'.join(missing)}。表头应包含：{'、'.join(required)}{hint}。", 400)
-    return columns
+    return row_no, columns
 
 
 def _guard(rows, file_format):

@@ -17,7 +17,7 @@ from evalapp.core.errors import Refused
 from evalapp.core.text import has_control
 from evalapp.core.timeutil import utcnow
 from evalapp.rosters.checking import ErrorLog
-from evalapp.rosters.parsing import HEADER_SEARCH_ROWS, open_table
+from evalapp.rosters.parsing import find_header, open_table
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
 from evalapp.unions.operations import PHONE_PATTERN, code_error, normalise_code, normalise_text
 from evalapp.unions.tree_file import (
@@ -83,22 +83,11 @@ def read_rows(path, errors):
 
 
 def _header(rows):
-    for row_no, cells in rows:
-        columns = {}
-        for position, cell in enumerate(cells):
-            column = column_of(cell)
-            if column is not None:
-                if column in columns:
-                    raise Refused(f"表头中“{column}”列出现了不止一次。", 400)
-                columns[column] = position
-        if columns:
-            missing = [column for column in REQUIRED if column not in columns]
-            if missing:
-                raise Refused(f"文件缺少必需的列：{'、'.join(missing)}。表头应包含：{'、'.join(COLUMNS)}。", 400)
-            return columns
-        if row_no >= HEADER_SEARCH_ROWS:
-            break
-    raise Refused(f"找不到表头：文件的第一行应为列名（{'、'.join(COLUMNS)}）。", 400)
+    _row_no, columns = find_header(rows, column_of, any, COLUMNS)
+    missing = [column for column in REQUIRED if column not in columns]
+    if missing:
+        raise Refused(f"文件缺少必需的列：{'、'.join(missing)}。表头应包含：{'、'.join(COLUMNS)}。", 400)
+    return columns
 
 
 def _row(row_no, values, errors):

@@ -12,10 +12,11 @@ from evalapp.voting.operations import ballots_cast, has_voted
 @campaign_page.connect
 def _campaign_page(campaign, account):
     # The running count while voting is open or closed; after publication the result tells it.
-    shows_count = campaign.state in (CampaignState.open, CampaignState.closed) and campaign.can_see_internals(account)
+    sees_internals = campaign.can_see_internals(account)
+    shows_count = sees_internals and campaign.state in (CampaignState.open, CampaignState.closed)
     return {"ballots_cast": ballots_cast(campaign) if shows_count else None,
             "voted": has_voted(campaign, account.member),
-            "can_see_turnout_page": campaign.electorate_size is not None and campaign.can_see_internals(account)}
+            "can_see_turnout_page": sees_internals and campaign.electorate_size is not None}
 
 
 @campaign_list.connect
