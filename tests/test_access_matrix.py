@@ -78,6 +78,7 @@ STAFF = frozenset({OTHER_OFFICER, COUNTY_OFFICER, CITY_OFFICER, ADMIN})
 #: Those who manage union A and the unions above it up to the county (and so review union A's work).
 MANAGERS = frozenset({COUNTY_OFFICER, CITY_OFFICER, ADMIN})
 CHAIR_ONLY = frozenset({CHAIR})
+ADMIN_ONLY = frozenset({ADMIN})
 CHAIR_AND_MANAGERS = MANAGERS | CHAIR_ONLY
 #: Who sees union A's campaigns once out of draft: its managers, its chair, and its members.
 VIEWERS = CHAIR_AND_MANAGERS | {MEMBER}
@@ -268,6 +269,8 @@ ACCESS = {
     ("notifications.open_notice", "GET"): Case(CHAIR_ONLY, lambda world: f"/inbox/{world.notice.id}"),
     ("notifications.read_all", "POST"): Case(SIGNED_IN, lambda world: ("/inbox/read-all", {})),
     ("notifications.settings", "GET"): Case(SIGNED_IN, lambda world: "/account/notifications"),
+    ("notifications.deliveries", "GET"): Case(ADMIN_ONLY, lambda world: "/admin/notifications"),
+    ("notifications.retry", "POST"): Case(ADMIN_ONLY, lambda world: ("/admin/notifications/retry", {})),
     ("notifications.settings", "POST"): Case(
         SIGNED_IN, lambda world: ("/account/notifications", {"email": "someone@example.org"})),
     ("voting.check_receipt", "GET"): Case(SIGNED_IN, lambda world: "/receipts"),
@@ -482,7 +485,7 @@ def client_of(app, role):
 
 
 #: Tables whose rows change state without an entry in the audit log; compared row by row.
-UNAUDITED_STATE = ("notifications", "jobs", "roster_imports")
+UNAUDITED_STATE = ("notifications", "deliveries", "broadcasts", "jobs", "roster_imports")
 
 
 @functools.cache

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from evalapp.core import timeutil
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
-from evalapp.core.timeutil import local_today
-from evalapp.notifications.mail import deliver_pending
-from evalapp.notifications.models import MailState, Notification, NotificationSettings
+from evalapp.core.timeutil import local_today, utcnow
+from evalapp.notifications.delivery import deliver_due
+from evalapp.notifications.models import Channel, Delivery, DeliveryState, Notification, NotificationSettings
 from evalapp.notifications.operations import notify
 from evalapp.rectification import operations as rect_ops
 from evalapp.rectification.models import Rectification
@@ -72,9 +72,12 @@ def smtp(mail_config):
     controller.stop()
 
 
-def notices(account):
-    return list(db.session.scalars(sa.select(Notification).where(Notification.account_id == account.id)
-                                   .order_by(Notification.id)))
+def notices(account, broadcasts=False):
+    """The account's notices; without `broadcasts`, only those written to it alone (not "voting opened")."""
+    query = sa.select(Notification).where(Notification.account_id == account.id)
+    if not broadcasts:
+        query = query.where(Notification.broadcast_id.is_(None))
+    return list(db.session.scalars(query.order_by(Notification.id)))
 
 
 def set_email(account, address):
@@ -97,6 +100,9 @@ def answer(login, suggestion, text=ANSWER):
 
 def test_the_author_finds_the_answer_in_the_inbox(world, login, suggestion):
     author = login("m1")
+    assert 'href="/inbox">消息 <span class="badge open">1</span>' in author.get("/").get_data(as_text=True)
+    assert [n.kind for n in notices(world.members[0], broadcasts=True)] == ["voting.opened"]
+    assert author.post("/inbox/read-all").status_code == 302
     assert "消息 <span" not in author.get("/").get_data(as_text=True)
     assert answer(login, suggestion).status_code == 302
 
@@ -200,7 +206,7 @@ def test_a_member_sets_and_clears_an_address_which_the_audit_log_does_not_hold(w
     settings = db.session.scalar(sa.select(NotificationSettings))
     assert settings.email is None
     entries = list(db.session.scalars(sa.select(AuditEntry).where(
-        AuditEntry.action == "notification_settings.email_changed").order_by(AuditEntry.seq)))
+        AuditEntry.action == "notification_settings.changed").order_by(AuditEntry.seq)))
     assert len(entries) == 2 and all("example.cn" not in e.details for e in entries)
 
 
@@ -231,7 +237,9 @@ def test_the_answer_is_mailed_when_smtp_is_configured_and_the_member_has_an_addr
     body = message.get_content()
     assert f"https://pj.union.example.cn/campaigns/{suggestion.campaign_id}/suggestions#s{suggestion.id}" in body
     [notice] = notices(world.members[0])
-    assert notice.mail_state == MailState.sent and notice.mailed_at is not None
+    [copy] = notice.deliveries
+    assert (copy.channel, copy.state, copy.address) == (Channel.email, DeliveryState.sent, "m1@example.cn")
+    assert copy.sent_at is not None
 
 
 def chair_answers_through(app, suggestion, host):
@@ -276,21 +284,28 @@ def test_a_line_break_in_a_hide_reason_neither_breaks_the_mail_nor_blocks_the_qu
     [(_, message)] = smtp.messages
     assert message["Subject"].endswith("已被上级工会隐藏，理由：侮辱 内容")
     result = app.test_cli_runner().invoke(args=["rectification", "remind"])
-    assert result.exit_code == 0 and "e-mail sent 0, failed 0" in result.output
+    assert result.exit_code == 0 and "copies sent 0, failed attempts 0" in result.output
 
 
 def pending_notice(account, text, address):
-    """A notice stored as it might have been before (or by other code): sent as stored."""
-    notice = Notification(account_id=account.id, kind="test", text=text, mail_state=MailState.pending,
-                          mail_to=address, mail_attempts=0)
+    """A notice with an e-mail copy stored as it might have been before (or by other code): sent as stored."""
+    notice = Notification(account_id=account.id, kind="test", text=text)
     db.session.add(notice)
+    db.session.flush()
+    copy = Delivery(notification_id=notice.id, channel=Channel.email, address=address, attempts=0,
+                    next_attempt_at=utcnow())
+    db.session.add(copy)
     db.session.commit()
-    return notice.id
+    return copy.id
 
 
 def mail_states(*ids):
     db.session.expire_all()
-    return [(n.mail_state, n.mail_attempts) for n in (db.session.get(Notification, i) for i in ids)]
+    return [(d.state, d.attempts) for d in (db.session.get(Delivery, i) for i in ids)]
+
+
+def later(hours):
+    return utcnow() + timedelta(hours=hours)
 
 
 @pytest.mark.service
@@ -300,13 +315,15 @@ def test_one_message_that_cannot_be_sent_never_blocks_the_others(app, world, smt
     fine = pending_notice(world.members[2], "第三条", "m3@example.cn")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["rectification", "remind"])
-    assert result.exit_code == 0 and "e-mail sent 2, failed 1" in result.output
+    assert result.exit_code == 0 and "copies sent 2, failed attempts 1" in result.output
     assert sorted(r for rcpts, _ in smtp.messages for r in rcpts) == ["m1@example.cn", "m3@example.cn"]
     assert [m["Subject"] for _, m in smtp.messages][0] == "【工会评议】您的意见建议已被隐藏，理由：侮辱 内容"
-    assert mail_states(with_break, bad_address, fine) == [(MailState.sent, 1), (MailState.pending, 1), (MailState.sent, 1)]
-    for _ in range(4):
-        assert runner.invoke(args=["rectification", "remind"]).exit_code == 0
-    assert mail_states(bad_address) == [(MailState.failed, 5)]
+    pending, sent = DeliveryState.pending, DeliveryState.sent
+    assert mail_states(with_break, bad_address, fine) == [(sent, 1), (pending, 1), (sent, 1)]
+    for hours in (1, 2, 4, 8):   # each retry after its back-off
+        assert deliver_due(now=later(hours)) == (0, 1)
+    assert mail_states(bad_address) == [(DeliveryState.failed, 5)]
+    assert deliver_due(now=later(24)) == (0, 0)
     assert len(smtp.messages) == 2
 
 
@@ -314,14 +331,14 @@ def test_one_message_that_cannot_be_sent_never_blocks_the_others(app, world, smt
 def test_no_address_no_mail(world, login, suggestion, smtp):
     answer(login, suggestion)
     assert smtp.messages == []
-    assert notices(world.members[0])[0].mail_state == MailState.none
+    assert notices(world.members[0])[0].deliveries == []
 
 
 def test_without_smtp_configured_the_inbox_still_works(world, login, suggestion):
     set_email(world.members[0], "m1@example.cn")
     answer(login, suggestion)
     [notice] = notices(world.members[0])
-    assert notice.mail_state == MailState.none
+    assert notice.deliveries == []
 
 
 @pytest.mark.service
@@ -331,29 +348,29 @@ def test_an_unreachable_mail_server_never_breaks_the_answer_and_the_mail_follows
     assert answer(login, suggestion).status_code == 302           # nothing listens on the port yet
     assert db.session.scalar(sa.select(Suggestion.response)) == ANSWER
     [notice] = notices(world.members[0])
-    assert (notice.mail_state, notice.mail_attempts) == (MailState.pending, 1)
+    [copy] = notice.deliveries
+    assert (copy.state, copy.attempts) == (DeliveryState.pending, 1)
+    assert "邮件服务器" in copy.error and copy.next_attempt_at > utcnow()
 
     mailbox, controller = start_smtp(mail_config)
     try:
-        result = app.test_cli_runner().invoke(args=["rectification", "remind"])
-        assert result.exit_code == 0 and "e-mail sent 1, failed 0" in result.output
+        assert deliver_due() == (0, 0)                                 # not before its back-off
+        assert deliver_due(now=later(1)) == (1, 0)
         assert len(mailbox.messages) == 1
-        assert deliver_pending() == (0, 0)                             # sent once, never again
+        assert deliver_due(now=later(48)) == (0, 0)                    # sent once, never again
         assert len(mailbox.messages) == 1
     finally:
         controller.stop()
-    db.session.expire_all()
-    assert notices(world.members[0])[0].mail_state == MailState.sent
+    assert mail_states(copy.id) == [(DeliveryState.sent, 2)]
 
 
 def test_mail_gives_up_after_five_attempts(world, login, suggestion, mail_config):
     set_email(world.members[0], "m1@example.cn")
     answer(login, suggestion)
-    for _ in range(4):
-        deliver_pending()
-    db.session.expire_all()
+    for hours in (1, 2, 4, 8):
+        deliver_due(now=later(hours))
     [notice] = notices(world.members[0])
-    assert (notice.mail_state, notice.mail_attempts) == (MailState.failed, 5)
+    assert mail_states(notice.deliveries[0].id) == [(DeliveryState.failed, 5)]
 
 
 # --- Rectification notices ---------------------------------------------------------------------------
@@ -367,15 +384,17 @@ def test_each_rectification_step_tells_the_other_side(world, login):
     rect_ops.return_plan(rectification, world.county_officer, "请补充完成时间。")
     db.session.commit()
     assert any("整改方案被上级工会退回" in n.text and "请补充完成时间" in n.text for n in notices(world.chair))
-    assert all(n.link == f"/rectifications/{rectification.id}" for n in notices(world.chair))
+    assert all(n.link == f"/rectifications/{rectification.id}" for n in notices(world.chair)
+               if n.kind.startswith("rectification"))
 
 
 def test_publishing_the_outcome_tells_every_member_of_the_electorate(world, login):
     rectification = published_rectification(world)
     drive_rectification(world, rectification, "published")
     for member in world.members:
-        assert [n.kind for n in notices(member)] == ["rectification.published"]
-    assert notices(world.outsider) == []
+        assert [n.kind for n in notices(member, broadcasts=True)] == [
+            "voting.opened", "result.published", "rectification.published"]
+    assert notices(world.outsider, broadcasts=True) == []
 
 
 # --- Reminders --------------------------------------------------------------------------------------
@@ -396,7 +415,7 @@ def reminder_texts(account):
     return [n.text for n in notices(account) if n.kind == "rectification.reminder"]
 
 
-def test_reminders_a_week_and_a_day_before_and_once_overdue_never_twice(world, rectification):
+def test_reminders_a_week_before_on_the_day_and_once_overdue_never_twice(world, rectification):
     today = local_today()
     due = due_in(rectification, 8, today).due_date
     assert run_reminders(today) == {"week": 0, "day": 0, "overdue": 0}
@@ -404,7 +423,8 @@ def test_reminders_a_week_and_a_day_before_and_once_overdue_never_twice(world, r
     timeline = [(due - timedelta(days=7), {"week": 1, "day": 0, "overdue": 0}),
                 (due - timedelta(days=7), {"week": 0, "day": 0, "overdue": 0}),   # the same day again
                 (due - timedelta(days=3), {"week": 0, "day": 0, "overdue": 0}),
-                (due - timedelta(days=1), {"week": 0, "day": 1, "overdue": 0}),
+                (due - timedelta(days=1), {"week": 0, "day": 0, "overdue": 0}),
+                (due, {"week": 0, "day": 1, "overdue": 0}),
                 (due, {"week": 0, "day": 0, "overdue": 0}),
                 (due + timedelta(days=1), {"week": 0, "day": 0, "overdue": 1}),
                 (due + timedelta(days=5), {"week": 0, "day": 0, "overdue": 0})]
@@ -414,10 +434,10 @@ def test_reminders_a_week_and_a_day_before_and_once_overdue_never_twice(world, r
     texts = reminder_texts(world.chair)
     assert len(texts) == 3
     assert f"整改方案提交期限为 {due}，还有 7 天到期" in texts[0]
-    assert "明天到期" in texts[1]
+    assert "今天到期" in texts[1]
     assert "已逾期" in texts[2] and "已超过 1 天" in texts[2]
     assert [t for t in reminder_texts(world.county_officer)] == [
-        f"甲公司工会的整改事项“{rect_ops.shorten(rectification.problem)}”已逾期：整改方案提交期限为 {due}。"]
+        f"甲公司工会的整改事项{rect_ops.headline(rectification)}已逾期：整改方案提交期限为 {due}。"]
     assert reminder_texts(world.members[0]) == []
     reminded = db.session.scalars(sa.select(AuditEntry.details).where(AuditEntry.action == "rectification.reminded"))
     assert [json.loads(d)["reminder"] for d in reminded] == ["week", "day", "overdue"]
@@ -467,12 +487,12 @@ def test_the_reminder_day_turns_at_midnight_in_shanghai_not_in_utc(world, rectif
 
 def test_the_remind_command_is_idempotent(app, world, rectification):
     today = local_today()
-    due_in(rectification, 1, today)
+    due_in(rectification, 0, today)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["rectification", "remind", "--today", today.isoformat()])
-    assert first.exit_code == 0 and "1 a day ahead" in first.output
+    assert first.exit_code == 0 and "1 on the day" in first.output
     second = runner.invoke(args=["rectification", "remind", "--today", today.isoformat()])
-    assert second.exit_code == 0 and "0 a day ahead" in second.output
+    assert second.exit_code == 0 and "0 on the day" in second.output
     assert len(reminder_texts(world.chair)) == 1
     bad = runner.invoke(args=["rectification", "remind", "--today", "2026-02-30"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
@@ -497,7 +517,7 @@ def test_reminders_are_mailed_with_the_public_address(app, world, rectification,
     today = local_today()
     due_in(rectification, 7, today)
     result = app.test_cli_runner().invoke(args=["rectification", "remind", "--today", today.isoformat()])
-    assert result.exit_code == 0 and "e-mail sent 1" in result.output
+    assert result.exit_code == 0 and "copies sent 1" in result.output
     [(recipients, message)] = smtp.messages
     assert recipients == ["chair@example.cn"]
     assert f"https://pj.union.example.cn/rectifications/{rectification.id}" in message.get_content()

@@ -4,6 +4,7 @@ import logging
 from sqlalchemy import func, insert, or_, select, text
 
 from evalapp.accounts.models import Role, RoleGrant
+from evalapp.campaigns import notices
 from evalapp.campaigns.models import (
     Campaign,
     CampaignState,
@@ -73,6 +74,7 @@ def _transition(campaign, actor, allowed_from, target):
 def start_reporting(campaign, actor):
     """Let the chair write the duty report and announce the campaign to the electorate."""
     _transition(campaign, actor, {CampaignState.draft}, CampaignState.reporting)
+    notices.report_requested(campaign)
 
 
 def open_voting(campaign, actor):
@@ -109,6 +111,7 @@ def open_voting(campaign, actor):
         db.session.execute(text("ANALYZE electorate_entries"))
     campaign.opened_at = utcnow()
     db.session.flush()
+    notices.voting_opened(campaign)
 
 
 def _openable_states(campaign):
@@ -144,6 +147,7 @@ def publish(campaign, actor):
     campaign_published.send(campaign, actor=actor)
     if campaign.result is None:  # nothing answered the signal: never a published campaign without its result
         raise RuntimeError(f"campaign {campaign.id} was published but no result was frozen")
+    notices.result_published(campaign)
     return campaign.result
 
 

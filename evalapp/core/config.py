@@ -45,6 +45,14 @@ def load(app, test_config=None):
         MAIL_PASSWORD=None,
         MAIL_USE_TLS=False,
         MAIL_FROM=None,
+        #: The SMS gateway: a URL that takes signed JSON POSTs (docs/notifications.md); none: no SMS.
+        SMS_GATEWAY_URL=None,
+        #: The HMAC key both sides hold for the signature header (required with SMS_GATEWAY_URL).
+        SMS_GATEWAY_SECRET=None,
+        #: How many messages one sender posts to the gateway at a time.
+        SMS_CONCURRENCY=8,
+        #: Local hours ("22:00-08:00") in which no SMS is sent; they wait for the morning.
+        SMS_QUIET_HOURS="22:00-08:00",
         #: The site's public address (https://…): every link that leaves the site (mail, QR posters,
         #: activation sheets) starts from it, never from the Host header of the request.
         PUBLIC_URL=None,
@@ -139,6 +147,10 @@ ENVIRONMENT = {
     "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "MAIL_USE_TLS": ("MAIL_USE_TLS", _flag),
     "MAIL_FROM": ("MAIL_FROM", str),
+    "SMS_GATEWAY_URL": ("SMS_GATEWAY_URL", str),
+    "SMS_GATEWAY_SECRET": ("SMS_GATEWAY_SECRET", str),
+    "SMS_CONCURRENCY": ("SMS_CONCURRENCY", int),
+    "SMS_QUIET_HOURS": ("SMS_QUIET_HOURS", str),
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),

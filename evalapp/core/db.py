@@ -59,6 +59,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
+def final_commit(session):
+    """Whether an `after_commit` event is the outermost commit: SQLAlchemy also sends it when a
+    SAVEPOINT (`begin_nested`) is released, which the enclosing transaction may still roll back."""
+    return not session.in_nested_transaction()
+
+
 def init_app(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)

@@ -36,7 +36,7 @@ from pathlib import Path
 from flask import current_app, send_file
 from sqlalchemy import event
 
-from evalapp.core.db import db
+from evalapp.core.db import db, final_commit
 
 KEY = re.compile(r"[0-9a-f]{32}")
 CHUNK = 1 << 20
@@ -188,6 +188,8 @@ _NEW, _DOOMED = "evalapp.storage.new", "evalapp.storage.doomed"
 
 @event.listens_for(db.session, "after_commit")
 def _after_commit(session):
+    if not final_commit(session):
+        return
     session.info.pop(_NEW, None)
     for store, key in session.info.pop(_DOOMED, []):
         store.delete(key)

@@ -1,7 +1,11 @@
-"""The in-app inbox, with a copy by e-mail when SMTP is configured and the account has an address."""
+"""Telling people: the in-app inbox always, copies by e-mail and SMS as each account chooses."""
 
 
 def init_app(app):
+    from evalapp.core.worker import periodic
     from evalapp.notifications import views
+    from evalapp.notifications.commands import notifications_cli
 
     app.register_blueprint(views.bp)
+    app.cli.add_command(notifications_cli)
+    periodic(app, "notifications", "evalapp.notifications.commands:run")

@@ -1,20 +1,12 @@
-"""Inbox notifications and the e-mail address an account gives for copies of them."""
-import enum
-
+"""Inbox notices, their copies sent by e-mail and SMS (deliveries), notices to many (broadcasts), settings."""
 from evalapp.core.db import db
+from evalapp.core.enums import LabelledEnum
 from evalapp.core.timeutil import utcnow
 
 
-class MailState(enum.StrEnum):
-    #: No copy by e-mail (SMTP not configured, no address, or a notice sent to many at once).
-    none = "none"
-    pending = "pending"
-    sent = "sent"
-    #: Gave up after MAX_MAIL_ATTEMPTS; the notice is still in the inbox.
-    failed = "failed"
-
-
 class Notification(db.Model):
+    """One notice in one account's inbox. The inbox always gets it; other channels get deliveries."""
+
     __tablename__ = "notifications"
     __table_args__ = (db.Index("ix_notifications_account_id_read_at", "account_id", "read_at"),)
 
@@ -30,22 +22,86 @@ class Notification(db.Model):
     #: Set for notices that must never be sent twice (reminders); the unique index enforces it even
     #: when two reminder runs overlap.
     dedupe_key = db.Column(db.String(120), nullable=True, unique=True)
-    mail_state = db.Column(db.Enum(MailState, native_enum=False, length=16), nullable=False,
-                           default=MailState.none, server_default=MailState.none.value, index=True)
-    #: The address at the time of the notice, so that a later change does not redirect old mail.
-    mail_to = db.Column(db.String(254), nullable=True)
-    mail_attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")
-    mailed_at = db.Column(db.DateTime, nullable=True)
+    #: The notice to many this one is a copy of.
+    broadcast_id = db.Column(db.Integer, db.ForeignKey("broadcasts.id"), nullable=True, index=True)
 
     account = db.relationship("Account")
+    deliveries = db.relationship("Delivery", back_populates="notification", order_by="Delivery.channel")
+
+
+class Channel(LabelledEnum):
+    email = "email", "邮件"
+    sms = "sms", "短信"
+
+
+class DeliveryState(LabelledEnum):
+    #: Waiting for its time: now, after a failed attempt's back-off, or the end of the quiet hours.
+    pending = "pending", "待发送"
+    #: Claimed by one sender, which is sending it now.
+    sending = "sending", "发送中"
+    sent = "sent", "已发送"
+    #: Given up after MAX_ATTEMPTS, or refused by the gateway; the notice is still in the inbox.
+    failed = "failed", "发送失败"
+
+
+class Delivery(db.Model):
+    """A notice's copy by one channel outside the inbox, and how its sending went."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (db.UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
+                      db.Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"))
+
+    id = db.Column(db.Integer, primary_key=True)
+    notification_id = db.Column(db.Integer, db.ForeignKey("notifications.id"), nullable=False)
+    channel = db.Column(db.Enum(Channel, native_enum=False, length=8), nullable=False)
+    #: The address at the time of the notice, so that a later change does not redirect old messages.
+    address = db.Column(db.String(254), nullable=False)
+    state = db.Column(db.Enum(DeliveryState, native_enum=False, length=10), nullable=False,
+                      default=DeliveryState.pending)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    claimed_at = db.Column(db.DateTime, nullable=True)
+    sent_at = db.Column(db.DateTime, nullable=True)
+    #: Why the last attempt failed, in a line (never the message itself).
+    error = db.Column(db.String(200), nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    notification = db.relationship("Notification", back_populates="deliveries")
+
+
+class Broadcast(db.Model):
+    """The same notice to a whole audience (every elector of a campaign), written out by a job.
+
+    The row is written in the transaction of the step it reports, so it is never lost; the job that
+    writes the inbox notices and deliveries marks it done in its own transaction, so it happens once.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(40), nullable=False)
+    #: A name registered by the package that knows the audience (`audiences.register`), and its argument.
+    audience = db.Column(db.String(40), nullable=False)
+    subject_id = db.Column(db.Integer, nullable=False)
+    text = db.Column(db.String(500), nullable=False)
+    link = db.Column(db.String(300), nullable=True)
+    #: One broadcast per key: e.g. "voting.opened:campaign:12".
+    key = db.Column(db.String(120), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    fanned_out_at = db.Column(db.DateTime, nullable=True, index=True)
+    #: How many inboxes it reached (set when written out).
+    recipients = db.Column(db.Integer, nullable=True)
 
 
 class NotificationSettings(db.Model):
-    """Per-account settings of the inbox; for now only the optional e-mail address for copies."""
+    """Per-account choice of channels: an e-mail address for copies, and SMS on or off."""
 
     __tablename__ = "notification_settings"
 
     id = db.Column(db.Integer, primary_key=True)
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, unique=True)
     email = db.Column(db.String(254), nullable=True)
+    sms = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    #: A mobile number for SMS other than the roster's (staff without a roster entry give one here).
+    phone = db.Column(db.String(20), nullable=True)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -1,13 +1,25 @@
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm
+from evalapp.core.timeutil import utcnow
 from evalapp.core.web import form_status, get_or_404, page_number, perform, require
-from evalapp.notifications.forms import EmailForm
+from evalapp.notifications import admin
+from evalapp.notifications.delivery import quiet_hours_end
+from evalapp.notifications.forms import ChannelsForm
 from evalapp.notifications.mail import mail_configured
 from evalapp.notifications.models import Notification
-from evalapp.notifications.operations import email_of, inbox_query, mark_all_read, mark_read, set_email, unread_count
+from evalapp.notifications.operations import (
+    inbox_query,
+    mark_all_read,
+    mark_read,
+    roster_phone_of,
+    set_channels,
+    settings_of,
+    unread_count,
+)
+from evalapp.notifications.sms import gateway_configured
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 20
@@ -52,11 +64,37 @@ def read_all():
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
 def settings():
-    form = EmailForm(data={"email": email_of(current_user) or ""}) if request.method == "GET" else EmailForm()
+    if request.method == "GET":
+        current = settings_of(current_user)
+        form = ChannelsForm(data={"email": current.email if current else "", "sms": current.sms if current else True,
+                                  "phone": (current.phone if current else "") or ""})
+    else:
+        form = ChannelsForm()
     outcome = None
     if form.validate_on_submit():
-        outcome = perform(set_email, current_user, form.email.data, success="通知设置已保存。")
+        outcome = perform(set_channels, current_user, form.email.data, form.sms.data, form.phone.data,
+                          success="通知设置已保存。")
         if outcome.ok:
             return redirect(url_for(".settings"))
-    return render_template("notifications/settings.html", form=form,
-                           mail_on=mail_configured()), form_status(form, outcome)
+    return render_template("notifications/settings.html", form=form, mail_on=mail_configured(),
+                           sms_on=gateway_configured(), roster_phone=roster_phone_of(current_user),
+                           quiet_hours=(current_app.config.get("SMS_QUIET_HOURS") or "").strip()), \
+        form_status(form, outcome)
+
+
+@bp.route("/admin/notifications")
+def deliveries():
+    require(current_user.is_admin)
+    now = utcnow()
+    return render_template("notifications/deliveries.html", overview=admin.overview(now),
+                           quiet_until=quiet_hours_end(now), retry_form=ActionForm(),
+                           mail_on=mail_configured(), sms_on=gateway_configured())
+
+
+@bp.route("/admin/notifications/retry", methods=["POST"])
+def retry():
+    require(current_user.is_admin)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    perform(admin.retry_failed_deliveries, current_user, success="已将发送失败的消息重新排队。")
+    return redirect(url_for(".deliveries"))

@@ -22,5 +22,5 @@ def remind(today):
     except ValueError as error:
         raise click.BadParameter("expected YYYY-MM-DD", param_hint="--today") from error
     counts, sent, failed = run(day)
-    click.echo(f"reminders: {counts['week']} a week ahead, {counts['day']} a day ahead, {counts['overdue']} overdue; "
-               f"e-mail sent {sent}, failed {failed}")
+    click.echo(f"reminders: {counts['week']} a week ahead, {counts['day']} on the day, {counts['overdue']} overdue; "
+               f"copies sent {sent}, failed attempts {failed}")

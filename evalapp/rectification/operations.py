@@ -13,17 +13,16 @@ once change the item exactly once, and every step is written to the audit log an
 """
 from datetime import date
 
-from sqlalchemy import select
-
-from evalapp.accounts.models import Account, Role, RoleGrant
-from evalapp.campaigns.models import CampaignState, ElectorateEntry, SubjectKind
+from evalapp.campaigns.models import CampaignState
+from evalapp.campaigns.people import owner_accounts, supervisors
 from evalapp.core import audit, uploads
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.timeutil import add_months, local_today, utcnow
 from evalapp.core.transitions import compare_and_set, move_state
 from evalapp.core.uploads import Kind
-from evalapp.notifications.operations import notify, notify_many
+from evalapp.notifications.broadcasts import announce
+from evalapp.notifications.operations import notify
 from evalapp.rectification.models import (
     PLAN_DUE_STATES,
     PLAN_PHASE_STATES,
@@ -35,7 +34,6 @@ from evalapp.rectification.models import (
     RectificationEvent,
     RectificationState,
 )
-from evalapp.unions.models import Member, Union
 
 MAX_TEXT_LENGTH = 10_000
 MAX_COMMENT_LENGTH = 2_000
@@ -49,30 +47,17 @@ UNRECOGNISED_EVIDENCE = "无法识别的文件。证明材料只接受图片（J
 
 # --- Who is told ------------------------------------------------------------------------------------
 
-def owner_accounts(campaign):
-    if campaign.subject_kind == SubjectKind.chair:
-        return list(db.session.scalars(select(Account).join(RoleGrant, RoleGrant.account_id == Account.id).where(
-            RoleGrant.union_id == campaign.union_id, RoleGrant.role == Role.chair)))
-    return supervisors(campaign.union)
-
-
-def supervisors(union, excluding=None):
-    """Return the officers of the nearest union, from `union` upwards, that has any (besides
-    `excluding`): the ones to tell."""
-    rows = [(account, depth) for account, depth in db.session.execute(
-        select(Account, Union.depth).join(RoleGrant, RoleGrant.account_id == Account.id)
-        .join(Union, Union.id == RoleGrant.union_id)
-        .where(RoleGrant.union_id.in_(union.lineage_ids), RoleGrant.role == Role.officer))
-        if excluding is None or account.id != excluding.id]
-    if not rows:
-        return []
-    nearest = max(depth for _account, depth in rows)
-    return [account for account, depth in rows if depth == nearest]
-
-
 def link_for(rectification):
     # Built by hand: reminders are written by a command, outside any request, where url_for cannot work.
     return f"/rectifications/{rectification.id}"
+
+
+def headline(rectification):
+    """What notices call the item: the question's wording for an item opened by the result (its
+    problem text quotes figures computed from ballots, which no message carries), else the problem."""
+    if rectification.item is not None:
+        return f"“{shorten(rectification.item.prompt, 24)}”一项"
+    return f"“{shorten(rectification.problem)}”"
 
 
 def shorten(text, length=30):
@@ -120,7 +105,7 @@ def _open(campaign, problem, actor=None, item=None, suggestion=None, opened_at=N
                  due_date=due.isoformat(), source="suggestion" if suggestion else "result",
                  suggestion_id=suggestion.id if suggestion else None)
     _event(rectification, EventKind.opened, actor, body=problem)
-    _tell_owners(rectification, f"新的整改事项（{campaign.title}）：{shorten(problem)}。整改方案须在 {due} 前提交。")
+    _tell_owners(rectification, f"新的整改事项（{campaign.title}）：{headline(rectification)}。整改方案须在 {due} 前提交。")
     return rectification
 
 
@@ -210,7 +195,7 @@ def submit_plan(rectification, actor, measures, responsible, target_date):
     _event(rectification, EventKind.plan_resubmitted if resubmission else EventKind.plan_submitted, actor,
            body=f"{measures}\n\n责任人：{responsible}\n完成时限：{target_date.isoformat()}")
     _tell_reviewers(rectification, actor, f"{rectification.campaign.union.name}{'重新' if resubmission else ''}提交了整改方案，"
-                                          f"请审核：{shorten(rectification.problem)}")
+                                          f"请审核：{headline(rectification)}")
 
 
 def _require_approver(rectification, actor):
@@ -226,7 +211,7 @@ def approve_plan(rectification, actor):
     rectification.plan_approved_at = utcnow()
     _event(rectification, EventKind.plan_approved, actor)
     _tell_owners(rectification, f"整改方案已审核通过，请按方案在 {rectification.plan_target_date} 前完成整改："
-                                f"{shorten(rectification.problem)}")
+                                f"{headline(rectification)}")
 
 
 def return_plan(rectification, actor, comment):
@@ -276,7 +261,7 @@ def complete(rectification, actor, outcome):
     rectification.outcome, rectification.completed_at = outcome, utcnow()
     _event(rectification, EventKind.completed, actor, body=outcome)
     _tell_reviewers(rectification, actor, f"{rectification.campaign.union.name}报告整改完成，请审核整改结果："
-                                          f"{shorten(rectification.problem)}")
+                                          f"{headline(rectification)}")
 
 
 def approve_outcome(rectification, actor):
@@ -285,7 +270,7 @@ def approve_outcome(rectification, actor):
                 "rectification.outcome_approved", "审核整改结果")
     rectification.outcome_reviewed_at = utcnow()
     _event(rectification, EventKind.outcome_approved, actor)
-    _tell_owners(rectification, f"整改结果已审核通过，可以向会员公开：{shorten(rectification.problem)}")
+    _tell_owners(rectification, f"整改结果已审核通过，可以向会员公开：{headline(rectification)}")
 
 
 def return_outcome(rectification, actor, comment):
@@ -306,10 +291,9 @@ def publish_outcome(rectification, actor):
     rectification.published_at = utcnow()
     _event(rectification, EventKind.published, actor)
     campaign = rectification.campaign
-    electorate_accounts = (select(Member.account_id).join(ElectorateEntry, ElectorateEntry.member_id == Member.id)
-                           .where(ElectorateEntry.campaign_id == campaign.id, Member.account_id.is_not(None)))
-    notify_many(electorate_accounts, "rectification.published",
-                f"“{campaign.title}”的整改结果已公开：{shorten(rectification.problem)}", link_for(rectification))
+    announce("rectification.published", "campaign.electors", campaign.id,
+             f"“{campaign.title}”的整改结果已公开：{headline(rectification)}", link_for(rectification),
+             key=f"rectification.published:{rectification.id}")
 
 
 def move_deadline(rectification, actor, new_date, reason):
@@ -338,7 +322,7 @@ def move_deadline(rectification, actor, new_date, reason):
     audit.record("rectification.deadline_moved", rectification, actor=actor, field=field,
                  before=old_date.isoformat(), after=new_date.isoformat(), reason=reason)
     _event(rectification, EventKind.deadline_moved, actor, body=reason, old_date=old_date, new_date=new_date)
-    _tell_owners(rectification, f"上级工会将{what}由 {old_date} 调整为 {new_date}：{shorten(rectification.problem)}")
+    _tell_owners(rectification, f"上级工会将{what}由 {old_date} 调整为 {new_date}：{headline(rectification)}")
 
 
 #: The reviewer's and owner's steps by name, as the views post them: name → (operation, label).

@@ -1,4 +1,4 @@
-"""Reminders of deadlines: a week before, the day before (or on the day), and once it has passed.
+"""Reminders of deadlines: a week before, on the day, and once it has passed.
 
 `flask rectification remind` runs this from cron (daily is enough; more often does no harm): every
 reminder is keyed by item, deadline and kind, and a unique index on the key means none is ever sent
@@ -10,18 +10,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from evalapp.campaigns.people import owner_accounts, supervisors
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.timeutil import local_today
-from evalapp.notifications.mail import deliver_pending
+from evalapp.notifications.delivery import deliver_due
 from evalapp.notifications.operations import notify
 from evalapp.rectification.models import CHAIR_TURN_STATES, PLAN_DUE_STATES, Rectification
-from evalapp.rectification.operations import link_for, owner_accounts, shorten, supervisors
+from evalapp.rectification.operations import headline, link_for
 
 logger = logging.getLogger(__name__)
 #: Days before the deadline at which the first and the second reminder go out.
 FIRST_REMINDER_DAYS = 7
-LAST_REMINDER_DAYS = 1
+LAST_REMINDER_DAYS = 0
 
 
 def reminder_kind(days_left):
@@ -37,13 +38,13 @@ def reminder_kind(days_left):
 
 def _text(rectification, kind, days_left, for_supervisor=False):
     what = "整改方案提交期限" if rectification.state in PLAN_DUE_STATES else "整改完成时限"
-    problem, deadline = shorten(rectification.problem), rectification.deadline
+    problem, deadline = headline(rectification), rectification.deadline
     if kind == "overdue":
         if for_supervisor:
-            return f"{rectification.campaign.union.name}的整改事项“{problem}”已逾期：{what}为 {deadline}。"
-        return f"整改事项“{problem}”已逾期：{what}为 {deadline}，已超过 {-days_left} 天，请尽快办理。"
+            return f"{rectification.campaign.union.name}的整改事项{problem}已逾期：{what}为 {deadline}。"
+        return f"整改事项{problem}已逾期：{what}为 {deadline}，已超过 {-days_left} 天，请尽快办理。"
     when = {0: "今天到期", 1: "明天到期"}.get(days_left, f"还有 {days_left} 天到期")
-    return f"提醒：整改事项“{problem}”的{what}为 {deadline}，{when}。"
+    return f"提醒：整改事项{problem}的{what}为 {deadline}，{when}。"
 
 
 def run_reminders(today=None):
@@ -69,7 +70,7 @@ def run_reminders(today=None):
         written = 0
         for account, for_supervisor in recipients:
             notice = notify(account, "rectification.reminder", _text(rectification, kind, days_left, for_supervisor),
-                            link_for(rectification), key=f"{key}:{account.id}", mail_after_commit=False)
+                            link_for(rectification), key=f"{key}:{account.id}", deliver_after=False)
             written += notice is not None
         if written:
             audit.record("rectification.reminded", rectification, actor=None, reminder=kind,
@@ -80,7 +81,7 @@ def run_reminders(today=None):
 
 
 def run(today=None):
-    """The command's work: reminders, then another try at e-mail that could not be sent before."""
+    """The command's work: reminders, then their copies by e-mail and SMS (and any others due)."""
     counts = run_reminders(today)
-    sent, failed = deliver_pending()
+    sent, failed = deliver_due()
     return counts, sent, failed

@@ -4,10 +4,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from evalapp.campaigns.models import Campaign, CampaignState
+from evalapp.campaigns.people import owner_accounts
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
-from evalapp.core.timeutil import utcnow
+from evalapp.core.timeutil import local_today, utcnow
 from evalapp.core.transitions import compare_and_set
 from evalapp.notifications.operations import notify
 from evalapp.rectification.models import Rectification
@@ -41,7 +42,18 @@ def add_suggestion(campaign, account, body, named=False):
     db.session.flush()
     # The author is not written to the audit log: suggestions are anonymous unless named.
     audit.record("suggestion.added", suggestion, actor=account if named else None, campaign_id=campaign.id)
+    _tell_answerers(campaign)
     return suggestion
+
+
+def _tell_answerers(campaign):
+    """Tell the chair (or the officers who answer) that suggestions wait: once a day per campaign,
+    however many arrive."""
+    today = local_today()
+    for account in owner_accounts(campaign):
+        notify(account, "suggestion.received", f"“{campaign.title}”收到了新的意见建议，请查看并回复。",
+               f"/suggestions?campaign={campaign.id}&state=unanswered",
+               key=f"suggestion.received:{campaign.id}:{account.id}:{today.isoformat()}")
 
 
 def _suggestion_link(suggestion):

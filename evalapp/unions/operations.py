@@ -198,3 +198,9 @@ def unions_to_filter_by(account, selected=None, with_chaired=False):
     if selected is not None and selected not in unions:
         unions.append(selected)
     return unions
+
+
+def roster_phones():
+    """(account_id, phone) of every member with an account and a number in the roster."""
+    return select(Member.account_id.label("account_id"), Member.phone.label("phone")).where(
+        Member.account_id.is_not(None), Member.phone.is_not(None))

@@ -7,6 +7,7 @@ from evalapp.core.db import db
 from evalapp.voting import participation
 from evalapp.voting.models import Participation
 from evalapp.voting.operations import ballots_cast, has_voted
+from evalapp.voting.reminders import reminded
 
 
 @campaign_page.connect
@@ -15,6 +16,7 @@ def _campaign_page(campaign, account):
     sees_internals = campaign.can_see_internals(account)
     shows_count = sees_internals and campaign.state in (CampaignState.open, CampaignState.closed)
     return {"ballots_cast": ballots_cast(campaign) if shows_count else None,
+            "reminded": reminded(campaign) if sees_internals and campaign.opened_at is not None else None,
             "voted": has_voted(campaign, account.member),
             "can_see_turnout_page": sees_internals and campaign.electorate_size is not None}
 

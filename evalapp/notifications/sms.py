@@ -1,0 +1,88 @@
+"""SMS through the federation's gateway: one signed JSON POST per message (docs/notifications.md).
+
+evalapp speaks one small protocol and the federation puts its SMS provider, or its WeChat message
+service, behind it. Each POST carries:
+
+- `Idempotency-Key`: the same for every attempt at one message, so a gateway that saw the first
+  attempt (its answer lost to a timeout, or the sender killed before it could record it) sends once;
+- `X-Evalapp-Timestamp` (Unix seconds) and `X-Evalapp-Signature: sha256=<hex>`, the HMAC-SHA256 of
+  "<timestamp>.<body>" under SMS_GATEWAY_SECRET, so the gateway can refuse anything evalapp did not
+  send, and old captured requests.
+
+A 2xx answer means accepted (409 too: the key was seen before). 408, 425, 429, 5xx and network
+errors are tried again later (`Retry-After` is honoured); any other answer is final.
+"""
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from flask import current_app
+
+TIMEOUT_SECONDS = 10
+RETRIED_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+#: The longest wait a gateway's Retry-After may ask for.
+MAX_RETRY_AFTER_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool
+    #: Worth another try later (the gateway or the network failed, not the message).
+    retry: bool = False
+    error: str | None = None
+    #: Seconds the gateway asked us to wait (Retry-After), if any.
+    wait: int | None = None
+
+
+def gateway_configured(config=None):
+    config = config or current_app.config
+    return bool(config.get("SMS_GATEWAY_URL") and config.get("SMS_GATEWAY_SECRET"))
+
+
+def signature(secret, timestamp, body):
+    """The signature header's value for `body` (bytes) sent at `timestamp` (an int)."""
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return "sha256=" + digest
+
+
+@cache
+def _pool(concurrency):
+    import urllib3
+
+    # Keep-alive connections, one per concurrent sender, reused across messages.
+    return urllib3.PoolManager(num_pools=4, maxsize=concurrency, block=True, retries=False,
+                               timeout=urllib3.Timeout(connect=5, read=TIMEOUT_SECONDS))
+
+
+def post(config, key, message):
+    """POST `message` (a dict) with idempotency key `key`; return an Outcome. Never raises."""
+    import urllib3
+
+    body = json.dumps({"id": key, **message}, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key,
+               "X-Evalapp-Timestamp": str(timestamp),
+               "X-Evalapp-Signature": signature(config["SMS_GATEWAY_SECRET"], timestamp, body),
+               "User-Agent": "evalapp-sms/1"}
+    try:
+        response = _pool(max(1, int(config.get("SMS_CONCURRENCY") or 1))).request(
+            "POST", config["SMS_GATEWAY_URL"], body=body, headers=headers, redirect=False)
+    except urllib3.exceptions.HTTPError as error:
+        return Outcome(False, retry=True, error=f"网关无法连接：{type(error).__name__}")
+    status = response.status
+    if 200 <= status < 300 or status == 409:
+        return Outcome(True)
+    detail = response.data[:120].decode("utf-8", "replace").strip()
+    error = f"网关返回 {status}" + (f"：{' '.join(detail.split())}" if detail else "")
+    if status in RETRIED_STATUSES:
+        return Outcome(False, retry=True, error=error, wait=_retry_after(response.headers.get("Retry-After")))
+    return Outcome(False, error=error)
+
+
+def _retry_after(value):
+    if value and value.strip().isdigit():
+        return min(int(value.strip()), MAX_RETRY_AFTER_SECONDS)
+    return None
