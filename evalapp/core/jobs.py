@@ -12,6 +12,7 @@ import threading
 from functools import cache
 from importlib import import_module
 
+import click
 from flask import current_app, has_app_context
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def uses_queue(app):
 
 
 def run_in_background(app, fn, *args):
-    """Run `fn(*args)` outside this request: queued, in a thread, or now if JOBS_INLINE is set.
+    """Run `fn(*args)` outside this request: queued, in a thread, or now (JOBS_INLINE, or a command).
 
     Returns the RQ job or the thread, or None when the job ran inline (its exceptions then reach
     the caller).
@@ -47,7 +48,12 @@ def run_in_background(app, fn, *args):
         except RedisError:
             # The step that asked for the job has committed: run the job here rather than lose it.
             logger.warning("Redis unreachable: job %s runs in the web process", fn.__qualname__, exc_info=True)
-    thread = threading.Thread(target=_run_in_thread, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
+    if click.get_current_context(silent=True) is not None:
+        # In a `flask` command (cron's `campaigns tick`, the demo loader) the process ends when the
+        # command returns, and a daemon thread with it: the command waits for the job instead.
+        _run_logged(app, fn, args)
+        return None
+    thread = threading.Thread(target=_run_logged, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
     thread.start()
     return thread
 
@@ -90,7 +96,7 @@ def _worker_app():
     return ScriptInfo().load_app()
 
 
-def _run_in_thread(app, fn, args):
+def _run_logged(app, fn, args):
     with app.app_context():
         try:
             fn(*args)
