@@ -304,6 +304,10 @@ ACCESS = {
     ("rosters.upload", "GET"): Case(MANAGERS, lambda world: f"/rosters/unions/{world.roster_union.id}/import"),
     ("rosters.upload", "POST"): Case(MANAGERS, lambda world: (
         f"/rosters/unions/{world.roster_union.id}/import", {"roster": (io.BytesIO(roster_csv()), "花名册.csv")})),
+    ("rosters.tree_upload", "GET"): Case(MANAGERS, lambda world: f"/rosters/unions/{world.town.id}/tree-import"),
+    ("rosters.tree_upload", "POST"): Case(MANAGERS, lambda world: (
+        f"/rosters/unions/{world.town.id}/tree-import", {"tree": (io.BytesIO(
+            f"工会代码,工会名称,类型\n{unique('G-')},新设公司工会,基层工会\n".encode()), "组织架构.csv")})),
     ("rosters.job", "GET"): Case(MANAGERS, lambda world: f"/rosters/jobs/{world.roster_job.id}"),
     ("rosters.apply_view", "POST"): Case(MANAGERS, lambda world, job: (f"/rosters/jobs/{job.id}/apply", {}),
                                          consumes=fresh_roster_job),

@@ -368,3 +368,37 @@ def test_admins_never_see_who_got_the_reminder_for_non_voters(world, phones, gat
     page = login("admin").get("/admin/notifications").get_data(as_text=True)
     assert "网关返回 503" in page and "（不显示）" in page
     assert "138****" not in page
+
+
+@pytest.mark.service
+def test_with_redis_the_notices_wait_in_the_queue_and_a_worker_sends_them(app, world, phones, gateway):
+    import secrets
+
+    from redis import Redis
+
+    from evalapp.accounts.models import Account
+    from evalapp.core.jobs import queue
+    from tests.test_production import REDIS_URL, second_app
+
+    name = f"evalapp-test-{secrets.token_hex(4)}"
+    node = second_app(app, REDIS_URL=REDIS_URL, JOBS_QUEUE=name, SMS_GATEWAY_URL=gateway.url,
+                      SMS_GATEWAY_SECRET=SECRET, PUBLIC_URL=PUBLIC, SMS_QUIET_HOURS="")
+    campaign_id = make_campaign(world, "reporting").id
+    try:
+        with node.app_context():
+            campaign_ops.open_voting(db.session.get(Campaign, campaign_id),
+                                     db.session.get(Account, world.county_officer.id))
+            db.session.commit()
+            before = len(gateway.messages)                               # the chair's request to report
+            assert len(queue(node)) == 1                                 # the broadcast waits for a worker
+            assert len(gateway.messages) == before
+            result = node.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+            assert result.exit_code == 0, result.output
+            assert len(queue(node)) == 0
+    finally:
+        connection = Redis.from_url(REDIS_URL)
+        for key in connection.scan_iter(f"*{name}*"):
+            connection.delete(key)
+    opened = [m for m in gateway.messages if m["kind"] == "voting.opened"]
+    assert sorted(m["to"] for m in opened) == [phone_of(i) for i in range(1, 6)]
+    assert kinds(world.members[0])[-1] == "voting.opened"

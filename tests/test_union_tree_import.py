@@ -251,3 +251,96 @@ def test_a_union_cannot_change_to_a_type_its_remaining_children_cannot_sit_under
     assert "row 2, 类型: 该工会下有基层工会“甲公司工会”，不能改为基层工会。" in result.output
     db.session.refresh(world.town)
     assert world.town.kind.label == "镇（街）总工会"
+
+
+# The same from the union page ------------------------------------------------------------------------
+
+@pytest.fixture
+def roster_folder(app, tmp_path, monkeypatch):
+    """Uploaded tree files are kept where roster files are, a folder of the test's own."""
+    monkeypatch.setitem(app.config, "ROSTER_UPLOAD_FOLDER", str(tmp_path / "roster-uploads"))
+    return tmp_path / "roster-uploads"
+
+
+def upload_tree(client, union_id, lines, filename="tree.csv", encoding="utf-8-sig"):
+    import io
+
+    body = "\n".join([HEADER, *lines]).encode(encoding)
+    response = client.post(f"/rosters/unions/{union_id}/tree-import", data={"tree": (io.BytesIO(body), filename)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+BELOW_COUNTY = ["T2,会城二街道总工会,,镇（街）总工会,其他,", "G2,丙公司工会,T2,基层工会,国有企业,",
+                "G3,丁公司工会,T2,基层工会,其他,"]
+
+
+def test_an_officer_previews_then_applies_a_tree_from_the_union_page(world, login, roster_folder):
+    officer = login("county_officer")
+    assert "从文件导入下属工会" in officer.get(f"/unions/{world.county.id}").get_data(as_text=True)
+    job_page = upload_tree(officer, world.county.id, BELOW_COUNTY)
+    page = officer.get(job_page).get_data(as_text=True)
+    assert "检查结果" in page and "确认导入" in page
+    assert re.search(r"将设立的新工会</td><td class=\"num\">3<", page)
+    assert union("T2") is None                                          # nothing before the confirmation
+    response = officer.post(job_page + "/apply", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "导入结果" in page and re.search(r"已设立的新工会</td><td class=\"num\">3<", page)
+    db.session.expire_all()
+    assert union("G2").parent_id == union("T2").id and union("T2").parent_id == world.county.id
+    assert union("G2").path == f"{world.county.path}{union('T2').id}/{union('G2').id}/"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "union_tree.imported"))
+    assert entry.actor_id == world.county_officer.id
+    assert not any(roster_folder.iterdir())                              # the file is gone once applied
+    # The same file again: nothing to do, and no button to do it.
+    again = officer.get(upload_tree(officer, world.county.id, BELOW_COUNTY)).get_data(as_text=True)
+    assert "没有需要导入的变化" in again and "确认导入</button>" not in again
+
+
+def test_rows_with_errors_cannot_be_applied_from_the_page(world, login, roster_folder):
+    officer = login("county_officer")
+    job_page = upload_tree(officer, world.county.id, ["G9,戊公司工会,NOPE,基层工会,其他,"])
+    page = officer.get(job_page).get_data(as_text=True)
+    assert "上级工会代码“NOPE”在文件和本次导入的范围内都找不到" in page and "确认导入</button>" not in page
+    response = officer.post(job_page + "/apply")
+    assert response.status_code == 400 and "有错误" in response.get_data(as_text=True)
+    assert union("G9") is None
+
+
+def test_unions_left_out_are_dissolved_only_when_the_officer_ticks_the_box(world, login, roster_folder):
+    officer = login("county_officer")
+    officer.post(upload_tree(officer, world.county.id, BELOW_COUNTY) + "/apply")
+    job_page = upload_tree(officer, world.county.id, BELOW_COUNTY[:2])
+    page = officer.get(job_page).get_data(as_text=True)
+    assert "同时把文件中没有列出的下级工会标记为“已撤销”" in page
+    officer.post(job_page + "/apply")
+    db.session.expire_all()
+    assert union("G3").dissolved_at is None                              # nothing else changed: nothing done
+    job_page = upload_tree(officer, world.county.id, BELOW_COUNTY[:2])
+    officer.post(job_page + "/apply", data={"dissolve_missing": "y"})
+    db.session.expire_all()
+    assert union("G3").dissolved_at is not None and union("G2").dissolved_at is None
+
+
+def test_the_tree_import_is_only_for_officers_who_manage_the_union(world, login, roster_folder):
+    import io
+
+    body = "\n".join([HEADER, *BELOW_COUNTY]).encode()
+    for username in ("other_officer", "chair", "m1"):
+        response = login(username).post(f"/rosters/unions/{world.county.id}/tree-import",
+                                        data={"tree": (io.BytesIO(body), "tree.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 404, username
+    job_page = upload_tree(login("county_officer"), world.county.id, BELOW_COUNTY)
+    assert login("other_officer").get(job_page).status_code == 404
+    assert login("other_officer").post(job_page + "/apply").status_code == 404
+    assert union("T2") is None
+
+
+def test_a_file_that_is_no_spreadsheet_is_refused_at_upload(world, login, roster_folder):
+    import io
+
+    response = login("county_officer").post(f"/rosters/unions/{world.county.id}/tree-import",
+                                            data={"tree": (io.BytesIO(b"PK\x03\x04broken"), "tree.xlsx")},
+                                            content_type="multipart/form-data")
+    assert response.status_code == 400

@@ -17,3 +17,11 @@ class RetryForm(Form):
     """Starting a failed or stalled import again; a failed one has lost its file and needs it again."""
 
     roster = FileField("花名册文件（CSV 或 Excel .xlsx）")
+
+
+class TreeUploadForm(Form):
+    tree = FileField("工会组织架构表（CSV 或 Excel .xlsx）", validators=[FileRequired("请选择要导入的文件。")])
+
+
+class TreeApplyForm(Form):
+    dissolve_missing = BooleanField("同时把文件中没有列出的下级工会标记为“已撤销”（不会删除，评议记录保留）")

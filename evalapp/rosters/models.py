@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from evalapp.core.db import db
 from evalapp.core.job_records import Job, JobStage, JobState
+from evalapp.rosters.parsing import check_upload, check_xlsx_container, detect_format
+from evalapp.unions.models import UnionKind
 
 
 class ImportStage(JobStage):
@@ -37,6 +39,8 @@ class ImportJob(Job):
     skip_errors = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     #: JSON: {"counts": {...}, "errors": [[row, column, message], ...] (the first ~1000)}.
     report = db.Column(db.Text, nullable=True)
+    #: A union tree import: also mark the scope's unions the file no longer lists as dissolved.
+    dissolve_missing = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     union = db.relationship("Union")
     applied_by = db.relationship("Account", foreign_keys=[applied_by_id])
@@ -45,6 +49,14 @@ class ImportJob(Job):
         """See, run and retry the import: officers who manage its scope union."""
         return account.manages(self.union)
 
+    @staticmethod
+    def check_file(path, union):
+        """Return the file's format; refuse an unreadable file, or a CSV without the required columns.
+
+        Only what a web request can afford: a spreadsheet's header is checked by the import job.
+        """
+        return check_upload(path, union_required=union.kind != UnionKind.grassroots)
+
     @property
     def report_data(self):
         return json.loads(self.report) if self.report else {}
@@ -52,3 +64,18 @@ class ImportJob(Job):
     @property
     def counts(self):
         return self.report_data.get("counts", {})
+
+
+class UnionTreeImport(ImportJob):
+    """A file of unions (工会组织架构表) for the subtree below `union`: same steps, file and report
+    as a roster import; `dissolve_missing` is the officer's confirmation, given with the apply."""
+
+    __mapper_args__ = {"polymorphic_identity": "union_tree_import"}
+
+    @staticmethod
+    def check_file(path, union):
+        """Return the file's format; a spreadsheet must at least be a sound zip. The header is the job's."""
+        file_format = detect_format(path)
+        if file_format == "xlsx":
+            check_xlsx_container(path)
+        return file_format

@@ -17,9 +17,7 @@ from evalapp.core.job_records import FINISHED, move, start_again
 from evalapp.core.timeutil import utcnow
 from evalapp.rosters import importer, uploads
 from evalapp.rosters.models import ImportJob, ImportStage
-from evalapp.rosters.parsing import check_upload
 from evalapp.rosters.progress import Progress
-from evalapp.unions.models import UnionKind
 
 logger = logging.getLogger(__name__)
 #: Files of imports left unfinished this long are deleted.
@@ -27,13 +25,14 @@ KEEP_UNFINISHED = timedelta(hours=24)
 FAILED = "导入失败，花名册没有任何改变。请稍后重试；若仍失败，请联系管理员。"
 
 
-def start_import(union, actor, stream, filename):
-    """Store an uploaded file for `union`'s subtree after checking its format (see `check_file`); return the job."""
+def start_import(union, actor, stream, filename, job_class=ImportJob):
+    """Store an uploaded file for `union`'s subtree after checking its format (the job class's
+    `check_file`); return the job (a roster import, or with `job_class` a union tree import)."""
     if not actor.manages(union):
-        raise Refused("无权导入该工会的花名册。", 403)
-    stored, file_format = _store(stream, union)
+        raise Refused("无权导入该工会的花名册。" if job_class is ImportJob else "无权导入该工会的下级工会。", 403)
+    stored, file_format = _store(stream, union, job_class)
     abandon_forgotten()
-    job = ImportJob(union=union, subject=union, created_by=actor, filename=_display_name(filename),
+    job = job_class(union=union, subject=union, created_by=actor, filename=_display_name(filename),
                     stored_name=stored, file_format=file_format, stage=ImportStage.uploaded)
     db.session.add(job)
     db.session.flush()
@@ -55,7 +54,7 @@ def retry_import(job, actor, stream=None, filename=None):
     restart = ImportStage.applying if stream is None and job.stage == ImportStage.applying else ImportStage.uploaded
     start_again(job, actor, restart)
     if stream is not None:
-        stored, file_format = _store(stream, job.union)
+        stored, file_format = _store(stream, job.union, type(job))
         uploads.delete(job.stored_name)
         job.stored_name, job.file_format, job.filename = stored, file_format, _display_name(filename)
         job.report, job.skip_errors, job.applied_by = None, False, None
@@ -63,11 +62,11 @@ def retry_import(job, actor, stream=None, filename=None):
     return restart
 
 
-def _store(stream, union):
+def _store(stream, union, job_class=ImportJob):
     """Save an uploaded stream and check its format; return (stored name, format), or delete it and refuse."""
     stored = uploads.save(stream)
     try:
-        return stored, check_file(uploads.path_of(stored), union)
+        return stored, job_class.check_file(uploads.path_of(stored), union)
     except BaseException:
         uploads.delete(stored)
         raise
@@ -75,19 +74,11 @@ def _store(stream, union):
 
 def start_local_import(union, path):
     """Create a job for a file on the server (the command line); the file stays where it is."""
-    job = ImportJob(union=union, subject=union, filename=_display_name(str(path)), file_format=check_file(path, union),
+    job = ImportJob(union=union, subject=union, filename=_display_name(str(path)), file_format=ImportJob.check_file(path, union),
                     stage=ImportStage.uploaded)
     db.session.add(job)
     db.session.flush()
     return job
-
-
-def check_file(path, union):
-    """Return the file's format; refuse an unreadable file, or a CSV without the required columns.
-
-    Only what a web request can afford: a spreadsheet's header is checked by the import job.
-    """
-    return check_upload(path, union_required=union.kind != UnionKind.grassroots)
 
 
 def request_apply(job, actor, skip_errors=False):
@@ -128,7 +119,7 @@ def abandon(job, actor):
         raise Refused("该导入已经结束。")
     if job.state.active and not job.stalled:
         raise Refused("导入正在进行，请等待完成。")
-    _close(job, ImportStage.abandoned, "已放弃，上传的文件已删除。")
+    close(job, ImportStage.abandoned, "已放弃，上传的文件已删除。")
     logger.info("roster import %s abandoned by %s", job.id, actor.id)
     return job
 
@@ -139,7 +130,7 @@ def abandon_forgotten(now=None):
     forgotten = db.session.scalars(
         select(ImportJob).where(ImportJob.state.not_in(FINISHED), ImportJob.updated_at < cutoff)).all()
     for job in forgotten:
-        _close(job, ImportStage.abandoned, "超过 24 小时未完成，已自动放弃，上传的文件已删除。")
+        close(job, ImportStage.abandoned, "超过 24 小时未完成，已自动放弃，上传的文件已删除。")
     return len(forgotten)
 
 
@@ -156,7 +147,7 @@ def run_preview(job_id, path=None, echo=None):
     try:
         report = importer.preview(scope, path, file_format, Progress(job_id, echo))
     except Exception as error:
-        _fail(job_id, error)
+        fail(job_id, error)
         return
     job = db.session.get(ImportJob, job_id)
     job.stage, job.report = ImportStage.previewed, importer.report_json(report)
@@ -185,12 +176,12 @@ def run_apply(job_id, path=None, echo=None):
         db.session.commit()
         return
     except Exception as error:
-        _fail(job_id, error)
+        fail(job_id, error)
         return
     uploads.delete(stored)
 
 
-def _fail(job_id, error):
+def fail(job_id, error):
     """Record the failure on the job (after rolling its transaction back) and delete its file."""
     db.session.rollback()
     if isinstance(error, Refused):
@@ -200,11 +191,11 @@ def _fail(job_id, error):
         message = FAILED
         logger.error("roster import %s failed", job_id, exc_info=error)
     job = db.session.get(ImportJob, job_id)
-    _close(job, ImportStage.failed, message)
+    close(job, ImportStage.failed, message)
     db.session.commit()
 
 
-def _close(job, stage, message):
+def close(job, stage, message):
     uploads.delete(job.stored_name)
     job.stage, job.message, job.stored_name = stage, message, None
 

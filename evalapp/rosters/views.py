@@ -8,8 +8,8 @@ from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.web import form_status, get_or_404, perform, require
 from evalapp.rosters import uploads
-from evalapp.rosters.forms import ApplyForm, RetryForm, UploadForm
-from evalapp.rosters.models import ImportJob, ImportStage
+from evalapp.rosters.forms import ApplyForm, RetryForm, TreeApplyForm, TreeUploadForm, UploadForm
+from evalapp.rosters.models import ImportJob, ImportStage, UnionTreeImport
 from evalapp.rosters.operations import (
     abandon,
     request_apply,
@@ -19,7 +19,9 @@ from evalapp.rosters.operations import (
     start_import,
 )
 from evalapp.rosters.parsing import COLUMNS
+from evalapp.rosters.tree_jobs import request_tree_apply, run_tree_apply, run_tree_preview
 from evalapp.unions.models import Union, UnionKind
+from evalapp.unions.tree_file import COLUMNS as TREE_COLUMNS
 
 bp = Blueprint("rosters", __name__, url_prefix="/rosters")
 #: A city's roster as CSV is about 50 MB; the application's general limit is far lower.
@@ -39,7 +41,7 @@ def _prepare_upload(endpoint, values):
 
 def _target_union(endpoint, values):
     """The union a request's file would be imported into: the upload's, or the retried job's."""
-    if endpoint == "rosters.upload" and values.get("union_id") is not None:
+    if endpoint in ("rosters.upload", "rosters.tree_upload") and values.get("union_id") is not None:
         return db.session.get(Union, values["union_id"])
     if endpoint == "rosters.retry_view" and values.get("job_id") is not None:
         job = db.session.get(ImportJob, values["job_id"])
@@ -81,7 +83,7 @@ def upload(union_id):
             uploads.claim(outcome.value.stored_name)
             run_in_background(current_app._get_current_object(), run_preview, job_id)
             return redirect(url_for(".job", job_id=job_id))
-    jobs = db.session.scalars(select(ImportJob).where(ImportJob.union_id == union.id)
+    jobs = db.session.scalars(select(ImportJob).where(ImportJob.union_id == union.id, ImportJob.kind == "roster_import")
                               .order_by(ImportJob.id.desc()).limit(RECENT_JOBS)).all()
     return render_template("rosters/upload.html", union=union, form=form, jobs=jobs, columns=COLUMNS,
                            grassroots=union.kind == UnionKind.grassroots), form_status(form, outcome)
@@ -95,22 +97,36 @@ def job(job_id):
 def _render_job(job, status=200, apply_form=None, retry_form=None):
     # The page refreshes itself while the job runs (a meta refresh in the page, and the header).
     headers = {"Refresh": "2"} if job.state.active and not job.stalled else {}
-    page = render_template("rosters/job.html", job=job, report=job.report_data, counts=job.counts,
-                           apply_form=apply_form or ApplyForm(), retry_form=retry_form or RetryForm(),
-                           stages=ImportStage)
+    tree = isinstance(job, UnionTreeImport)
+    page = render_template("rosters/tree_job.html" if tree else "rosters/job.html", job=job, report=job.report_data,
+                           counts=job.counts, apply_form=apply_form or (TreeApplyForm() if tree else ApplyForm()),
+                           retry_form=retry_form or RetryForm(), stages=ImportStage)
     return page, status, headers
+
+
+def _runner(job, stage):
+    """The background step that runs `job` at `stage` (its preview or its apply)."""
+    if isinstance(job, UnionTreeImport):
+        return run_tree_apply if stage == ImportStage.applying else run_tree_preview
+    return run_apply if stage == ImportStage.applying else run_preview
 
 
 @bp.route("/jobs/<int:job_id>/apply", methods=["POST"])
 def apply_view(job_id):
     job = _managed_job(job_id)
-    form = ApplyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    outcome = perform(request_apply, job, current_user, form.skip_errors.data)
+    if isinstance(job, UnionTreeImport):
+        form = TreeApplyForm()
+        if not form.validate_on_submit():
+            abort(400)
+        outcome = perform(request_tree_apply, job, current_user, form.dissolve_missing.data)
+    else:
+        form = ApplyForm()
+        if not form.validate_on_submit():
+            abort(400)
+        outcome = perform(request_apply, job, current_user, form.skip_errors.data)
     if not outcome.ok:
         return _render_job(job, outcome.status, form)
-    run_in_background(current_app._get_current_object(), run_apply, job_id)
+    run_in_background(current_app._get_current_object(), _runner(job, ImportStage.applying), job_id)
     return redirect(url_for(".job", job_id=job_id))
 
 
@@ -122,7 +138,7 @@ def abandon_view(job_id):
     outcome = perform(abandon, job, current_user, success="已放弃本次导入，上传的文件已删除。")
     if not outcome.ok:
         return _render_job(job, outcome.status)
-    return redirect(url_for(".upload", union_id=job.union_id))
+    return redirect(url_for(".tree_upload" if isinstance(job, UnionTreeImport) else ".upload", union_id=job.union_id))
 
 
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
@@ -137,9 +153,28 @@ def retry_view(job_id):
     if not outcome.ok:
         return _render_job(job, outcome.status, retry_form=form)
     uploads.claim(job.stored_name)
-    run = run_apply if outcome.value == ImportStage.applying else run_preview
-    run_in_background(current_app._get_current_object(), run, job_id)
+    run_in_background(current_app._get_current_object(), _runner(job, outcome.value), job_id)
     return redirect(url_for(".job", job_id=job_id))
+
+
+@bp.route("/unions/<int:union_id>/tree-import", methods=["GET", "POST"])
+def tree_upload(union_id):
+    """The unions below `union_id` from a file (工会组织架构表), by union code."""
+    union = _managed_union(union_id)
+    form, outcome = TreeUploadForm(), None
+    if form.validate_on_submit():
+        tree = form.tree.data
+        outcome = perform(start_import, union, current_user, tree.stream, tree.filename, job_class=UnionTreeImport,
+                          success="文件已上传。")
+        if outcome.ok:
+            job_id = outcome.value.id
+            uploads.claim(outcome.value.stored_name)
+            run_in_background(current_app._get_current_object(), run_tree_preview, job_id)
+            return redirect(url_for(".job", job_id=job_id))
+    jobs = db.session.scalars(select(UnionTreeImport).where(UnionTreeImport.union_id == union.id)
+                              .order_by(UnionTreeImport.id.desc()).limit(RECENT_JOBS)).all()
+    return render_template("rosters/tree_upload.html", union=union, form=form, jobs=jobs, columns=TREE_COLUMNS), \
+        form_status(form, outcome)
 
 
 @bp.route("/template.csv")
