@@ -331,6 +331,33 @@ def test_no_message_carries_anything_derived_from_a_ballot(world, phones, gatewa
         assert set(message) == {"id", "to", "content", "text", "link", "kind", "created_at"}
 
 
+@pytest.mark.service
+def test_electors_without_an_account_are_texted_how_to_activate_once_per_number(world, phones, gateway, login,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(delivery, "utcnow", lambda: daytime(10))
+    for name, phone in (("未开通甲", "13900000001"), ("未开通乙", "13900000002"), ("未开通丙", "13900000002"),
+                        ("没有手机号", None)):
+        db.session.add(Member(union_id=world.union_a.id, name=name, phone=phone))
+    db.session.commit()
+    campaign = make_campaign(world, "open")
+    opened = [m for m in gateway.messages if m["kind"] == "voting.opened"]
+    without = sorted(m["to"] for m in opened if "激活码" in m["content"])
+    assert without == ["13900000001", "13900000002"]                    # two sharing a number: one text
+    assert all(m["content"].endswith(f"详情：{PUBLIC}/activate") for m in opened if "激活码" in m["content"])
+    assert len([m for m in opened if "请登录参加评议" in m["content"]]) == 5
+    # A day before closing, the reminder reaches them too; the officers see how many people it reached.
+    db.session.get(Campaign, campaign.id).opened_at = utcnow() - timedelta(days=3)
+    db.session.get(Campaign, campaign.id).closes_at = utcnow() + timedelta(hours=10)
+    db.session.commit()
+    vote(campaign, world.members[0], [0, 0, 0])
+    db.session.commit()
+    assert remind_closing() == 1
+    closing = [m["to"] for m in gateway.messages if m["kind"] == "voting.closing"]
+    assert sorted(closing) == sorted([phone_of(i) for i in range(2, 6)] + ["13900000001", "13900000002"])
+    page = login("county_officer").get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "系统已提醒 6 位尚未投票的会员" in page
+
+
 # --- What administrators see ----------------------------------------------------------------------------
 
 @pytest.mark.service

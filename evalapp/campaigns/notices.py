@@ -25,11 +25,18 @@ def report_requested(campaign):
                f"/campaigns/{campaign.id}/report")
 
 
+#: Where the text to an elector without an account sends them (unions.activate_view).
+ACTIVATION_LINK = "/activate"
+WITHOUT_ACCOUNT = "您还没有开通评议账号，请凭工会发放的激活码开通后参加评议。"
+
+
 def voting_opened(campaign):
     until = f"，截止时间 {local_moment(campaign.closes_at)}" if campaign.closes_at else ""
     announce("voting.opened", "campaign.electors", campaign.id,
              f"“{campaign.title}”已开始投票{until}，请登录参加评议。", campaign_link(campaign),
-             key=f"voting.opened:{campaign.id}")
+             key=f"voting.opened:{campaign.id}",
+             text_without_account=f"“{campaign.title}”已开始投票{until}。{WITHOUT_ACCOUNT}",
+             link_without_account=ACTIVATION_LINK)
 
 
 def result_published(campaign):

@@ -39,3 +39,9 @@ def elector_accounts(campaign_id):
     return (select(Member.account_id).join(ElectorateEntry, ElectorateEntry.member_id == Member.id)
             .join(Account, Account.id == Member.account_id)
             .where(ElectorateEntry.campaign_id == campaign_id, Account.active.is_(True)))
+
+
+def elector_phones_without_account(campaign_id):
+    """A select of the roster phones of the campaign's electors who have no account yet."""
+    return (select(Member.phone).join(ElectorateEntry, ElectorateEntry.member_id == Member.id)
+            .where(ElectorateEntry.campaign_id == campaign_id, Member.account_id.is_(None), Member.phone.is_not(None)))

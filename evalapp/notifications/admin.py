@@ -45,7 +45,9 @@ def overview(now):
         select(Delivery.channel, func.count()).where(Delivery.state == DeliveryState.pending,
                                                      Delivery.attempts > 0).group_by(Delivery.channel)).all())
     troubled = db.session.execute(
-        select(Delivery, Notification.kind).join(Notification, Notification.id == Delivery.notification_id)
+        select(Delivery, func.coalesce(Notification.kind, Broadcast.kind))
+        .outerjoin(Notification, Notification.id == Delivery.notification_id)
+        .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
         .where((Delivery.state == DeliveryState.failed)
                | ((Delivery.state == DeliveryState.pending) & (Delivery.attempts > 0)))
         .order_by(Delivery.id.desc()).limit(RECENT)).all()

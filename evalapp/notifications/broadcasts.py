@@ -3,8 +3,10 @@
 Notifications sit below the packages that know who is in an audience or what a member's phone is,
 so those packages register them here in their `init_app`:
 
-- `register_audience(app, name, query)`: `query(subject_id)` returns a select of the ids of the
-  active accounts to tell (e.g. "campaign.electors");
+- `register_audience(app, name, query, phones_without_account=None)`: `query(subject_id)` returns a
+  select of the ids of the active accounts to tell (e.g. "campaign.electors"); the optional
+  `phones_without_account(subject_id)` a select of the phone numbers of the audience's people who
+  have no account yet, whom a broadcast with a text for them reaches by SMS only;
 - `register_phone_book(app, query)`: `query()` returns a select of (account_id, phone) pairs, the
   number an account is texted at unless its settings give another.
 
@@ -32,8 +34,8 @@ _QUEUED = "evalapp.notifications.broadcasts_queued"
 MAX_TEXT_LENGTH = 500
 
 
-def register_audience(app, name, query):
-    app.extensions.setdefault("evalapp.audiences", {})[name] = query
+def register_audience(app, name, query, phones_without_account=None):
+    app.extensions.setdefault("evalapp.audiences", {})[name] = (query, phones_without_account)
 
 
 def register_phone_book(app, query):
@@ -51,16 +53,19 @@ def one_line(text):
     return " ".join(text.split())[:MAX_TEXT_LENGTH]
 
 
-def announce(kind, audience, subject_id, text, link=None, key=None):
+def announce(kind, audience, subject_id, text, link=None, key=None, text_without_account=None,
+             link_without_account=None):
     """Tell the whole `audience` of `subject_id`, once per `key`; return the broadcast, or None if the
-    key was used before."""
+    key was used before. With `text_without_account`, its people without an account are texted that
+    (and `link_without_account`), when the audience knows their phones and SMS is configured."""
     if audience not in current_app.extensions.get("evalapp.audiences", {}):
         raise LookupError(f"no audience named {audience!r} is registered")
     key = key or f"{kind}:{subject_id}"
     if db.session.scalar(select(Broadcast.id).where(Broadcast.key == key)):
         return None
     broadcast = Broadcast(kind=kind, audience=audience, subject_id=subject_id, text=one_line(text), link=link,
-                          key=key, created_at=utcnow())
+                          key=key, created_at=utcnow(), link_without_account=link_without_account,
+                          text_without_account=one_line(text_without_account) if text_without_account else None)
     try:
         with db.session.begin_nested():
             db.session.add(broadcast)
@@ -103,7 +108,8 @@ def fan_out(broadcast_id):
         db.session.rollback()
         return None
     broadcast = db.session.get(Broadcast, broadcast_id)
-    audience = current_app.extensions["evalapp.audiences"][broadcast.audience](broadcast.subject_id).subquery()
+    accounts_of, phones_of = current_app.extensions["evalapp.audiences"][broadcast.audience]
+    audience = accounts_of(broadcast.subject_id).subquery()
     rows = select(audience.c[0], literal(broadcast.kind), literal(broadcast.text), literal(broadcast.link),
                   literal(now), literal(broadcast.id))
     db.session.execute(insert(Notification).from_select(
@@ -113,8 +119,21 @@ def fan_out(broadcast_id):
     broadcast.recipients = reached
     if write_deliveries(Notification.broadcast_id == broadcast.id, now):
         deliver_after_commit()
+    if broadcast.text_without_account and phones_of is not None and gateway_configured():
+        broadcast.texted_without_account = _text_those_without_account(broadcast, phones_of, now)
     db.session.commit()
     return reached
+
+
+def _text_those_without_account(broadcast, phones_of, now):
+    """SMS deliveries to the audience's phone numbers without an account, one per number; return how many."""
+    phones = phones_of(broadcast.subject_id).subquery()
+    db.session.execute(insert(Delivery).from_select(
+        ["broadcast_id", "channel", "address", "state", "attempts", "next_attempt_at", "created_at"],
+        select(literal(broadcast.id), literal(Channel.sms.value), phones.c[0], literal(DeliveryState.pending.value),
+               literal(0), literal(now), literal(now)).where(phones.c[0].is_not(None), phones.c[0] != "").distinct()))
+    deliver_after_commit()
+    return db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.broadcast_id == broadcast.id))
 
 
 def write_deliveries(notices, now):
@@ -156,6 +175,9 @@ def fan_out_pending():
 
 
 def recipients_of(kind, subject_id):
-    """How many inboxes the broadcasts of `kind` about `subject_id` reached, and when the last went out."""
-    return db.session.execute(select(func.coalesce(func.sum(Broadcast.recipients), 0), func.max(Broadcast.fanned_out_at))
-                              .where(and_(Broadcast.kind == kind, Broadcast.subject_id == subject_id))).one()
+    """How many people the broadcasts of `kind` about `subject_id` reached (inboxes, and texts to people
+    without an account), and when the last went out."""
+    return db.session.execute(
+        select(func.coalesce(func.sum(Broadcast.recipients), 0) + func.coalesce(func.sum(Broadcast.texted_without_account), 0),
+               func.max(Broadcast.fanned_out_at))
+        .where(and_(Broadcast.kind == kind, Broadcast.subject_id == subject_id))).one()

@@ -23,7 +23,7 @@ from evalapp.core.db import db, final_commit
 from evalapp.core.jobs import run_in_background
 from evalapp.core.timeutil import from_local, to_local, utcnow
 from evalapp.notifications import mail, sms
-from evalapp.notifications.models import Channel, Delivery, DeliveryState, Notification
+from evalapp.notifications.models import Broadcast, Channel, Delivery, DeliveryState, Notification
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
@@ -204,9 +204,12 @@ def deliver_due(now=None, max_batches=None):
             break
         batches += 1
         rows = db.session.execute(
-            select(Delivery.id, Delivery.channel, Delivery.address, Delivery.attempts, Notification.text,
-                   Notification.link, Notification.kind, Notification.created_at)
-            .join(Notification, Notification.id == Delivery.notification_id)
+            select(Delivery.id, Delivery.channel, Delivery.address, Delivery.attempts, Delivery.created_at,
+                   func.coalesce(Notification.text, Broadcast.text_without_account).label("text"),
+                   func.coalesce(Notification.link, Broadcast.link_without_account).label("link"),
+                   func.coalesce(Notification.kind, Broadcast.kind).label("kind"))
+            .outerjoin(Notification, Notification.id == Delivery.notification_id)
+            .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
             .where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
         db.session.rollback()  # hold no transaction (nor, on SQLite, a lock) while the network is slow
         emails = [row for row in rows if row.channel == Channel.email]

@@ -45,14 +45,22 @@ class DeliveryState(LabelledEnum):
 
 
 class Delivery(db.Model):
-    """A notice's copy by one channel outside the inbox, and how its sending went."""
+    """A notice's copy by one channel outside the inbox, and how its sending went.
+
+    Most copies are of an inbox notice. A broadcast also texts the people of its audience who have
+    no account yet (members on a roster who never activated one): those copies belong to the
+    broadcast, one per phone number, with the broadcast's text for them.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (db.UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
+                      db.UniqueConstraint("broadcast_id", "address", name="uq_deliveries_broadcast_address"),
                       db.Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"))
 
     id = db.Column(db.Integer, primary_key=True)
-    notification_id = db.Column(db.Integer, db.ForeignKey("notifications.id"), nullable=False)
+    notification_id = db.Column(db.Integer, db.ForeignKey("notifications.id"), nullable=True)
+    #: Set instead of `notification_id` for a text to someone without an account.
+    broadcast_id = db.Column(db.Integer, db.ForeignKey("broadcasts.id"), nullable=True, index=True)
     channel = db.Column(db.Enum(Channel, native_enum=False, length=8), nullable=False)
     #: The address at the time of the notice, so that a later change does not redirect old messages.
     address = db.Column(db.String(254), nullable=False)
@@ -91,6 +99,11 @@ class Broadcast(db.Model):
     fanned_out_at = db.Column(db.DateTime, nullable=True, index=True)
     #: How many inboxes it reached (set when written out).
     recipients = db.Column(db.Integer, nullable=True)
+    #: What to text the audience's people without an account (None: they are not texted), where to send them.
+    text_without_account = db.Column(db.String(500), nullable=True)
+    link_without_account = db.Column(db.String(300), nullable=True)
+    #: How many of them it texted (phone numbers), set when written out.
+    texted_without_account = db.Column(db.Integer, nullable=True)
 
 
 class NotificationSettings(db.Model):

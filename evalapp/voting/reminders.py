@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from evalapp.campaigns.models import Campaign, CampaignState
-from evalapp.campaigns.notices import campaign_link, local_moment
-from evalapp.campaigns.people import elector_accounts
+from evalapp.campaigns.notices import ACTIVATION_LINK, WITHOUT_ACCOUNT, campaign_link, local_moment
+from evalapp.campaigns.people import elector_accounts, elector_phones_without_account
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.notifications.broadcasts import announce, recipients_of
@@ -27,6 +27,11 @@ def non_voter_accounts(campaign_id):
     return elector_accounts(campaign_id).where(Member.id.not_in(voted))
 
 
+def non_voter_phones_without_account(campaign_id):
+    """Electors without an account have not voted: all of them (audience "campaign.non_voters")."""
+    return elector_phones_without_account(campaign_id)
+
+
 def remind_closing(now=None):
     """Announce the reminder for every open campaign closing within a day; return how many."""
     now = now or utcnow()
@@ -36,9 +41,10 @@ def remind_closing(now=None):
     announced = 0
     for campaign in db.session.scalars(due).all():
         # Keyed by the closing time: a campaign given a later closing time is reminded again.
-        text = f"“{campaign.title}”将于 {local_moment(campaign.closes_at)} 截止投票，您还没有投票，请及时参加评议。"
-        broadcast = announce(KIND, "campaign.non_voters", campaign.id, text, campaign_link(campaign),
-                             key=f"{KIND}:{campaign.id}:{campaign.closes_at:%Y%m%d%H%M}")
+        closing = f"“{campaign.title}”将于 {local_moment(campaign.closes_at)} 截止投票"
+        broadcast = announce(KIND, "campaign.non_voters", campaign.id, f"{closing}，您还没有投票，请及时参加评议。",
+                             campaign_link(campaign), key=f"{KIND}:{campaign.id}:{campaign.closes_at:%Y%m%d%H%M}",
+                             text_without_account=f"{closing}。{WITHOUT_ACCOUNT}", link_without_account=ACTIVATION_LINK)
         announced += broadcast is not None
         db.session.commit()
     return announced

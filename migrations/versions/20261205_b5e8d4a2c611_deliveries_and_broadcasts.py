@@ -28,6 +28,9 @@ def upgrade():
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('fanned_out_at', sa.DateTime(), nullable=True),
         sa.Column('recipients', sa.Integer(), nullable=True),
+        sa.Column('text_without_account', sa.String(length=500), nullable=True),
+        sa.Column('link_without_account', sa.String(length=300), nullable=True),
+        sa.Column('texted_without_account', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcasts')),
         sa.UniqueConstraint('key', name=op.f('uq_broadcasts_key')),
     )
@@ -35,7 +38,8 @@ def upgrade():
     op.create_table(
         'deliveries',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('notification_id', sa.Integer(), nullable=False),
+        sa.Column('notification_id', sa.Integer(), nullable=True),
+        sa.Column('broadcast_id', sa.Integer(), nullable=True),
         sa.Column('channel', sa.Enum('email', 'sms', name='channel', native_enum=False, length=8), nullable=False),
         sa.Column('address', sa.String(length=254), nullable=False),
         sa.Column('state', sa.Enum('pending', 'sending', 'sent', 'failed', name='deliverystate', native_enum=False,
@@ -48,10 +52,13 @@ def upgrade():
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'],
                                 name=op.f('fk_deliveries_notification_id_notifications')),
+        sa.ForeignKeyConstraint(['broadcast_id'], ['broadcasts.id'], name=op.f('fk_deliveries_broadcast_id_broadcasts')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
         sa.UniqueConstraint('notification_id', 'channel', name='uq_deliveries_notification_channel'),
+        sa.UniqueConstraint('broadcast_id', 'address', name='uq_deliveries_broadcast_address'),
     )
     op.create_index('ix_deliveries_state_next_attempt_at', 'deliveries', ['state', 'next_attempt_at'])
+    op.create_index(op.f('ix_deliveries_broadcast_id'), 'deliveries', ['broadcast_id'])
     # The e-mail copies kept on the notices until now become deliveries.
     op.execute(
         "INSERT INTO deliveries (notification_id, channel, address, state, attempts, next_attempt_at, sent_at,"
@@ -93,6 +100,7 @@ def downgrade():
         " d.sent_at FROM deliveries d WHERE d.notification_id = notifications.id AND d.channel = 'email')"
         " WHERE id IN (SELECT notification_id FROM deliveries WHERE channel = 'email')")
     op.execute("UPDATE notifications SET mail_state = 'pending' WHERE mail_state = 'sending'")
+    op.drop_index(op.f('ix_deliveries_broadcast_id'), table_name='deliveries')
     op.drop_index('ix_deliveries_state_next_attempt_at', table_name='deliveries')
     op.drop_table('deliveries')
     op.drop_index(op.f('ix_broadcasts_fanned_out_at'), table_name='broadcasts')
