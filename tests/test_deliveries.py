@@ -429,3 +429,12 @@ def test_with_redis_the_notices_wait_in_the_queue_and_a_worker_sends_them(app, w
     opened = [m for m in gateway.messages if m["kind"] == "voting.opened"]
     assert sorted(m["to"] for m in opened) == [phone_of(i) for i in range(1, 6)]
     assert kinds(world.members[0])[-1] == "voting.opened"
+
+
+def test_a_federation_may_turn_the_reminder_to_non_voters_off(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "REMIND_NON_VOTERS", False)
+    campaign = make_campaign(world, "open")
+    campaign.opened_at, campaign.closes_at = utcnow() - timedelta(days=3), utcnow() + timedelta(hours=10)
+    db.session.commit()
+    assert remind_closing() == 0
+    assert "voting.closing" not in kinds(world.members[1])

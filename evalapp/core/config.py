@@ -53,6 +53,8 @@ def load(app, test_config=None):
         SMS_CONCURRENCY=8,
         #: Local hours ("22:00-08:00") in which no SMS is sent; they wait for the morning.
         SMS_QUIET_HOURS="22:00-08:00",
+        #: Remind the electors who have not voted a day before closing (their SMS tells the gateway so).
+        REMIND_NON_VOTERS=True,
         #: The site's public address (https://…): every link that leaves the site (mail, QR posters,
         #: activation sheets) starts from it, never from the Host header of the request.
         PUBLIC_URL=None,
@@ -151,6 +153,7 @@ ENVIRONMENT = {
     "SMS_GATEWAY_SECRET": ("SMS_GATEWAY_SECRET", str),
     "SMS_CONCURRENCY": ("SMS_CONCURRENCY", int),
     "SMS_QUIET_HOURS": ("SMS_QUIET_HOURS", str),
+    "REMIND_NON_VOTERS": ("REMIND_NON_VOTERS", _flag),
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),

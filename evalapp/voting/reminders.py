@@ -4,6 +4,7 @@ The system sends it; officers learn only how many it reached (the campaign page)
 """
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from evalapp.campaigns.models import Campaign, CampaignState
@@ -34,6 +35,8 @@ def non_voter_phones_without_account(campaign_id):
 
 def remind_closing(now=None):
     """Announce the reminder for every open campaign closing within a day; return how many."""
+    if not current_app.config.get("REMIND_NON_VOTERS", True):
+        return 0
     now = now or utcnow()
     due = select(Campaign).where(Campaign.state == CampaignState.open, Campaign.closes_at.is_not(None),
                                  Campaign.closes_at > now, Campaign.closes_at <= now + BEFORE_CLOSING,
