@@ -102,7 +102,9 @@ def register_commands(group):
 TREE_COUNT_LABELS = (("rows", "rows read"), ("new", "new unions"), ("renamed", "renamed"), ("moved", "moved"),
                      ("retyped", "type or sector changed"), ("restored", "back from dissolved"),
                      ("unchanged", "unchanged"), ("to_dissolve", "to dissolve (not in the file)"),
-                     ("chairs", "chairs to appoint"), ("errors", "rows with errors"))
+                     ("chairs", "chairs to appoint"),
+                     ("chairs_later", "chairs of new unions (import again after the rosters)"),
+                     ("errors", "rows with errors"))
 
 
 def _reload(job_id):

@@ -35,7 +35,8 @@ from evalapp.unions.tree_file import (
 )
 
 NAME_MAX = 200
-COUNT_KEYS = ("rows", "new", "renamed", "moved", "retyped", "restored", "unchanged", "to_dissolve", "chairs", "errors")
+COUNT_KEYS = ("rows", "new", "renamed", "moved", "retyped", "restored", "unchanged", "to_dissolve", "chairs",
+              "chairs_later", "errors")
 
 
 @dataclass
@@ -232,7 +233,11 @@ def _check_chairs(plan, file_rows):
     for row in wanted:
         union = plan.existing.get(row.code)
         key = (union.id, row.chair_phone) if union is not None else None
-        if key not in members:
+        if union is None:
+            # A new union has no roster yet: its chair is appointed when the same file is imported again,
+            # after the rosters (and the chair's account).
+            plan.counts["chairs_later"] += 1
+        elif key not in members:
             plan.errors.add(row.row_no, CHAIR_PHONE, f"该工会的花名册上没有手机号为“{row.chair_phone}”的在册会员。")
         elif members[key] is None:
             plan.errors.add(row.row_no, CHAIR_PHONE, f"手机号为“{row.chair_phone}”的会员尚未开通账号，无法任命为主席。")
