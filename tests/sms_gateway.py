@@ -20,7 +20,8 @@ class Gateway:
         self.messages = []        # accepted messages, in order, one per idempotency key
         self.requests = 0         # every POST received, repeated keys included
         self.refused = []         # (status, reason) of requests refused for a bad signature
-        self.script = []          # statuses (or "drop") to answer the next requests with
+        #: What to answer the next requests with: a status, (status, body bytes), or "drop".
+        self.script = []
         self.retry_after = None
         self._keys = set()
         self._lock = threading.Lock()
@@ -36,12 +37,11 @@ class Gateway:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, extra = gateway._answer(self.headers, body)
+                status, extra, payload = gateway._answer(self.headers, body)
                 if status == "drop":
                     self.close_connection = True
                     self.connection.close()
                     return
-                payload = b'{"ok":true}' if status < 300 else b'{"error":"refused"}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -68,26 +68,27 @@ class Gateway:
             self.requests += 1
             if self.script:
                 status = self.script.pop(0)
+                status, payload = status if isinstance(status, tuple) else (status, b'{"error":"scripted"}')
                 extra = {"Retry-After": str(self.retry_after)} if self.retry_after and status != "drop" else {}
-                return status, extra
+                return status, extra, payload
             timestamp = headers.get("X-Evalapp-Timestamp", "")
             expected = "sha256=" + hmac.new(self.secret.encode(), timestamp.encode() + b"." + body,
                                             hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected, headers.get("X-Evalapp-Signature", "")):
                 self.refused.append((401, "signature"))
-                return 401, {}
+                return 401, {}, b'{"error":"signature"}'
             if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
                 self.refused.append((401, "timestamp"))
-                return 401, {}
+                return 401, {}, b'{"error":"timestamp"}'
             message = json.loads(body)
             key = headers.get("Idempotency-Key")
             if key != message.get("id"):
                 self.refused.append((400, "key"))
-                return 400, {}
+                return 400, {}, b'{"error":"key"}'
             if key not in self._keys:
                 self._keys.add(key)
                 self.messages.append(message)
-            return 200, {}
+            return 200, {}, json.dumps({"id": key, "accepted": True}).encode()
 
     def to(self, phone):
         return [message for message in self.messages if message["to"] == phone]

@@ -242,7 +242,7 @@ def test_a_sender_that_died_mid_send_is_replaced_and_the_gateway_sees_one_messag
     notify(world.members[0], "test", "只发一次", deliver_after=False)
     db.session.commit()
     # A sender claims it, posts it, and is killed before it records the outcome.
-    claimed = delivery._claim([Channel.sms], now, 10)
+    claimed = delivery._claim([Channel.sms], now, 10, "killed-sender")
     row = db.session.execute(sa.select(Delivery.id, Delivery.created_at)).one()
     from evalapp.notifications import sms
 
@@ -438,3 +438,119 @@ def test_a_federation_may_turn_the_reminder_to_non_voters_off(app, world, monkey
     db.session.commit()
     assert remind_closing() == 0
     assert "voting.closing" not in kinds(world.members[1])
+
+
+
+# --- What the review found -----------------------------------------------------------------------------
+
+def test_a_slow_batch_keeps_its_claim_alive_and_sends_each_mail_once(app, world, monkeypatch):
+    """Mail that takes minutes each: another sender's clock tick must not take the batch for dead."""
+    from evalapp.notifications import mail
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_FROM", "noreply@example.cn")
+    clock = [daytime(10)]
+    monkeypatch.setattr(delivery, "utcnow", lambda: clock[0])
+    for index, member in enumerate(world.members):
+        db.session.add(NotificationSettings(account_id=member.id, email=f"m{index}@example.cn"))
+    db.session.commit()
+    for member in world.members:
+        notify(member, "test", "慢邮件", deliver_after=False)
+    db.session.commit()
+    sent_to = []
+
+    def slow_send(to, subject, body, key=None):
+        clock[0] += timedelta(minutes=6)
+        sent_to.append(to)
+        delivery.recover_stale_claims(clock[0])      # what another sender does every minute
+
+    monkeypatch.setattr(mail, "send_mail", slow_send)
+    assert delivery.deliver_due() == (5, 0)
+    assert delivery.deliver_due() == (0, 0)
+    assert sorted(sent_to) == [f"m{i}@example.cn" for i in range(5)]
+
+
+def test_a_bad_quiet_hours_setting_stops_the_app_from_starting(app):
+    from evalapp import create_app
+
+    with pytest.raises(RuntimeError, match="SMS_QUIET_HOURS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SMS_QUIET_HOURS": "nightly"})
+    assert delivery.hours_window("22:00-8:00") is not None and delivery.hours_window("off") is None
+
+
+@pytest.mark.service
+def test_a_gateway_that_answers_200_without_the_id_is_not_believed_and_a_redirect_is_final(
+        app, world, phones, gateway, monkeypatch):
+    now = daytime(10)
+    monkeypatch.setattr(delivery, "utcnow", lambda: now)
+    monkeypatch.setitem(app.config, "SMS_CONCURRENCY", 1)
+    gateway.script = [(200, b"<html>portal</html>"), (302, b"")]
+    notify(world.members[0], "test", "门户页")
+    notify(world.members[1], "test", "跳转")
+    db.session.commit()
+    states = {d.address: (d.state, d.error) for d in db.session.scalars(sa.select(Delivery))}
+    assert states[phone_of(1)][0] == DeliveryState.pending and "没有本消息的 id" in states[phone_of(1)][1]
+    assert states[phone_of(2)][0] == DeliveryState.failed and "跳转" in states[phone_of(2)][1]
+    assert deliver_due(now=now + timedelta(minutes=2)) == (1, 0)
+    assert [m["text"] for m in gateway.messages] == ["门户页"]
+
+
+def test_the_reminder_count_is_the_latest_reminders_after_the_closing_time_moves(world, login):
+    campaign = make_campaign(world, "open")
+    campaign.opened_at, campaign.closes_at = utcnow() - timedelta(days=3), utcnow() + timedelta(hours=10)
+    db.session.commit()
+    assert remind_closing() == 1
+    campaign.closes_at = utcnow() + timedelta(hours=20)
+    db.session.commit()
+    assert remind_closing() == 1
+    page = login("county_officer").get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "系统已提醒 5 位尚未投票的会员" in page
+
+
+@pytest.mark.parametrize(("phone", "stored"), [("１３９０００１１１１１", "13900011111"), ("139-0001-1111", "13900011111")])
+def test_phone_numbers_typed_in_full_width_digits_are_stored_in_ascii(world, login, phone, stored):
+    assert login("m1").post("/account/notifications", data={"sms": "y", "phone": phone}).status_code == 302
+    assert db.session.scalar(sa.select(NotificationSettings.phone)) == stored
+
+
+@pytest.mark.parametrize("address", ["root,me@example.cn", "me@example.cn;you@example.cn", "Me <me@example.cn>"])
+def test_an_address_that_names_several_mailboxes_is_refused(world, login, address):
+    response = login("m1").post("/account/notifications", data={"email": address})
+    assert response.status_code == 400 and "邮箱地址格式不正确" in response.get_data(as_text=True)
+
+
+@pytest.mark.service
+def test_an_officer_who_puts_his_own_number_on_a_roster_during_voting_learns_nothing(
+        app, world, phones, gateway, monkeypatch, tmp_path):
+    """The attack: re-import the roster with one's own phone for a member, and wait for the reminder."""
+    from evalapp.unions.events import MemberEventKind, record_member_event
+
+    now = daytime(10)
+    monkeypatch.setattr(delivery, "utcnow", lambda: now)
+    campaign = make_campaign(world, "open")
+    campaign.opened_at, campaign.closes_at = now - timedelta(days=2), now + timedelta(hours=20)
+    target = db.session.scalar(sa.select(Member).where(Member.account_id == world.members[1].id))
+    target.phone = "13999999999"                                   # the officer's own number
+    record_member_event(target, MemberEventKind.phone_changed, world.county_officer)
+    db.session.commit()
+    assert remind_closing(now=now) == 1
+    closing = [m["to"] for m in gateway.messages if m["kind"] == "voting.closing"]
+    assert "13999999999" not in closing and len(closing) == 4
+    assert kinds(world.members[1])[-1] == "voting.closing"            # the member still finds it in the inbox
+
+
+@pytest.mark.service
+def test_a_call_to_vote_is_never_sent_after_voting_closed(world, phones, gateway, monkeypatch):
+    now = daytime(10)
+    monkeypatch.setattr(delivery, "utcnow", lambda: now)
+    gateway.script = [503] * 20
+    campaign = make_campaign(world, "reporting")
+    campaign.closes_at = now + timedelta(minutes=30)
+    db.session.commit()
+    campaign_ops.open_voting(campaign, world.county_officer)
+    db.session.commit()
+    gateway.script = []
+    deliver_due(now=now + timedelta(minutes=31))
+    assert [m["kind"] for m in gateway.messages] == ["report.requested"]     # the chair's, which has no end
+    expired = db.session.scalars(sa.select(Delivery.error).where(Delivery.state == DeliveryState.failed)).all()
+    assert len(expired) == 5 and all("已过期" in error for error in expired)

@@ -344,3 +344,18 @@ def test_a_file_that_is_no_spreadsheet_is_refused_at_upload(world, login, roster
                                             data={"tree": (io.BytesIO(b"PK\x03\x04broken"), "tree.xlsx")},
                                             content_type="multipart/form-data")
     assert response.status_code == 400
+
+
+def test_the_apply_writes_nothing_if_other_unions_would_change_than_those_previewed(world, login, roster_folder):
+    officer = login("county_officer")
+    officer.post(upload_tree(officer, world.county.id, BELOW_COUNTY) + "/apply")
+    job_page = upload_tree(officer, world.county.id, BELOW_COUNTY[:2])     # G3 would be dissolved
+    # Before the officer confirms, the tree changes: G3 loses its code, union A gets one. Still one
+    # union to dissolve, but not the one the officer saw.
+    db.session.expire_all()
+    union("G3").code, world.union_a.code = None, "A-NEW"
+    db.session.commit()
+    page = officer.post(job_page + "/apply", data={"dissolve_missing": "y"}, follow_redirects=True).get_data(as_text=True)
+    assert "检查之后工会组织架构有了变化" in page
+    db.session.expire_all()
+    assert world.union_a.dissolved_at is None

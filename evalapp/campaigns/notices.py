@@ -36,7 +36,7 @@ def voting_opened(campaign):
              f"“{campaign.title}”已开始投票{until}，请登录参加评议。", campaign_link(campaign),
              key=f"voting.opened:{campaign.id}",
              text_without_account=f"“{campaign.title}”已开始投票{until}。{WITHOUT_ACCOUNT}",
-             link_without_account=ACTIVATION_LINK)
+             link_without_account=ACTIVATION_LINK, expires_at=campaign.closes_at)
 
 
 def result_published(campaign):

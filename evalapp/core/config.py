@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from evalapp.core.timeutil import hours_window
+
 
 def _secret_key(instance_path):
     """Return a persistent random secret key kept in the instance folder."""
@@ -98,6 +100,11 @@ def load(app, test_config=None):
         binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
         binds["replica"] = normalise_database_url(app.config["REPLICA_DATABASE_URL"])
         app.config["SQLALCHEMY_BINDS"] = binds
+    try:
+        hours_window(app.config.get("SMS_QUIET_HOURS"))
+    except ValueError as error:
+        # A bad value would stop every delivery later, e-mail included: refuse to start instead.
+        raise RuntimeError(f"SMS_QUIET_HOURS: {error}") from None
 
 
 def is_production(config):

@@ -7,6 +7,7 @@ machine), in a daemon thread of the web process on the embedded default (nothing
 inline when JOBS_INLINE is set (the tests). A thread dies with its process and a worker can be
 killed, so job pages treat a job without progress for a long time as stalled (core.job_records).
 """
+import functools
 import logging
 import threading
 from functools import cache
@@ -48,10 +49,12 @@ def run_in_background(app, fn, *args):
         except RedisError:
             # The step that asked for the job has committed: run the job here rather than lose it.
             logger.warning("Redis unreachable: job %s runs in the web process", fn.__qualname__, exc_info=True)
-    if click.get_current_context(silent=True) is not None:
+    command = click.get_current_context(silent=True)
+    if command is not None:
         # In a `flask` command (cron's `campaigns tick`, the demo loader) the process ends when the
-        # command returns, and a daemon thread with it: the command waits for the job instead.
-        _run_logged(app, fn, args)
+        # command returns, and a daemon thread with it: the job runs once the command's own work is
+        # done, before the process exits (never in the middle of it, from a commit).
+        command.find_root().call_on_close(functools.partial(_run_logged, app, fn, args))
         return None
     thread = threading.Thread(target=_run_logged, args=(app, fn, args), name=f"job-{fn.__name__}", daemon=True)
     thread.start()

@@ -1,5 +1,6 @@
 """Times are stored as naive UTC; deadlines are calendar dates in the display time zone."""
 import calendar
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,3 +46,18 @@ def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+_HOURS_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~至]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def hours_window(setting):
+    """Parse "22:00-08:00" into (start, end) times; None for "" or "off". Raise ValueError otherwise."""
+    text = (setting or "").strip()
+    if text.lower() in ("", "off", "none", "0"):
+        return None
+    match = _HOURS_WINDOW.match(text)
+    if not match:
+        raise ValueError(f"expected hours like 22:00-08:00, not {setting!r}")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    return time(h1, m1), time(h2, m2)  # time() refuses 24:00 or 08:61 with a ValueError of its own

@@ -56,4 +56,4 @@ def send_mail(to, subject, body, key=None):
             smtp.starttls(context=ssl.create_default_context())
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+        smtp.send_message(message, to_addrs=[to])

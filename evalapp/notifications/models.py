@@ -68,8 +68,13 @@ class Delivery(db.Model):
                       default=DeliveryState.pending)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    #: The sender that holds it (a random token), and its heartbeat: a claim whose heartbeat stops
+    #: for STALE_CLAIM belongs to a sender that died.
+    claim = db.Column(db.String(32), nullable=True)
     claimed_at = db.Column(db.DateTime, nullable=True)
     sent_at = db.Column(db.DateTime, nullable=True)
+    #: Not sent after this (a reminder to vote, once voting has closed): it fails as expired.
+    expires_at = db.Column(db.DateTime, nullable=True)
     #: Why the last attempt failed, in a line (never the message itself).
     error = db.Column(db.String(200), nullable=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -104,6 +109,8 @@ class Broadcast(db.Model):
     link_without_account = db.Column(db.String(300), nullable=True)
     #: How many of them it texted (phone numbers), set when written out.
     texted_without_account = db.Column(db.Integer, nullable=True)
+    #: Its copies are not sent after this (the end of voting, for a call to vote).
+    expires_at = db.Column(db.DateTime, nullable=True)
 
 
 class NotificationSettings(db.Model):

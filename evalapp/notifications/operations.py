@@ -1,5 +1,6 @@
 """Writing notices into inboxes (with their e-mail and SMS copies), reading them, and the channels."""
 import re
+import unicodedata
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +13,10 @@ from evalapp.notifications.broadcasts import one_line, phone_book, write_deliver
 from evalapp.notifications.delivery import deliver_after_commit
 from evalapp.notifications.models import Notification, NotificationSettings
 
-# Deliberately plain: one @, no spaces, a dot in the domain. The mail server has the last word.
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
-PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+# Deliberately plain: one @, a dot in the domain, none of the characters that would make the To
+# header name several mailboxes ("root,me@example.cn"). The mail server has the last word.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;<>\"()\[\]\\]{1,64}@[^@\s,;<>\"()\[\]\\]+\.[^@\s,;<>\"()\[\]\\.]{2,}$")
+PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def settings_of(account):
@@ -87,7 +89,9 @@ def mark_all_read(account):
 def set_channels(account, email, sms, phone):
     """Set the e-mail address for copies (empty: none), whether to get SMS, and a number for them
     other than the roster's (empty: the roster's)."""
-    email, phone = (email or "").strip(), (phone or "").strip().replace(" ", "").replace("-", "")
+    # Full-width digits (１３８…) typed on a phone become ASCII; anything else that is not a digit is refused.
+    email = (email or "").strip()
+    phone = unicodedata.normalize("NFKC", phone or "").strip().replace(" ", "").replace("-", "")
     if len(email) > 254 or (email and not EMAIL_PATTERN.match(email)):
         raise Refused("邮箱地址格式不正确。", 400)
     if phone and not PHONE_PATTERN.match(phone):

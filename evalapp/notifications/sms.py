@@ -9,8 +9,11 @@ service, behind it. Each POST carries:
   "<timestamp>.<body>" under SMS_GATEWAY_SECRET, so the gateway can refuse anything evalapp did not
   send, and old captured requests.
 
-A 2xx answer means accepted (409 too: the key was seen before). 408, 425, 429, 5xx and network
-errors are tried again later (`Retry-After` is honoured); any other answer is final.
+A 2xx answer whose JSON body echoes the message's `id` means accepted (409 too: a key the gateway
+accepted before). A 2xx without it (a captive portal, a proxy's page), 408, 425, 429, 5xx and
+network errors are tried again later (`Retry-After` is honoured); a redirect or any other answer is
+final. Only the first MAX_ANSWER_BYTES of an answer are read, and never copied into the delivery's
+error: a gateway may echo the number, which must not show who got a reminder.
 """
 import hashlib
 import hmac
@@ -22,6 +25,7 @@ from functools import cache
 from flask import current_app
 
 TIMEOUT_SECONDS = 10
+MAX_ANSWER_BYTES = 4096
 RETRIED_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 #: The longest wait a gateway's Retry-After may ask for.
 MAX_RETRY_AFTER_SECONDS = 6 * 3600
@@ -69,17 +73,39 @@ def post(config, key, message):
                "User-Agent": "evalapp-sms/1"}
     try:
         response = _pool(max(1, int(config.get("SMS_CONCURRENCY") or 1))).request(
-            "POST", config["SMS_GATEWAY_URL"], body=body, headers=headers, redirect=False)
+            "POST", config["SMS_GATEWAY_URL"], body=body, headers=headers, redirect=False, preload_content=False)
+        try:
+            answer = response.read(MAX_ANSWER_BYTES + 1)
+        except BaseException:
+            response.close()
+            raise
+        if len(answer) > MAX_ANSWER_BYTES:
+            response.close()  # a longer answer is not read to its end: the connection cannot be reused
+        else:
+            response.release_conn()
     except urllib3.exceptions.HTTPError as error:
         return Outcome(False, retry=True, error=f"网关无法连接：{type(error).__name__}")
     status = response.status
-    if 200 <= status < 300 or status == 409:
+    if 200 <= status < 300:
+        if _echoes(answer, key):
+            return Outcome(True)
+        return Outcome(False, retry=True, error=f"网关返回 {status}，但应答中没有本消息的 id（不是 evalapp 的短信网关？）")
+    if status == 409:
         return Outcome(True)
-    detail = response.data[:120].decode("utf-8", "replace").strip()
-    error = f"网关返回 {status}" + (f"：{' '.join(detail.split())}" if detail else "")
+    if 300 <= status < 400:
+        return Outcome(False, error=f"网关要求跳转（{status}），请检查 SMS_GATEWAY_URL")
     if status in RETRIED_STATUSES:
-        return Outcome(False, retry=True, error=error, wait=_retry_after(response.headers.get("Retry-After")))
-    return Outcome(False, error=error)
+        return Outcome(False, retry=True, error=f"网关返回 {status}", wait=_retry_after(response.headers.get("Retry-After")))
+    return Outcome(False, error=f"网关返回 {status}")
+
+
+def _echoes(answer, key):
+    """Whether the gateway's answer is a JSON object naming the message: {"id": key, …}."""
+    try:
+        parsed = json.loads(answer[:MAX_ANSWER_BYTES])
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(parsed, dict) and parsed.get("id") == key
 
 
 def _retry_after(value):

@@ -15,7 +15,7 @@ from evalapp.core.job_records import move
 from evalapp.rosters import uploads
 from evalapp.rosters.models import ImportStage, UnionTreeImport
 from evalapp.rosters.operations import fail
-from evalapp.rosters.union_tree import COUNT_KEYS, apply_plan, changes_anything, plan_import
+from evalapp.rosters.union_tree import apply_plan, changes_anything, fingerprint, plan_import
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def report_json(plan):
     return json.dumps({"counts": plan.counts, "errors": plan.errors.entries,
                        "errors_truncated": len(plan.errors.entries) < plan.errors.rows,
-                       "changes": changes_anything(plan)}, ensure_ascii=False)
+                       "changes": changes_anything(plan), "fingerprint": fingerprint(plan)}, ensure_ascii=False)
 
 
 def run_tree_preview(job_id):
@@ -70,10 +70,10 @@ def run_tree_apply(job_id):
     if job is None or job.stage != ImportStage.applying:
         logger.warning("union tree import %s: nothing to apply", job_id)
         return
-    root, stored, actor, approved = job.union, job.stored_name, job.applied_by, job.counts
+    root, stored, actor, approved = job.union, job.stored_name, job.applied_by, job.report_data.get("fingerprint")
     try:
         plan = plan_import(uploads.path_of(stored), root, dissolve_missing=job.dissolve_missing)
-        if plan.errors.rows or any(plan.counts[key] != approved.get(key) for key in COUNT_KEYS):
+        if plan.errors.rows or fingerprint(plan) != approved:
             db.session.rollback()
             job = db.session.get(UnionTreeImport, job_id)
             job.stage, job.report = ImportStage.previewed, report_json(plan)

@@ -5,6 +5,8 @@ written. `apply_plan` writes a plan without errors in the caller's transaction: 
 level, renames, kinds, sectors and moves in bulk, then every materialised path of the scope
 recomputed from the parent ids, so a move carries its whole subtree along.
 """
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
@@ -276,6 +278,16 @@ def _count(plan, file_rows, unions, in_scope):
     plan.to_dissolve = sorted(u.id for u in unions.values() if u.code and u.dissolved_at is None and in_scope(u)
                               and u.code not in file_rows)
     counts["to_dissolve"] = len(plan.to_dissolve)
+
+
+def fingerprint(plan):
+    """A digest of what applying `plan` would do to which unions: equal counts are not enough to tell
+    that the tree is still as previewed (another union may be the one to dissolve)."""
+    existing = sorted((code, u.id, u.name, u.kind.value, u.sector.value if u.sector else None, u.parent_id,
+                       u.dissolved_at is None) for code, u in plan.existing.items())
+    state = {"existing": existing, "dissolve": plan.to_dissolve, "chairs": sorted(plan.chairs),
+             "root": plan.root.id if plan.root else None}
+    return hashlib.sha256(json.dumps(state, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def changes_anything(plan):

@@ -13,6 +13,7 @@ from evalapp.campaigns.people import elector_accounts, elector_phones_without_ac
 from evalapp.core.db import db
 from evalapp.core.timeutil import utcnow
 from evalapp.notifications.broadcasts import announce, recipients_of
+from evalapp.unions.events import MemberEvent, MemberEventKind
 from evalapp.unions.models import Member
 from evalapp.voting.models import Participation
 
@@ -28,9 +29,23 @@ def non_voter_accounts(campaign_id):
     return elector_accounts(campaign_id).where(Member.id.not_in(voted))
 
 
+def _phone_changed_since_opening(campaign_id):
+    """Members whose roster phone changed after voting opened. An official who re-imports a roster
+    with his own number for a member would otherwise learn, by the text, that the member had not voted."""
+    opened = select(Campaign.opened_at).where(Campaign.id == campaign_id).scalar_subquery()
+    return select(MemberEvent.member_id).where(MemberEvent.kind == MemberEventKind.phone_changed.value,
+                                               MemberEvent.at >= opened)
+
+
+def non_voter_textable_accounts(campaign_id):
+    """The non-voters' accounts that may be texted: not those whose roster phone changed since opening."""
+    return non_voter_accounts(campaign_id).where(Member.id.not_in(_phone_changed_since_opening(campaign_id)))
+
+
 def non_voter_phones_without_account(campaign_id):
-    """Electors without an account have not voted: all of them (audience "campaign.non_voters")."""
-    return elector_phones_without_account(campaign_id)
+    """Electors without an account have not voted; texted unless their phone changed since opening."""
+    return elector_phones_without_account(campaign_id).where(
+        Member.id.not_in(_phone_changed_since_opening(campaign_id)))
 
 
 def remind_closing(now=None):
@@ -47,7 +62,8 @@ def remind_closing(now=None):
         closing = f"“{campaign.title}”将于 {local_moment(campaign.closes_at)} 截止投票"
         broadcast = announce(KIND, "campaign.non_voters", campaign.id, f"{closing}，您还没有投票，请及时参加评议。",
                              campaign_link(campaign), key=f"{KIND}:{campaign.id}:{campaign.closes_at:%Y%m%d%H%M}",
-                             text_without_account=f"{closing}。{WITHOUT_ACCOUNT}", link_without_account=ACTIVATION_LINK)
+                             text_without_account=f"{closing}。{WITHOUT_ACCOUNT}", link_without_account=ACTIVATION_LINK,
+                             expires_at=campaign.closes_at)
         announced += broadcast is not None
         db.session.commit()
     return announced

@@ -31,6 +31,7 @@ def upgrade():
         sa.Column('text_without_account', sa.String(length=500), nullable=True),
         sa.Column('link_without_account', sa.String(length=300), nullable=True),
         sa.Column('texted_without_account', sa.Integer(), nullable=True),
+        sa.Column('expires_at', sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcasts')),
         sa.UniqueConstraint('key', name=op.f('uq_broadcasts_key')),
     )
@@ -46,8 +47,10 @@ def upgrade():
                                    length=10), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+        sa.Column('claim', sa.String(length=32), nullable=True),
         sa.Column('claimed_at', sa.DateTime(), nullable=True),
         sa.Column('sent_at', sa.DateTime(), nullable=True),
+        sa.Column('expires_at', sa.DateTime(), nullable=True),
         sa.Column('error', sa.String(length=200), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'],
