@@ -299,6 +299,9 @@ ACCESS = {
         f"/unions/{world.union_a.id}/invitations", {"member_id": str(world.phone_member.id)})),
     ("rosters.template", "GET"): Case(STAFF, lambda world: "/rosters/template.csv"),
     ("unions.import_template", "GET"): Case(STAFF, lambda world: "/unions/import-template.csv"),
+    # Once the tree has a union, the first-run page only sends the administrator on to the unions.
+    ("unions.first_run", "GET"): Case(ADMIN_ONLY, lambda world: "/setup"),
+    ("unions.first_run", "POST"): Case(ADMIN_ONLY, lambda world: ("/setup", {"name": "第二个市总工会"})),
     ("unions.code_view", "POST"): Case(MANAGERS, lambda world: (
         f"/unions/{world.union_a.id}/code", {"code": unique("CODE-")})),
     ("rosters.upload", "GET"): Case(MANAGERS, lambda world: f"/rosters/unions/{world.roster_union.id}/import"),

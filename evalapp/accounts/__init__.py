@@ -8,5 +8,6 @@ def init_app(app):
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.accounts_cli)
+    app.cli.add_command(cli.admin_cli)
     auth.configure(login_view="accounts.login", load_account=account_for_session,
                    password_view="accounts.password")  # nosec B106 (the password page's endpoint, not a password)

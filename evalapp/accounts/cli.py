@@ -40,3 +40,28 @@ def deactivate(username):
     deactivate_account(None, account)
     db.session.commit()
     click.echo(f"{account.username}: deactivated, every session ended")
+
+
+admin_cli = AppGroup("admin", help="Administrators.")
+
+
+@admin_cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", help="The name shown in the app (default: the login name).")
+def create_admin(username, display_name):
+    """Create an administrator USERNAME; the password is asked for (never given on the command line).
+
+    The first step of a fresh install: the administrator then signs in and creates the top union.
+    Without a terminal (a script), the password is read from standard input, twice.
+    """
+    from evalapp.accounts.operations import create_account
+    from evalapp.core.db import db
+    from evalapp.core.errors import Refused
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    try:
+        account = create_account(username, display_name or username, password, is_admin=True)
+        db.session.commit()
+    except Refused as refusal:
+        raise click.ClickException(refusal.message) from None
+    click.echo(f"{account.username}: administrator created; sign in at /login")

@@ -44,12 +44,15 @@ from evalapp.core.web import form_status, get_or_404, perform, public_url_for, r
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.unions.invitations import confirm_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Union
+from evalapp.unions.operations import tree_is_empty
 
 bp = Blueprint("campaigns", __name__)
 
 
 @bp.route("/")
 def index():
+    if current_user.is_admin and tree_is_empty():
+        return redirect(url_for("unions.first_run"))  # a fresh install: first the top union
     campaigns = campaigns_for(current_user)
     if apply_schedules(campaigns):
         db.session.commit()

@@ -1,5 +1,6 @@
 """`flask demo …`: load the demo federation and print its logins."""
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from evalapp.core.db import db
@@ -9,9 +10,15 @@ demo_cli = AppGroup("demo", help="Demo data.")
 
 @demo_cli.command("load-if-empty")
 def load_if_empty():
-    """Load the demo federation when the database has no unions yet."""
+    """Load the demo federation when the database has no unions yet (never in production: its
+    passwords are in the README)."""
+    from evalapp.core.config import is_production
     from evalapp.demo.seed import load_demo
     from evalapp.unions.models import Union
+
+    if is_production(current_app.config):
+        raise click.ClickException("this is a production configuration: the demo (whose passwords are public) "
+                                   "is not loaded; create an administrator with `flask admin create NAME`")
 
     if db.session.scalar(db.select(Union.id).limit(1)) is not None:
         click.echo("database already holds data; demo not loaded", err=True)

@@ -42,3 +42,8 @@ class ActivateForm(Form):
     password = PasswordField("设置密码（至少 8 位）", validators=[DataRequired("请设置密码。"), Length(max=200)])
     confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。"),
                                                      EqualTo("password", "两次输入的密码不一致。")])
+
+
+class TopUnionForm(Form):
+    name = StringField("市总工会名称", validators=[DataRequired("请输入名称。"), Length(max=200), OneLine()])
+    code = StringField("工会代码（选填：统一社会信用代码或本会编码）", validators=[Length(max=64)])

@@ -204,3 +204,20 @@ def roster_phones():
     """(account_id, phone) of every member with an account and a number in the roster."""
     return select(Member.account_id.label("account_id"), Member.phone.label("phone")).where(
         Member.account_id.is_not(None), Member.phone.is_not(None))
+
+
+def create_top_union(actor, name, code=""):
+    """A fresh install's first step: the administrator creates the city federation (the top union),
+    below which the tree is then imported or set up union by union."""
+    if not actor.is_admin:
+        raise Refused("只有系统管理员可以创建市总工会。", 403)
+    if db.session.scalar(select(Union.id).limit(1)) is not None:
+        raise Refused("已经有工会了：最上级的工会只在首次使用时创建。", 400)
+    union = create_union(name, UnionKind.city, actor=actor)
+    if (code or "").strip():
+        set_code(union, code, actor)
+    return union
+
+
+def tree_is_empty():
+    return db.session.scalar(select(Union.id).limit(1)) is None

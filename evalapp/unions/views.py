@@ -16,10 +16,27 @@ from evalapp.core.spreadsheets import spreadsheet_safe
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.unions.credential_events import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event
 from evalapp.unions.events import MemberEvent
-from evalapp.unions.forms import ActivateForm, AppointForm, ChildUnionForm, CodeForm, MemberForm, SectorForm
+from evalapp.unions.forms import (
+    ActivateForm,
+    AppointForm,
+    ChildUnionForm,
+    CodeForm,
+    MemberForm,
+    SectorForm,
+    TopUnionForm,
+)
 from evalapp.unions.invitations import activate, issue_invitations, mask_phone
 from evalapp.unions.models import CHILD_KINDS, Member, Union, UnionKind, UnionSector
-from evalapp.unions.operations import active_member_counts, create_union, enrol_member, set_code, set_sector, visible_roots
+from evalapp.unions.operations import (
+    active_member_counts,
+    create_top_union,
+    create_union,
+    enrol_member,
+    set_code,
+    set_sector,
+    tree_is_empty,
+    visible_roots,
+)
 from evalapp.unions.signals import union_page
 from evalapp.unions.tree_file import COLUMNS as TREE_COLUMNS
 from evalapp.unions.tree_file import TEMPLATE_ROWS
@@ -41,10 +58,27 @@ def _child_counts(union):
 @bp.route("/unions/")
 def index():
     roots = visible_roots(current_user)
+    if not roots and current_user.is_admin and tree_is_empty():
+        return redirect(url_for(".first_run"))
     require(roots)
     if len(roots) == 1:
         return redirect(url_for(".show", union_id=roots[0].id))
     return render_template("unions/index.html", roots=roots)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def first_run():
+    """A fresh install: the administrator creates the top union, then imports the tree below it."""
+    require(current_user.is_admin)
+    if not tree_is_empty():
+        return redirect(url_for(".index"))
+    form, outcome = TopUnionForm(), None
+    if form.validate_on_submit():
+        outcome = perform(create_top_union, current_user, form.name.data, form.code.data,
+                          success="市总工会已创建。下一步：从文件导入下属工会（或逐个设立），再导入花名册。")
+        if outcome.ok:
+            return redirect(url_for(".show", union_id=outcome.value.id))
+    return render_template("unions/first_run.html", form=form), form_status(form, outcome)
 
 
 @bp.route("/unions/import-template.csv")
