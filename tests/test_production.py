@@ -90,6 +90,24 @@ def test_redis_url_moves_rate_limits_to_redis_and_https_makes_cookies_secure(tmp
     assert plain.config["RATELIMIT_STORAGE_URI"] == "memory://" and plain.config["SESSION_COOKIE_SECURE"] is False
 
 
+def test_a_production_configuration_without_database_url_refuses_to_start(tmp_path, monkeypatch):
+    """The upgrade run without the environment file must not migrate a new SQLite file and say "done"."""
+    from flask import Flask
+
+    from evalapp.core import config
+
+    for variable in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("EVALAPP_PRODUCTION", "1")
+    with pytest.raises(RuntimeError, match="DATABASE_URL is not"):
+        config.load(Flask("upgrade", instance_path=str(tmp_path)))
+    assert not (tmp_path / "evalapp.sqlite").exists()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://evalapp@db.internal/evalapp")
+    node = Flask("upgrade", instance_path=str(tmp_path))
+    config.load(node)
+    assert node.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
 def test_a_request_over_the_upload_limit_gets_a_clear_page_and_changes_nothing(app, world):
     small = second_app(app, MAX_CONTENT_LENGTH=1024)
     with small.app_context():

@@ -18,8 +18,9 @@ def _secret_key(instance_path):
 
 def load(app, test_config=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    embedded_database = "sqlite:///" + str(Path(app.instance_path) / "evalapp.sqlite")
     app.config.from_mapping(
-        SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "evalapp.sqlite"),
+        SQLALCHEMY_DATABASE_URI=embedded_database,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         WTF_CSRF_TIME_LIMIT=None,
         # Without Flask-Babel, this makes Flask-WTF use each form's Meta.locales (see core.forms.Form).
@@ -86,6 +87,11 @@ def load(app, test_config=None):
         app.config.update(from_environment(os.environ))
     else:
         app.config.from_mapping(test_config)
+    if app.config.get("PRODUCTION") and app.config["SQLALCHEMY_DATABASE_URI"] == embedded_database:
+        # An upgrade run without the environment file would otherwise create and migrate a new,
+        # empty SQLite database in the instance folder, and say it succeeded.
+        raise RuntimeError("EVALAPP_PRODUCTION is set but DATABASE_URL is not: refusing to use the embedded "
+                           "SQLite database (load the environment file, e.g. /etc/evalapp/evalapp.env)")
     if app.config["RATELIMIT_STORAGE_URI"] is None:
         # Several app instances must count one visitor's attempts together.
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
