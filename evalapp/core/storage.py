@@ -37,6 +37,7 @@ from flask import current_app, send_file
 from sqlalchemy import event
 
 from evalapp.core.db import db, final_commit
+from evalapp.core.downloads import content_disposition
 
 KEY = re.compile(r"[0-9a-f]{32}")
 CHUNK = 1 << 20
@@ -160,8 +161,7 @@ def _accel_redirect(prefix, key, mimetype, download_name, as_attachment):
     response = current_app.response_class(b"", mimetype=mimetype)
     response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{key[:2]}/{key}"
     if download_name is not None:
-        disposition = "attachment" if as_attachment else "inline"
-        response.headers.set("Content-Disposition", disposition, filename=download_name)
+        response.headers["Content-Disposition"] = content_disposition(download_name, as_attachment)
     response.headers["Cache-Control"] = "private, max-age=0"
     return response
 

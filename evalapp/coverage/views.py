@@ -1,6 +1,7 @@
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
+from evalapp.core.downloads import content_disposition
 from evalapp.core.timeutil import local_today
 from evalapp.core.web import get_or_404, page_number, require
 from evalapp.coverage.forms import parse_union_id, parse_year
@@ -66,4 +67,4 @@ def yearly_pdf():
     context = _yearly_context()
     pdf = render_pdf("coverage/yearly_pdf.html", **context)
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=yearly-{context['union'].id}-{context['year']}.pdf"})
+        "Content-Disposition": content_disposition(f"yearly-{context['union'].id}-{context['year']}.pdf")})

@@ -5,6 +5,7 @@ from evalapp.campaigns.loading import load_campaign, load_published_campaign
 from evalapp.campaigns.models import Campaign
 from evalapp.campaigns.operations import ACTIONS
 from evalapp.campaigns.operations import publish as publish_campaign
+from evalapp.core.downloads import content_disposition
 from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.web import perform, require
@@ -36,7 +37,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _download(body, mimetype, filename):
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename)})
 
 
 @bp.route("/campaigns/<int:campaign_id>/ballots.<any(csv, xlsx):extension>")

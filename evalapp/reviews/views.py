@@ -1,5 +1,4 @@
 from datetime import date
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,6 +7,7 @@ from sqlalchemy import select
 from evalapp.campaigns.loading import load_published_campaign
 from evalapp.campaigns.models import CampaignBatch
 from evalapp.core.db import db
+from evalapp.core.downloads import content_disposition
 from evalapp.core.forms import ActionForm
 from evalapp.core.jobs import run_in_background
 from evalapp.core.storage import storage
@@ -27,10 +27,9 @@ bp = Blueprint("reviews", __name__)
 def result(campaign_id):
     campaign = load_published_campaign(campaign_id)
     require(campaign.can_see_internals(current_user))
-    filename = quote(f"评议结果-{campaign.title}.pdf")
     pdf = result_pdf(campaign, for_officers=campaign.can_manage(current_user))
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=result-{campaign.id}.pdf; filename*=UTF-8''{filename}"})
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": content_disposition(
+        f"评议结果-{campaign.title}.pdf", fallback=f"result-{campaign.id}.pdf")})
 
 
 def _batch_of(union):

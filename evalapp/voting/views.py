@@ -7,6 +7,7 @@ from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign
 from evalapp.core import onetime
 from evalapp.core.db import db
+from evalapp.core.downloads import content_disposition
 from evalapp.core.errors import Refused
 from evalapp.core.limits import BALLOT_SUBMISSIONS, account_key, limiter
 from evalapp.core.timeutil import utcnow
@@ -144,4 +145,4 @@ def non_voters_csv(campaign_id):
     # database session then ends with the request.
     body = participation.non_voters_csv(campaign, union.id if union else None)
     return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": content_disposition(filename)})
