@@ -164,3 +164,22 @@ def test_with_rate_limits_switched_off_logins_are_not_counted_and_nothing_is_log
     assert fail_logins(client, "m1", 6) == [400] * 6
     assert client.post("/login", data={"username": "m1", "password": PASSWORD}).status_code == 302
     assert not [record for record in caplog.records if "rate-limit" in record.getMessage()]
+
+
+@pytest.mark.parametrize(("limit", "attempts", "refused_from"), [("3 per minute", 5, 3), ("60 per minute", 40, None)])
+def test_the_sign_in_limit_per_address_is_the_federations_choice(app, world, client, monkeypatch,
+                                                                  limit, attempts, refused_from):
+    """A meeting of members on one factory Wi-Fi shares an address: the federation sets how many sign-ins it allows."""
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", limit)
+    statuses = [client.post("/login", data={"username": f"1390000{i:04d}", "password": "wrong"}).status_code
+                for i in range(attempts)]
+    expected = [400] * attempts if refused_from is None else [400] * refused_from + [429] * (attempts - refused_from)
+    assert statuses == expected
+
+
+def test_a_malformed_sign_in_limit_stops_the_start(app):
+    from evalapp import create_app
+
+    with pytest.raises(RuntimeError, match="LOGIN_LIMIT_PER_ADDRESS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                    "LOGIN_LIMIT_PER_ADDRESS": "lots"})

@@ -9,11 +9,11 @@ from evalapp.accounts.operations import authenticate, change_password, end_all_s
 from evalapp.accounts.signals import signed_in_with_password
 from evalapp.core.auth import REMEMBER_COOKIE, before_own_password, end_session, public, start_session
 from evalapp.core.limits import (
-    LOGIN_ATTEMPTS_PER_ADDRESS,
     count_login_attempt,
     forget_login_attempts,
     limiter,
     lockout_ends,
+    login_attempts_per_address,
     trust_device,
 )
 from evalapp.core.web import form_status, perform
@@ -34,7 +34,7 @@ def _safe_next(target):
 
 @bp.route("/login", methods=["GET", "POST"])
 @public(counts_own_attempts=True)
-@limiter.limit(LOGIN_ATTEMPTS_PER_ADDRESS, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
+@limiter.limit(login_attempts_per_address, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("campaigns.index"))

@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse as parse_limit
+
 from evalapp.core.timeutil import hours_window
 
 
@@ -56,6 +58,9 @@ def load(app, test_config=None):
         SMS_CONCURRENCY=8,
         #: Local hours ("22:00-08:00") in which no SMS is sent; they wait for the morning.
         SMS_QUIET_HOURS="22:00-08:00",
+        #: Sign-in and activation attempts allowed from one address (a meeting on one Wi-Fi shares one).
+        LOGIN_LIMIT_PER_ADDRESS="30 per minute",
+        ACTIVATION_LIMIT_PER_ADDRESS="10 per minute",
         #: Remind the electors who have not voted a day before closing (their SMS tells the gateway so).
         REMIND_NON_VOTERS=True,
         #: The site's public address (https://…): every link that leaves the site (mail, QR posters,
@@ -111,6 +116,11 @@ def load(app, test_config=None):
     except ValueError as error:
         # A bad value would stop every delivery later, e-mail included: refuse to start instead.
         raise RuntimeError(f"SMS_QUIET_HOURS: {error}") from None
+    for key in ("LOGIN_LIMIT_PER_ADDRESS", "ACTIVATION_LIMIT_PER_ADDRESS"):
+        try:
+            parse_limit(app.config[key])
+        except ValueError:
+            raise RuntimeError(f"{key}: expected a limit like '60 per minute', not {app.config[key]!r}") from None
 
 
 def is_production(config):
@@ -167,6 +177,8 @@ ENVIRONMENT = {
     "SMS_CONCURRENCY": ("SMS_CONCURRENCY", int),
     "SMS_QUIET_HOURS": ("SMS_QUIET_HOURS", str),
     "REMIND_NON_VOTERS": ("REMIND_NON_VOTERS", _flag),
+    "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
+    "ACTIVATION_LIMIT_PER_ADDRESS": ("ACTIVATION_LIMIT_PER_ADDRESS", str),
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", str),

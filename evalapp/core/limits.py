@@ -41,10 +41,18 @@ DEVICE_COOKIE = "device"
 DEVICE_COOKIE_LIFETIME = timedelta(days=365)
 #: Accounts one device cookie vouches for (a family phone, an office PC): the most recent ones.
 DEVICE_COOKIE_NAMES = 5
-#: All login attempts allowed from one address, failed or not.
-LOGIN_ATTEMPTS_PER_ADDRESS = "30 per minute"
-#: Activation attempts per address: codes are short, guessing must be slow.
-ACTIVATIONS_PER_ADDRESS = "10 per minute"
+def login_attempts_per_address():
+    """All login attempts allowed from one address, failed or not (LOGIN_LIMIT_PER_ADDRESS).
+
+    A members' meeting behind one factory Wi-Fi shares an address: the federation raises the limit
+    for it, at the price of letting one address try more names (each name keeps its own lock-out).
+    """
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
+
+
+def activations_per_address():
+    """Activation attempts per address (ACTIVATION_LIMIT_PER_ADDRESS): codes are short, guessing must be slow."""
+    return current_app.config["ACTIVATION_LIMIT_PER_ADDRESS"]
 #: POSTs an anonymous visitor may send from one address (the sign-in forms have limits of their own).
 ANONYMOUS_POSTS_PER_ADDRESS = parse("30 per minute")
 #: Ballot submissions allowed per account (a real voter needs one).

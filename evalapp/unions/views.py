@@ -11,7 +11,7 @@ from evalapp.core.auth import public, start_session
 from evalapp.core.db import db
 from evalapp.core.forms import ActionForm, choices
 from evalapp.core.hooks import page_values
-from evalapp.core.limits import ACTIVATIONS_PER_ADDRESS, limiter, trust_device
+from evalapp.core.limits import activations_per_address, limiter, trust_device
 from evalapp.core.spreadsheets import spreadsheet_safe
 from evalapp.core.web import form_status, get_or_404, page_number, perform, public_url_for, require
 from evalapp.unions.credential_events import CREDENTIAL_KIND_VALUES, mark_seen, member_events, report_event
@@ -221,7 +221,7 @@ def revoke_view(union_id, grant_id):
 
 @bp.route("/activate", methods=["GET", "POST"])
 @public(counts_own_attempts=True)
-@limiter.limit(ACTIVATIONS_PER_ADDRESS, methods=["POST"], error_message="尝试过于频繁，请稍后再试。")
+@limiter.limit(activations_per_address, methods=["POST"], error_message="尝试过于频繁，请稍后再试。")
 def activate_view():
     """A member's first login: phone number, the code from the printed sheet, their own password."""
     form, outcome = ActivateForm(), None
