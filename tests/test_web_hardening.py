@@ -349,3 +349,17 @@ def test_a_result_published_by_a_job_is_audited_as_the_officer_who_asked(queue_a
     assert all(entry.actor_id == officer_id for action, entry in entries.items()
                if action.startswith(("campaign.publish", "result.")))
 
+
+
+def test_the_health_check_is_not_logged_and_no_log_line_names_an_account(world, login, client, capsys, caplog):
+    """The load balancer polls /healthz every few seconds; audit lines say what happened, never to whom."""
+    import logging
+
+    capsys.readouterr()
+    assert client.get("/healthz").status_code == 200
+    assert not [line for line in log_lines(capsys) if line.get("path") == "/healthz"]
+    caplog.set_level(logging.INFO, logger="evalapp.core.audit")
+    login("county_officer").post(f"/unions/{world.union_a.id}/roles", data={"role": "officer", "username": "m2"})
+    audit_lines = [record.getMessage() for record in caplog.records if record.name == "evalapp.core.audit"]
+    assert "role.granted Account (audit entry" in " ".join(audit_lines)
+    assert all(" by " not in message and "#" not in message for message in audit_lines)

@@ -18,7 +18,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 #: Endpoints whose requests are not logged: a ballot's moment must not be recorded, neither by the
 #: ballot's own request nor by the receipt page the voter is sent to right after it.
-UNLOGGED_ENDPOINTS = {"voting.vote", "voting.voted", "static"}
+#: The health check is polled every few seconds by the load balancer: its lines would bury the rest.
+UNLOGGED_ENDPOINTS = {"voting.vote", "voting.voted", "static", "health.healthz"}
 
 request_logger = logging.getLogger("evalapp.request")
 
