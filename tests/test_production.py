@@ -108,6 +108,27 @@ def test_a_production_configuration_without_database_url_refuses_to_start(tmp_pa
     assert node.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
 
 
+def test_commands_read_the_services_environment_file_and_the_shell_wins(tmp_path):
+    from evalapp.core.config import with_environment_file
+
+    env_file = tmp_path / "evalapp.env"
+    env_file.write_text("# the service's settings\nEVALAPP_PRODUCTION=1\nDATABASE_URL=postgresql://evalapp@/evalapp\n"
+                        "SECRET_KEY='a key with spaces'\n\nexport REDIS_URL=redis://127.0.0.1:6379/0\n")
+    merged = with_environment_file({"EVALAPP_ENV_FILE": str(env_file), "REDIS_URL": "redis://other:6379/1"})
+    assert merged["DATABASE_URL"] == "postgresql://evalapp@/evalapp" and merged["SECRET_KEY"] == "a key with spaces"
+    assert merged["REDIS_URL"] == "redis://other:6379/1"
+    settings = from_environment(merged)
+    assert settings["PRODUCTION"] is True and settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    with pytest.raises(RuntimeError, match="cannot read"):
+        with_environment_file({"EVALAPP_ENV_FILE": str(tmp_path / "missing.env")})
+    # Without EVALAPP_ENV_FILE, the guide's file is read when it is there (a command run without it).
+    assert with_environment_file({}, default=str(env_file))["DATABASE_URL"] == "postgresql://evalapp@/evalapp"
+    assert with_environment_file({}, default=str(tmp_path / "not-installed.env")) == {}
+    env_file.write_text("DATABASE_URL postgresql://x\n")  # a line without "="
+    with pytest.raises(RuntimeError, match="line 1"):
+        with_environment_file({"EVALAPP_ENV_FILE": str(env_file)})
+
+
 def test_a_request_over_the_upload_limit_gets_a_clear_page_and_changes_nothing(app, world):
     small = second_app(app, MAX_CONTENT_LENGTH=1024)
     with small.app_context():

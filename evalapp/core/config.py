@@ -89,7 +89,7 @@ def load(app, test_config=None):
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        app.config.update(from_environment(os.environ))
+        app.config.update(from_environment(with_environment_file(os.environ)))
     else:
         app.config.from_mapping(test_config)
     if app.config.get("PRODUCTION") and app.config["SQLALCHEMY_DATABASE_URI"] == embedded_database:
@@ -186,6 +186,42 @@ ENVIRONMENT = {
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "LOG_LEVEL": ("LOG_LEVEL", str),
 }
+
+
+#: The service's settings as the deployment guide installs them: read when EVALAPP_ENV_FILE is not set.
+DEFAULT_ENV_FILE = "/etc/evalapp/evalapp.env"
+
+
+def with_environment_file(environ, default=DEFAULT_ENV_FILE):
+    """`environ`, completed by the file EVALAPP_ENV_FILE names (systemd's EnvironmentFile format), or
+    by `default` if it exists (so that a command someone forgot to give the settings to does not run
+    against a new SQLite database: it reads them, or, unable to read them, stops).
+
+    Commands run by hand (`flask db upgrade`, `flask admin create`) read the service's settings from
+    its file this way, never through the shell (`env $(cat …)` puts the secrets in `ps` and breaks on
+    spaces). Variables already set win over the file.
+    """
+    path = environ.get("EVALAPP_ENV_FILE", "").strip() or (default if default and Path(default).exists() else "")
+    if not path:
+        return environ
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise RuntimeError(f"EVALAPP_ENV_FILE: cannot read {path}: {error.strerror}") from None
+    values = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip().removeprefix("export ").strip()
+        if not equals or not name.replace("_", "").isalnum():
+            raise RuntimeError(f"EVALAPP_ENV_FILE: line {number} of {path} is not NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name] = value
+    return {**values, **environ}
 
 
 def from_environment(environ):
