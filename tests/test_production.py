@@ -370,6 +370,31 @@ def test_a_scheduled_opening_runs_from_the_queue(queue_app, world):
     assert campaign.state == CampaignState.open
 
 
+@pytest.mark.service
+def test_health_tells_monitoring_of_a_dead_worker_a_silent_clock_and_a_waiting_job(queue_app):
+    from rq import Worker
+
+    from evalapp.core.jobs import queue, redis_connection
+
+    client = queue_app.test_client()
+    response = client.get("/healthz")
+    body = response.get_json()
+    assert response.status_code == 200                              # the load balancer keeps the instance
+    assert body["jobs"]["ok"] is False and body["jobs"]["problems"] == ["worker", "clock"]
+    with queue_app.app_context():
+        tick(queue_app)                                             # the clock ticks and queues its jobs
+        worker = Worker([queue(queue_app)], connection=redis_connection(REDIS_URL))
+        worker.register_birth()
+        worker.heartbeat()
+    try:
+        jobs = client.get("/healthz").get_json()["jobs"]
+        assert jobs["ok"] is True and jobs["problems"] == [] and jobs["workers"] == 1
+        assert jobs["waiting"] >= 1 and 0 <= jobs["oldest_waiting_s"] < 60 and jobs["clock_silent_s"] < 60
+    finally:
+        with queue_app.app_context():
+            worker.register_death()
+
+
 def test_the_worker_refuses_to_start_without_redis(app):
     result = second_app(app).test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output

@@ -10,6 +10,8 @@ killed, so job pages treat a job without progress for a long time as stalled (co
 import functools
 import logging
 import threading
+import time
+from datetime import UTC
 from functools import cache
 from importlib import import_module
 
@@ -105,3 +107,27 @@ def _run_logged(app, fn, args):
             fn(*args)
         except Exception:
             logger.exception("background job %s failed", fn.__name__)
+
+
+def clock_heartbeat_key(app):
+    return f"{app.config.get('JOBS_QUEUE', DEFAULT_QUEUE)}:clock:heartbeat"
+
+
+def background_state(app):
+    """What monitoring needs to know of the queue: seconds since the freshest worker heartbeat and
+    since the clock's last tick (None: never), the jobs waiting and how long the oldest has waited."""
+    from rq import Worker
+
+    now = time.time()
+    connection = redis_connection(app.config["REDIS_URL"])
+    q = queue(app)
+    beats = [worker.last_heartbeat for worker in Worker.all(queue=q) if worker.last_heartbeat is not None]
+    freshest = max(beats).replace(tzinfo=UTC).timestamp() if beats else None
+    ticked = connection.get(clock_heartbeat_key(app))
+    oldest_id = next(iter(q.get_job_ids(0, 1)), None)
+    oldest = q.fetch_job(oldest_id) if oldest_id else None
+    enqueued = oldest.enqueued_at.replace(tzinfo=UTC).timestamp() if oldest is not None and oldest.enqueued_at else None
+    return {"workers": len(beats),
+            "worker_silent_s": round(now - freshest) if freshest else None,
+            "clock_silent_s": round(now - float(ticked)) if ticked else None,
+            "waiting": len(q), "oldest_waiting_s": round(now - enqueued) if enqueued else None}

@@ -7,6 +7,7 @@ Redis first (SET NX), so a slot's job is queued once however many clocks are tic
 """
 import logging
 import threading
+import time
 from datetime import datetime
 
 import click
@@ -44,6 +45,7 @@ def tick(app, moment=None):
     """Queue the jobs due at `moment` that no other clock has queued; return their targets."""
     moment = moment or to_local(utcnow())
     connection = jobs.redis_connection(app.config["REDIS_URL"])
+    connection.set(jobs.clock_heartbeat_key(app), str(time.time()), ex=CLOCK_CLAIM_SECONDS)  # for /healthz
     prefix = f"{app.config.get('JOBS_QUEUE', jobs.DEFAULT_QUEUE)}:clock:"
     queued = []
     for slot, target in due_slots(app, moment):
