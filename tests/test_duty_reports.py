@@ -1,6 +1,7 @@
 """The duty report: sanitised rich text, checked and re-encoded uploads, range requests, versions, the lock."""
 import io
 import json
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -127,7 +128,7 @@ def test_the_editor_is_self_hosted_and_the_page_keeps_a_strict_policy(world, log
     campaign = make_campaign(world, "reporting")
     response = login("chair").get(report_url(campaign))
     page = text(response)
-    assert '<script src="/static/js/rich_editor.js" defer></script>' in page
+    assert re.search(r'<script src="/static/js/rich_editor\.js\?v=[0-9a-f]{10}" defer></script>', page)
     assert 'data-rich-editor="1"' in page and "<textarea" in page  # usable without JavaScript
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]

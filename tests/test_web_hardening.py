@@ -363,3 +363,19 @@ def test_the_health_check_is_not_logged_and_no_log_line_names_an_account(world, 
     audit_lines = [record.getMessage() for record in caplog.records if record.name == "evalapp.core.audit"]
     assert "role.granted Account (audit entry" in " ".join(audit_lines)
     assert all(" by " not in message and "#" not in message for message in audit_lines)
+
+
+def test_static_files_are_linked_with_a_digest_of_their_content(app, client, tmp_path, monkeypatch):
+    """nginx lets browsers keep static files for a year: a release must change their URLs."""
+    import re
+
+    from evalapp.core.web import static_version
+
+    page = client.get("/login").get_data(as_text=True)
+    [version] = re.findall(r'href="/static/app\.css\?v=([0-9a-f]{10})"', page)
+    css = tmp_path / "app.css"
+    css.write_bytes(b"body{color:red}")
+    assert static_version(str(tmp_path), "app.css") != version
+    response = client.get(f"/static/app.css?v={version}")
+    response.close()
+    assert response.status_code == 200

@@ -1,5 +1,8 @@
 """Request helpers shared by all views: CSRF, template filters, object loading."""
+import functools
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Request as FlaskRequest
 from flask import (
@@ -52,6 +55,15 @@ def init_app(app):
     app.jinja_env.filters["paragraphs"] = _paragraphs
     app.jinja_env.filters["css_string"] = css_string  # names in PDF stylesheets (running headers)
 
+    @app.url_defaults
+    def _versioned_static(endpoint, values):
+        # Static files carry a digest of their content (?v=…): nginx may let browsers keep them for a
+        # year, and a new release is still fetched at once.
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
+
     @app.before_request
     def _refuse_nul_bytes():
         # PostgreSQL cannot store NUL in text; no legitimate form or link carries one.
@@ -77,6 +89,16 @@ def init_app(app):
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         )
         return response
+
+
+@functools.cache
+def static_version(folder, filename):
+    """The first 10 hex digits of the file's SHA-256 (read once per process), or None if it is not there."""
+    path = Path(folder) / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return None
 
 
 #: The largest body an anonymous visitor may send: the sign-in forms need a few hundred bytes.
