@@ -395,6 +395,19 @@ def test_health_tells_monitoring_of_a_dead_worker_a_silent_clock_and_a_waiting_j
             worker.register_death()
 
 
+@pytest.mark.service
+def test_the_workers_own_lines_are_json_like_every_other(queue_app, capsys):
+    with queue_app.app_context():
+        tick(queue_app)
+        capsys.readouterr()
+        result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.err + captured.out + result.output).splitlines() if line.strip()]
+    rq_lines = [json.loads(line) for line in lines if line.startswith("{") and '"logger": "rq.' in line]
+    assert rq_lines and not [line for line in lines if "Worker rq:worker" in line and not line.startswith("{")]
+
+
 def test_the_worker_refuses_to_start_without_redis(app):
     result = second_app(app).test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output

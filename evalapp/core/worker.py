@@ -81,6 +81,11 @@ def worker(clock, burst):
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the web process")
+    # RQ's own lines in the format of every other line (JSON by default), not its coloured text.
+    rq_logger = logging.getLogger("rq")
+    rq_logger.handlers = list(logging.getLogger("evalapp").handlers)
+    rq_logger.setLevel(logging.INFO)
+    rq_logger.propagate = False
     stop = threading.Event()
     if clock and not burst:
         threading.Thread(target=run_clock, args=(app, stop), name="clock", daemon=True).start()
