@@ -37,7 +37,7 @@ def create_app(test_config=None):
 
     config.load(app, test_config)
 
-    from evalapp.core import auth, cli, db, errors, health, limits, requestlog, web
+    from evalapp.core import auth, cli, db, errors, health, limits, metrics, requestlog, web
 
     requestlog.init_app(app)
     web.limit_anonymous_bodies(app)  # before anything can read a body
@@ -48,6 +48,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
 
     hops = app.config.get("PROXY_HOPS", 0)
     if hops:

@@ -479,9 +479,13 @@ VARIANTS = {
 CASES = {(endpoint, method, ""): case for (endpoint, method), case in ACCESS.items()} | VARIANTS
 
 
+#: Endpoints no session opens, tested on their own: /metrics takes Prometheus's token (tests/test_metrics.py).
+OUTSIDE_SESSIONS = {"static", "metrics.metrics"}
+
+
 def routes(app):
-    """Every (endpoint, method) the application answers, static files and HEAD/OPTIONS aside."""
-    return {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+    """Every (endpoint, method) the application answers, static files, /metrics and HEAD/OPTIONS aside."""
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint not in OUTSIDE_SESSIONS
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 

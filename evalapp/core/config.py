@@ -58,6 +58,8 @@ def load(app, test_config=None):
         SMS_CONCURRENCY=8,
         #: Local hours ("22:00-08:00") in which no SMS is sent; they wait for the morning.
         SMS_QUIET_HOURS="22:00-08:00",
+        #: The bearer token Prometheus presents at /metrics; none: /metrics answers 404.
+        METRICS_TOKEN=None,
         #: Sign-in and activation attempts allowed from one address (a meeting on one Wi-Fi shares one).
         LOGIN_LIMIT_PER_ADDRESS="30 per minute",
         ACTIVATION_LIMIT_PER_ADDRESS="10 per minute",
@@ -178,6 +180,7 @@ ENVIRONMENT = {
     "SMS_QUIET_HOURS": ("SMS_QUIET_HOURS", str),
     "REMIND_NON_VOTERS": ("REMIND_NON_VOTERS", _flag),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "ACTIVATION_LIMIT_PER_ADDRESS": ("ACTIVATION_LIMIT_PER_ADDRESS", str),
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),

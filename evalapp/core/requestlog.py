@@ -19,7 +19,9 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 #: Endpoints whose requests are not logged: a ballot's moment must not be recorded, neither by the
 #: ballot's own request nor by the receipt page the voter is sent to right after it.
 #: The health check is polled every few seconds by the load balancer: its lines would bury the rest.
-UNLOGGED_ENDPOINTS = {"voting.vote", "voting.voted", "static", "health.healthz"}
+UNLOGGED_ENDPOINTS = {"voting.vote", "voting.voted", "static", "health.healthz", "metrics.metrics"}
+#: Not counted as requests either: monitoring's own polling.
+UNCOUNTED_ENDPOINTS = {"health.healthz", "metrics.metrics"}
 
 request_logger = logging.getLogger("evalapp.request")
 
@@ -104,6 +106,10 @@ def init_app(app):
         request_id = g.get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
+        if request.endpoint not in UNCOUNTED_ENDPOINTS:
+            from evalapp.core import metrics
+
+            metrics.count("requests", f"{response.status_code // 100}xx")
         if request.endpoint not in UNLOGGED_ENDPOINTS and "request_started" in g:
             duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
             request_logger.info(

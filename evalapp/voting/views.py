@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign
-from evalapp.core import onetime
+from evalapp.core import metrics, onetime
 from evalapp.core.db import db
 from evalapp.core.downloads import content_disposition
 from evalapp.core.errors import Refused
@@ -38,11 +38,14 @@ def vote(campaign_id):
         # key refuses it), so the ballot that counts costs no extra query.
         member = (check_eligible if posted else check_can_vote)(campaign, current_user)
     except Refused as refusal:
+        if posted:
+            metrics.count("ballots", "refused")
         return _refused(campaign, refusal.message, refusal.status)
     questionnaire = load_questionnaire(campaign)
     form, outcome = ballot_form(questionnaire), None
     if form.validate_on_submit():
         outcome = perform(cast_ballot, campaign, current_user, submitted_choices(form, questionnaire), announce=False)
+        metrics.count("ballots", "accepted" if outcome.ok else "refused")
         if outcome.ok:
             # The ballot is stored: from here on nothing may touch the database (campaign.id would
             # reload the expired row), or a dropped connection would lose the voter's receipt.
