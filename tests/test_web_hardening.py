@@ -379,3 +379,17 @@ def test_static_files_are_linked_with_a_digest_of_their_content(app, client, tmp
     response = client.get(f"/static/app.css?v={version}")
     response.close()
     assert response.status_code == 200
+
+
+def test_the_page_nginx_shows_for_a_dead_instance_names_what_the_campaign_page_says_after_a_vote(world, login):
+    """A voter whose POST died with its instance must be able to tell whether the ballot was stored."""
+    from pathlib import Path
+
+    from tests.factories import vote
+
+    page = (Path(__file__).resolve().parents[1] / "static" / "errors" / "unavailable.html").read_text(encoding="utf-8")
+    campaign = make_campaign(world, "open")
+    vote(campaign, world.members[0], [0, 0, 0])
+    db.session.commit()
+    shown = login("m1").get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "您已完成本次评议" in page and "您已完成本次评议" in shown
