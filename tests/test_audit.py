@@ -1,5 +1,5 @@
 """The audit log is hash-chained and the verify command finds tampering."""
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from evalapp.core.audit import APPEND_ONLY_TRIGGERS, DROP_APPEND_ONLY_TRIGGERS, AuditEntry
 from evalapp.core.db import db
@@ -101,3 +101,33 @@ def test_a_rewritten_history_with_recomputed_plain_hashes_is_detected(app, world
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "entry 1" in result.output
+
+
+def test_a_rotated_audit_key_keeps_old_entries_verifiable_and_a_missing_one_is_named_not_taken_for_tampering(
+        app, world, monkeypatch):
+    runner = app.test_cli_runner()
+    monkeypatch.setitem(app.config, "AUDIT_KEY", "first-audit-key-" + "a" * 32)
+    make_campaign(world, "open")                                    # entries signed with the first key
+    old_entries = db.session.scalar(select(func.max(AuditEntry.seq)))
+    monkeypatch.setitem(app.config, "AUDIT_KEY", "second-audit-key-" + "b" * 32)
+    # Rotated without telling evalapp the old key: the first entry the new key cannot check is named.
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "AUDIT_OLD_KEYS" in result.output and "broken" not in result.output
+    # (The world was built before any AUDIT_KEY: its entries are signed with the secret key.)
+    monkeypatch.setitem(app.config, "AUDIT_OLD_KEYS", f"first-audit-key-{'a' * 32}, {app.config['SECRET_KEY']}")
+    make_campaign(world, "closed")                                  # new entries signed with the second key
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "intact" in result.output
+    key_ids = set(db.session.scalars(select(AuditEntry.key_id).where(AuditEntry.seq > old_entries)))
+    assert len(key_ids) == 1 and key_ids != set(db.session.scalars(
+        select(AuditEntry.key_id).where(AuditEntry.seq <= old_entries)))
+    # A forged key id does not help a forger: the entry must still verify with the key it names.
+    for statement in DROP_APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(text(statement))
+    db.session.execute(text("UPDATE audit_entries SET details = '{}' WHERE seq = 2"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "broken at entry 2" in result.output
+    for statement in APPEND_ONLY_TRIGGERS[app.backend]:
+        db.session.execute(text(statement))
+    db.session.commit()

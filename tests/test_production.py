@@ -96,9 +96,11 @@ def test_a_production_configuration_without_database_url_refuses_to_start(tmp_pa
 
     from evalapp.core import config
 
-    for variable in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+    for variable in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "EVALAPP_ENV_FILE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("EVALAPP_PRODUCTION", "1")
+    monkeypatch.setenv("AUDIT_KEY", "audit-" + "a" * 40)
+    monkeypatch.setenv("ID_HASH_KEY", "id-" + "b" * 40)
     with pytest.raises(RuntimeError, match="DATABASE_URL is not"):
         config.load(Flask("upgrade", instance_path=str(tmp_path)))
     assert not (tmp_path / "evalapp.sqlite").exists()
@@ -106,6 +108,21 @@ def test_a_production_configuration_without_database_url_refuses_to_start(tmp_pa
     node = Flask("upgrade", instance_path=str(tmp_path))
     config.load(node)
     assert node.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def test_production_requires_its_own_audit_and_id_hash_keys(tmp_path):
+    """Rotating SECRET_KEY (the sessions' key) must not break the audit chain nor the ID-number hashes."""
+    from flask import Flask
+
+    from evalapp.core import config
+
+    base = {"PRODUCTION": True, "SQLALCHEMY_DATABASE_URI": "postgresql://evalapp@/evalapp", "SECRET_KEY": "s" * 40}
+    for missing in ({}, {"AUDIT_KEY": "a" * 40}, {"AUDIT_KEY": "s" * 40, "ID_HASH_KEY": "i" * 40}):
+        with pytest.raises(RuntimeError, match="must be set, and differ from SECRET_KEY"):
+            config.load(Flask("keys", instance_path=str(tmp_path)), {**base, **missing})
+    node = Flask("keys", instance_path=str(tmp_path))
+    config.load(node, {**base, "AUDIT_KEY": "a" * 40, "ID_HASH_KEY": "i" * 40})
+    assert node.config["AUDIT_KEY"] == "a" * 40
 
 
 def test_commands_read_the_services_environment_file_and_the_shell_wins(tmp_path):

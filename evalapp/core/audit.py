@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import dataclass
 
 from flask import current_app
 from flask_login import current_user
@@ -64,20 +65,36 @@ class AuditEntry(db.Model):
     details = db.Column(db.Text, nullable=False, default="{}")
     prev_hash = db.Column(db.String(64), nullable=False)
     hash = db.Column(db.String(64), nullable=False)
+    #: Which key signed the entry (`key_id`); None for entries written before keys had ids.
+    key_id = db.Column(db.String(12), nullable=True)
 
-    def compute_hash(self):
+    def compute_hash(self, key=None):
         """HMAC-SHA256 of the entry and its predecessor's hash, keyed outside the database.
 
         With a plain hash, whoever can write to the database could rewrite history and recompute
         the chain; the key (AUDIT_KEY, else the instance's secret key) is not in the database.
         """
-        payload = json.dumps(
-            [self.seq, self.at.isoformat(), self.actor_id, self.action, self.object_type,
-             self.object_id, self.details, self.prev_hash],
-            ensure_ascii=False, separators=(",", ":"),
-        )
-        key = (current_app.config.get("AUDIT_KEY") or current_app.config["SECRET_KEY"]).encode()
-        return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+        fields = [self.seq, self.at.isoformat(), self.actor_id, self.action, self.object_type,
+                  self.object_id, self.details, self.prev_hash]
+        if self.key_id is not None:
+            fields.append(self.key_id)
+        payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hmac.new((key or current_key()).encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def current_key():
+    return current_app.config.get("AUDIT_KEY") or current_app.config["SECRET_KEY"]
+
+
+def key_id(key):
+    """A key's public name: the first 12 hex digits of its SHA-256 (it tells keys apart, reveals nothing)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def known_keys():
+    """The current key and the retired ones (AUDIT_OLD_KEYS, comma-separated), by id."""
+    keys = [current_key(), *(k.strip() for k in (current_app.config.get("AUDIT_OLD_KEYS") or "").split(",") if k.strip())]
+    return {key_id(key): key for key in keys}
 
 
 class AuditHead(db.Model):
@@ -106,7 +123,7 @@ def record(action, obj, actor=CURRENT_USER, **details):
         seq=head.seq + 1, at=utcnow(), actor_id=actor.id if actor else None, action=action,
         object_type=type(obj).__name__, object_id=obj.id,
         details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=head.hash,
+        prev_hash=head.hash, key_id=key_id(current_key()),
     )
     entry.hash = entry.compute_hash()
     head.seq, head.hash = entry.seq, entry.hash
@@ -120,14 +137,34 @@ def record(action, obj, actor=CURRENT_USER, **details):
 
 def verify_chain():
     """Return None when the chain is intact, else the seq of the first broken entry."""
+    return check_chain().broken
+
+
+@dataclass
+class ChainCheck:
+    #: The seq of the first entry that does not verify (None: intact).
+    broken: int | None = None
+    #: Why, when it is a key this installation does not have (not tampering: AUDIT_OLD_KEYS lacks it).
+    missing_key: str | None = None
+    entries: int = 0
+
+
+def check_chain():
+    """Verify every entry with the key it names (an entry without a key id: any known key)."""
+    keys = known_keys()
     expected_prev, expected_seq = GENESIS, 1
     for entry in db.session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
-        if entry.seq != expected_seq or entry.prev_hash != expected_prev or entry.hash != entry.compute_hash():
-            return entry.seq
+        if entry.seq != expected_seq or entry.prev_hash != expected_prev:
+            return ChainCheck(entry.seq, entries=expected_seq - 1)
+        if entry.key_id is not None and entry.key_id not in keys:
+            return ChainCheck(entry.seq, missing_key=entry.key_id, entries=expected_seq - 1)
+        candidates = [keys[entry.key_id]] if entry.key_id is not None else list(keys.values())
+        if not any(hmac.compare_digest(entry.hash, entry.compute_hash(key)) for key in candidates):
+            return ChainCheck(entry.seq, entries=expected_seq - 1)
         expected_prev, expected_seq = entry.hash, expected_seq + 1
     head = db.session.get(AuditHead, 1)
     if head is None:  # entries without a recorded tip: the tip (and maybe more) was removed
-        return None if expected_seq == 1 else expected_seq - 1
+        return ChainCheck(None if expected_seq == 1 else expected_seq - 1, entries=expected_seq - 1)
     if head.seq != expected_seq - 1 or head.hash != expected_prev:
-        return expected_seq
-    return None
+        return ChainCheck(expected_seq, entries=expected_seq - 1)
+    return ChainCheck(None, entries=expected_seq - 1)

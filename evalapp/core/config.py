@@ -94,6 +94,12 @@ def load(app, test_config=None):
         app.config.update(from_environment(with_environment_file(os.environ)))
     else:
         app.config.from_mapping(test_config)
+    if app.config.get("PRODUCTION"):
+        for key in ("AUDIT_KEY", "ID_HASH_KEY"):
+            # Each its own: rotating SECRET_KEY (sessions) must not break the audit chain or the ID hashes.
+            if not app.config.get(key) or app.config.get(key) == app.config.get("SECRET_KEY"):
+                raise RuntimeError(f"EVALAPP_PRODUCTION is set: {key} must be set, and differ from SECRET_KEY "
+                                   "(docs/deployment.md: generate it at install, keep a copy apart)")
     if app.config.get("PRODUCTION") and app.config["SQLALCHEMY_DATABASE_URI"] == embedded_database:
         # An upgrade run without the environment file would otherwise create and migrate a new,
         # empty SQLite database in the instance folder, and say it succeeded.
@@ -158,6 +164,7 @@ ENVIRONMENT = {
     "REDIS_URL": ("REDIS_URL", str),
     "SECRET_KEY": ("SECRET_KEY", str),
     "AUDIT_KEY": ("AUDIT_KEY", str),
+    "AUDIT_OLD_KEYS": ("AUDIT_OLD_KEYS", str),
     "ID_HASH_KEY": ("ID_HASH_KEY", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "EVALAPP_PRODUCTION": ("PRODUCTION", _flag),
