@@ -2,6 +2,7 @@
 session expiry and jobs queued in Redis for `flask jobs worker`."""
 import io
 import json
+import os
 import secrets
 import time
 
@@ -108,6 +109,30 @@ def test_a_production_configuration_without_database_url_refuses_to_start(tmp_pa
     node = Flask("upgrade", instance_path=str(tmp_path))
     config.load(node)
     assert node.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def test_uploaded_files_get_the_modes_a_group_shared_with_nginx_needs_whatever_the_umask(tmp_path):
+    """Behind nginx (X-Accel-Redirect) another user reads the files: 0600 in 0700 folders answered 403."""
+    import io
+    import stat
+
+    from evalapp.core.storage import LocalStorage
+
+    settings = from_environment({"UPLOAD_FILE_MODE": "0640", "UPLOAD_DIR_MODE": "2750"})
+    store = LocalStorage(tmp_path / "uploads", settings["UPLOAD_FILE_MODE"], settings["UPLOAD_DIR_MODE"])
+    previous = os.umask(0o077)
+    try:
+        key = store.save(io.BytesIO(b"picture"))
+    finally:
+        os.umask(previous)
+    path = tmp_path / "uploads" / key[:2] / key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o2750
+    assert stat.S_IMODE((tmp_path / "uploads").stat().st_mode) == 0o2750
+    private = LocalStorage(tmp_path / "private")
+    assert stat.S_IMODE((tmp_path / "private" / (k := private.save(io.BytesIO(b"x")))[:2] / k).stat().st_mode) == 0o600
+    with pytest.raises(RuntimeError, match="UPLOAD_FILE_MODE"):
+        from_environment({"UPLOAD_FILE_MODE": "0644"})          # others would read every upload
 
 
 def test_production_requires_its_own_audit_and_id_hash_keys(tmp_path):

@@ -58,6 +58,10 @@ def load(app, test_config=None):
         SMS_CONCURRENCY=8,
         #: Local hours ("22:00-08:00") in which no SMS is sent; they wait for the morning.
         SMS_QUIET_HOURS="22:00-08:00",
+        #: Modes of uploaded files and their folders: private to the app's user, or (0640, 0o2750) readable
+        #: by a group nginx shares, for X-Accel-Redirect.
+        UPLOAD_FILE_MODE=0o600,
+        UPLOAD_DIR_MODE=0o700,
         #: The bearer token Prometheus presents at /metrics; none: /metrics answers 404.
         METRICS_TOKEN=None,
         #: Sign-in and activation attempts allowed from one address (a meeting on one Wi-Fi shares one).
@@ -153,6 +157,14 @@ def _megabytes(value):
     return int(float(value) * 1024 * 1024)
 
 
+def _mode(value):
+    """An octal file mode such as 0640 or 2750; nothing for others to read or write, ever."""
+    mode = int(value, 8)
+    if mode & 0o007 or mode > 0o7777:
+        raise ValueError(f"{value}: others must get no access (e.g. 0640, 2750)")
+    return mode
+
+
 def _minutes(value):
     return timedelta(minutes=int(value))
 
@@ -188,6 +200,8 @@ ENVIRONMENT = {
     "REMIND_NON_VOTERS": ("REMIND_NON_VOTERS", _flag),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
+    "UPLOAD_FILE_MODE": ("UPLOAD_FILE_MODE", _mode),
+    "UPLOAD_DIR_MODE": ("UPLOAD_DIR_MODE", _mode),
     "ACTIVATION_LIMIT_PER_ADDRESS": ("ACTIVATION_LIMIT_PER_ADDRESS", str),
     "JOBS_BACKEND": ("JOBS_BACKEND", str),
     "JOBS_QUEUE": ("JOBS_QUEUE", str),

@@ -88,10 +88,23 @@ def check_key(key):
 
 
 class LocalStorage(Storage):
-    """Files under one root folder, fanned out by the key's first two characters (ab/abcd…)."""
+    """Files under one root folder, fanned out by the key's first two characters (ab/abcd…).
 
-    def __init__(self, root):
+    Files and folders are private to the app's user by default (0600, 0700). Behind nginx with
+    X-Accel-Redirect, nginx (another user) reads them: the modes then give a group both share read
+    access (UPLOAD_FILE_MODE 0640, UPLOAD_DIR_MODE 2750, docs/deployment.md). They are set with chmod,
+    whatever the process's umask.
+    """
+
+    def __init__(self, root, file_mode=0o600, dir_mode=0o700):
         self.root = Path(root)
+        self.file_mode, self.dir_mode = file_mode, dir_mode
+
+    def _folder(self, path):
+        for folder in (self.root, path):
+            if not folder.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                os.chmod(folder, self.dir_mode)
 
     def _path(self, key):
         key = check_key(key)
@@ -100,12 +113,14 @@ class LocalStorage(Storage):
     def save(self, stream, max_bytes=None):
         key = new_key()
         target = self._path(key)
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._folder(target.parent)
         # Write under a temporary name and rename at the end, so that no reader ever sees half a file.
         partial = target.with_name(f".{key}.part")
         written = 0
         try:
-            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.fchmod(descriptor, self.file_mode)
+            with open(descriptor, "wb") as out:
                 while chunk := stream.read(CHUNK):
                     written += len(chunk)
                     if max_bytes is not None and written > max_bytes:
@@ -205,8 +220,8 @@ def _after_transaction_end(session, transaction):
             store.delete(key)
 
 
-BACKENDS = {"local": lambda app: LocalStorage(app.config.get("UPLOAD_FOLDER")
-                                              or Path(app.instance_path) / "uploads")}
+BACKENDS = {"local": lambda app: LocalStorage(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads",
+                                              app.config["UPLOAD_FILE_MODE"], app.config["UPLOAD_DIR_MODE"])}
 
 
 def storage():
