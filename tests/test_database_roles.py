@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from evalapp.core.config import normalise_database_url
 
@@ -19,6 +20,11 @@ def as_role(role, schema):
     base = sa.engine.make_url(normalise_database_url(SERVER))
     url = base.set(username=role).render_as_string(hide_password=False)
     return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+
+
+def engine(url, **options):
+    """No pool: every connection closes when its block ends, whatever the test's outcome."""
+    return sa.create_engine(url, poolclass=NullPool, **options)
 
 
 def flask(url, *args, check=True):
@@ -35,7 +41,7 @@ def flask(url, *args, check=True):
 def test_the_application_role_uses_the_site_but_cannot_rewrite_the_audit_log():
     suffix = secrets.token_hex(4)
     owner, runtime, schema = f"evalapp_owner_{suffix}", f"evalapp_app_{suffix}", f"evalapp_roles_{suffix}"
-    admin = sa.create_engine(normalise_database_url(SERVER), isolation_level="AUTOCOMMIT")
+    admin = engine(normalise_database_url(SERVER), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE ROLE "{owner}" LOGIN'))
         connection.execute(sa.text(f'CREATE ROLE "{runtime}" LOGIN'))
@@ -51,18 +57,17 @@ def test_the_application_role_uses_the_site_but_cannot_rewrite_the_audit_log():
         app_url = as_role(runtime, schema)
         flask(app_url, "demo", "load-if-empty")
         assert "audit chain intact" in flask(app_url, "audit", "verify").stdout
-        runtime_engine = sa.create_engine(app_url)
+        runtime_engine = engine(app_url)
         for attack in ("DELETE FROM audit_entries", "UPDATE audit_entries SET details = '{}'",
                        "TRUNCATE audit_entries", "DROP TRIGGER audit_entries_append_only ON audit_entries",
                        "ALTER TABLE audit_entries DISABLE TRIGGER ALL", "DROP TABLE results"):
             with runtime_engine.connect() as connection, pytest.raises(sa.exc.ProgrammingError) as refused:
                 connection.execute(sa.text(attack))
             assert "permission denied" in str(refused.value) or "must be owner" in str(refused.value), attack
-        runtime_engine.dispose()
         # A migration added later (as the owner) reaches the runtime role through the default privileges.
-        with sa.create_engine(as_role(owner, schema)).begin() as connection:
+        with engine(as_role(owner, schema)).begin() as connection:
             connection.execute(sa.text("CREATE TABLE later_table (id integer PRIMARY KEY)"))
-        with sa.create_engine(app_url).begin() as connection:
+        with engine(app_url).begin() as connection:
             connection.execute(sa.text("INSERT INTO later_table VALUES (1)"))
     finally:
         with admin.connect() as connection:
@@ -70,4 +75,4 @@ def test_the_application_role_uses_the_site_but_cannot_rewrite_the_audit_log():
             for role in (runtime, owner):
                 connection.execute(sa.text(f'DROP OWNED BY "{role}"'))
                 connection.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
+
