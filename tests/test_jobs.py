@@ -232,3 +232,58 @@ def test_jobs_status_lists_recent_jobs_by_kind_and_state(world, app):
     assert f"#{failed.id}" in only_failed and f"#{stalled.id} " not in only_failed
     only_reviews = runner.invoke(args=["jobs", "status", "--kind", "review_pdf"]).output
     assert f"#{failed.id}" in only_reviews and f"#{stalled.id} " not in only_reviews
+
+
+# --- A dead runner shows at once ---------------------------------------------------------------------
+
+def test_a_job_whose_process_is_gone_shows_as_stalled_at_once_not_ten_minutes_later(app, world, login):
+    import socket
+    import subprocess  # nosec B404: a process that ends at once, for its pid
+    import sys
+
+    job, page_url, retry_url = roster_import(world, ImportStage.applying, 0)
+    assert job.runner.startswith("pid:") and not job.stalled           # this very process runs it
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # nosec B603
+    gone.wait()
+    job.runner = f"pid:{socket.gethostname()}:{gone.pid}"
+    db.session.commit()
+    assert job.stalled
+    page = login("county_officer").get(page_url).get_data(as_text=True)
+    assert STALLED in page and f'action="{retry_url}"' in page
+    result = app.test_cli_runner().invoke(args=["jobs", "status", "--kind", "roster_import"])
+    assert "STALLED" in result.output
+
+
+@pytest.mark.service
+def test_a_job_whose_rq_worker_stopped_beating_shows_as_stalled(app, world):
+    import secrets
+    from datetime import UTC, datetime
+
+    from redis import Redis
+    from rq import Worker
+    from rq.utils import utcformat
+
+    from evalapp.core.jobs import queue, redis_connection
+    from tests.test_production import REDIS_URL, second_app
+
+    name = f"evalapp-test-{secrets.token_hex(4)}"
+    node = second_app(app, REDIS_URL=REDIS_URL, JOBS_QUEUE=name)
+    job_id = roster_import(world, ImportStage.applying, 0)[0].id
+    with node.app_context():
+        worker = Worker([queue(node)], connection=redis_connection(REDIS_URL), name=f"{name}-worker")
+        worker.register_birth()
+        worker.heartbeat()
+        try:
+            job = db.session.get(ImportJob, job_id)
+            job.runner = f"rq:{worker.name}"
+            db.session.commit()
+            assert not job.stalled
+            # Killed with -9: its key stays in Redis for a while, but its heart no longer beats.
+            redis_connection(REDIS_URL).hset(worker.key, "last_heartbeat",
+                                             utcformat(datetime.now(UTC) - timedelta(minutes=2)))
+            assert job.stalled
+        finally:
+            worker.register_death()
+            connection = Redis.from_url(REDIS_URL)
+            for key in connection.scan_iter(f"*{name}*"):
+                connection.delete(key)

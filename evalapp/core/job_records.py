@@ -29,6 +29,7 @@ from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.enums import LabelledEnum
 from evalapp.core.errors import Refused
+from evalapp.core.jobs import current_runner, runner_alive
 from evalapp.core.timeutil import utcnow
 
 
@@ -91,6 +92,9 @@ class Job(db.Model):
     attempts = db.Column(db.Integer, nullable=False, default=1, server_default="1")
     #: For the user, in Chinese: why it failed, or what it wants to say.
     message = db.Column(db.String(500), nullable=True)
+    #: The process running it ("rq:<worker>" or "pid:<host>:<pid>"): when that is gone, the job is stalled
+    #: at once, not only after `stalled_after` without a heartbeat.
+    runner = db.Column(db.String(120), nullable=True)
 
     created_by = db.relationship("Account", foreign_keys=[created_by_id])
 
@@ -111,6 +115,8 @@ class Job(db.Model):
     @stage.inplace.setter
     def _stage_setter(self, stage):
         self._stage, self.state = stage.value, stage.state
+        if stage.state == JobState.running:
+            self.runner = current_runner()
         if stage.state == JobState.running and self.started_at is None:
             self.started_at = utcnow()
         self.finished_at = utcnow() if stage.state.finished else None
@@ -141,7 +147,12 @@ class Job(db.Model):
         return min(self.processed / self.total, 1.0)
 
     def is_stalled(self, now=None):
-        return self.state.active and self.updated_at < (now or utcnow()) - self.stalled_after
+        """Queued or running without a heartbeat for `stalled_after`, or running in a process that is gone."""
+        if not self.state.active:
+            return False
+        if self.updated_at < (now or utcnow()) - self.stalled_after:
+            return True
+        return self.state == JobState.running and self.runner is not None and not runner_alive(self.runner)
 
     @property
     def stalled(self):
@@ -158,6 +169,7 @@ def stage_values(stage, now=None):
     values = {"stage": stage.value, "state": stage.state, "finished_at": now if stage.state.finished else None}
     if stage.state == JobState.running:
         values["started_at"] = func.coalesce(Job.__table__.c.started_at, now)
+        values["runner"] = current_runner()
     return values
 
 

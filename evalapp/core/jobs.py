@@ -9,6 +9,8 @@ killed, so job pages treat a job without progress for a long time as stalled (co
 """
 import functools
 import logging
+import os
+import socket
 import threading
 import time
 from datetime import UTC
@@ -131,3 +133,50 @@ def background_state(app):
             "worker_silent_s": round(now - freshest) if freshest else None,
             "clock_silent_s": round(now - float(ticked)) if ticked else None,
             "waiting": len(q), "oldest_waiting_s": round(now - enqueued) if enqueued else None}
+
+
+#: A worker that has not beaten its heart for this long while running a job is taken for dead (RQ
+#: beats every 30 s while a job runs).
+RUNNER_SILENT_SECONDS = 75
+
+
+def current_runner():
+    """Who is running the job now: "rq:<worker>" inside an RQ work horse, else "pid:<host>:<pid>"."""
+    from rq import get_current_job
+
+    try:
+        running = get_current_job()
+    except Exception:  # no RQ connection in this context: not a work horse
+        running = None
+    if running is not None and running.worker_name:
+        return f"rq:{running.worker_name}"
+    return f"pid:{socket.gethostname()}:{os.getpid()}"
+
+
+def runner_alive(runner, app=None):
+    """Whether the process `runner` names is still there; True whenever it cannot be told from here."""
+    kind, _, rest = (runner or "").partition(":")
+    if kind == "pid":
+        host, _, pid = rest.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return True
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+    app = app or current_app._get_current_object()
+    if kind == "rq" and app.config.get("REDIS_URL"):
+        from rq import Worker
+
+        try:
+            worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + rest,
+                                        connection=redis_connection(app.config["REDIS_URL"]))
+        except Exception:  # Redis away: say nothing rather than call a live worker dead
+            return True
+        if worker is None or worker.last_heartbeat is None:
+            return False
+        return time.time() - worker.last_heartbeat.replace(tzinfo=UTC).timestamp() < RUNNER_SILENT_SECONDS
+    return True
