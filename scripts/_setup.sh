@@ -13,9 +13,10 @@ say() { printf '[evalapp] %s\n' "$*" >&2; }
 # pdftotext for reading PDFs back in the tests, and venv support for Debian's own Python.
 SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils"
 # scripts/test sets EVALAPP_SETUP_FOR=test: the browser tests drive Debian's chromium through
-# Playwright (never Playwright's own browser download), which merely serving the app does not need.
+# Playwright (never Playwright's own browser download), and the download tests run behind a real
+# nginx; merely serving the app needs neither.
 if [ "${EVALAPP_SETUP_FOR:-run}" = test ]; then
-    SYSTEM_PACKAGES="$SYSTEM_PACKAGES chromium"
+    SYSTEM_PACKAGES="$SYSTEM_PACKAGES chromium nginx-light"
 fi
 
 find_python() {
