@@ -237,12 +237,16 @@ def test_jobs_status_lists_recent_jobs_by_kind_and_state(world, app):
 # --- A dead runner shows at once ---------------------------------------------------------------------
 
 def test_a_job_whose_process_is_gone_shows_as_stalled_at_once_not_ten_minutes_later(app, world, login):
+    import os
     import socket
     import subprocess  # nosec B404: a process that ends at once, for its pid
     import sys
 
     job, page_url, retry_url = roster_import(world, ImportStage.applying, 0)
-    assert job.runner.startswith("pid:") and not job.stalled           # this very process runs it
+    assert job.runner is None and not job.stalled      # moved to running by a request: no runner known yet
+    job.runner = f"pid:{socket.gethostname()}:{os.getpid()}"
+    db.session.commit()
+    assert not job.stalled                                              # this very process runs it
     gone = subprocess.Popen([sys.executable, "-c", "pass"])  # nosec B603
     gone.wait()
     job.runner = f"pid:{socket.gethostname()}:{gone.pid}"
@@ -252,6 +256,23 @@ def test_a_job_whose_process_is_gone_shows_as_stalled_at_once_not_ten_minutes_la
     assert STALLED in page and f'action="{retry_url}"' in page
     result = app.test_cli_runner().invoke(args=["jobs", "status", "--kind", "roster_import"])
     assert "STALLED" in result.output
+
+
+def test_a_job_names_its_runner_when_it_runs_not_when_a_request_queues_it(app, world, login, upload_folder):
+    """A web worker recycled after queueing a job must not make the job look dead."""
+    import os
+
+    from evalapp.core.jobs import run_in_background
+    from evalapp.rosters.operations import run_preview, start_import
+    from tests.builders import csv_file, make_id
+
+    roster = csv_file([["新会员", "13800000001", make_id(1), world.union_a.name]])
+    job = start_import(world.union_a, world.county_officer, io.BytesIO(roster), "x.csv")
+    db.session.commit()
+    assert job.runner is None
+    run_in_background(app, run_preview, job.id)                      # JOBS_INLINE: runs here, as a job
+    db.session.expire_all()
+    assert job.stage == ImportStage.previewed and job.runner.endswith(f":{os.getpid()}")
 
 
 @pytest.mark.service

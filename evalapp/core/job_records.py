@@ -116,6 +116,8 @@ class Job(db.Model):
     def _stage_setter(self, stage):
         self._stage, self.state = stage.value, stage.state
         if stage.state == JobState.running:
+            # Outside a job's execution this clears a runner an earlier step left (the next step may
+            # run elsewhere); the runner names itself with its first heartbeat.
             self.runner = current_runner()
         if stage.state == JobState.running and self.started_at is None:
             self.started_at = utcnow()
@@ -181,6 +183,8 @@ def heartbeat(job_id, stage=None, **values):
     """
     if stage is not None:
         values |= stage_values(stage)
+    if runner := current_runner():  # a job that a request moved to running names its runner here
+        values["runner"] = runner
     with db.engine.begin() as connection:
         connection.execute(update(Job.__table__).where(Job.__table__.c.id == job_id).values(updated_at=utcnow(), **values))
 

@@ -7,6 +7,8 @@ machine), in a daemon thread of the web process on the embedded default (nothing
 inline when JOBS_INLINE is set (the tests). A thread dies with its process and a worker can be
 killed, so job pages treat a job without progress for a long time as stalled (core.job_records).
 """
+import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -40,7 +42,7 @@ def run_in_background(app, fn, *args):
     the caller).
     """
     if app.config.get("JOBS_INLINE"):
-        with app.app_context():
+        with app.app_context(), _executing():
             fn(*args)
         return None
     if uses_queue(app):
@@ -86,7 +88,7 @@ def run_job(target, args):
     app = current_app._get_current_object() if has_app_context() else _worker_app()
     from evalapp.core.db import db
 
-    with app.app_context():
+    with app.app_context(), _executing():
         # A forked work horse must never use connections it inherited from the worker process.
         db.engine.dispose(close=False)
         try:
@@ -104,7 +106,7 @@ def _worker_app():
 
 
 def _run_logged(app, fn, args):
-    with app.app_context():
+    with app.app_context(), _executing():
         try:
             fn(*args)
         except Exception:
@@ -140,8 +142,25 @@ def background_state(app):
 RUNNER_SILENT_SECONDS = 75
 
 
+_in_job = contextvars.ContextVar("evalapp_in_job", default=False)
+
+
+@contextlib.contextmanager
+def _executing():
+    """Mark the code inside as a job's own execution (not the request that queued it)."""
+    token = _in_job.set(True)
+    try:
+        yield
+    finally:
+        _in_job.reset(token)
+
+
 def current_runner():
-    """Who is running the job now: "rq:<worker>" inside an RQ work horse, else "pid:<host>:<pid>"."""
+    """Who is running the job now: "rq:<worker>" inside an RQ work horse, "pid:<host>:<pid>" in a
+    thread or a command; None outside a job's execution (a request that only queued it: the web
+    process it ran in says nothing about the worker that will run the job)."""
+    if not _in_job.get():
+        return None
     from rq import get_current_job
 
     try:
