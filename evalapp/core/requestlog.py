@@ -14,6 +14,8 @@ import uuid
 
 from flask import g, has_request_context, request
 
+from evalapp.core import metrics
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 #: Endpoints whose requests are not logged: a ballot's moment must not be recorded, neither by the
@@ -107,8 +109,6 @@ def init_app(app):
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
         if request.endpoint not in UNCOUNTED_ENDPOINTS:
-            from evalapp.core import metrics
-
             metrics.count("requests", f"{response.status_code // 100}xx")
         if request.endpoint not in UNLOGGED_ENDPOINTS and "request_started" in g:
             duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)

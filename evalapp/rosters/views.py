@@ -73,20 +73,27 @@ def _managed_job(job_id):
 @bp.route("/unions/<int:union_id>/import", methods=["GET", "POST"])
 def upload(union_id):
     union = _managed_union(union_id)
-    form, outcome = UploadForm(), None
+    return _upload_page(union, UploadForm(), "roster", ImportJob, "rosters/upload.html", columns=COLUMNS,
+                        grassroots=union.kind == UnionKind.grassroots)
+
+
+def _upload_page(union, form, file_field, job_class, template, **values):
+    """Start an import of `job_class` from the uploaded file and go to its page; or show the form and
+    the union's recent imports of that kind."""
+    outcome = None
     if form.validate_on_submit():
-        roster = form.roster.data
-        outcome = perform(start_import, union, current_user, roster.stream, roster.filename,
+        upload = form[file_field].data
+        outcome = perform(start_import, union, current_user, upload.stream, upload.filename, job_class=job_class,
                           success="文件已上传。")
         if outcome.ok:
-            job_id = outcome.value.id
-            uploads.claim(outcome.value.stored_name)
-            run_in_background(current_app._get_current_object(), run_preview, job_id)
-            return redirect(url_for(".job", job_id=job_id))
-    jobs = db.session.scalars(select(ImportJob).where(ImportJob.union_id == union.id, ImportJob.kind == "roster_import")
-                              .order_by(ImportJob.id.desc()).limit(RECENT_JOBS)).all()
-    return render_template("rosters/upload.html", union=union, form=form, jobs=jobs, columns=COLUMNS,
-                           grassroots=union.kind == UnionKind.grassroots), form_status(form, outcome)
+            job = outcome.value
+            uploads.claim(job.stored_name)
+            run_in_background(current_app._get_current_object(), _runner(job, ImportStage.uploaded), job.id)
+            return redirect(url_for(".job", job_id=job.id))
+    jobs = db.session.scalars(select(job_class).where(
+        job_class.union_id == union.id, job_class.kind == job_class.__mapper__.polymorphic_identity)
+        .order_by(job_class.id.desc()).limit(RECENT_JOBS)).all()
+    return render_template(template, union=union, form=form, jobs=jobs, **values), form_status(form, outcome)
 
 
 @bp.route("/jobs/<int:job_id>")
@@ -160,21 +167,8 @@ def retry_view(job_id):
 @bp.route("/unions/<int:union_id>/tree-import", methods=["GET", "POST"])
 def tree_upload(union_id):
     """The unions below `union_id` from a file (工会组织架构表), by union code."""
-    union = _managed_union(union_id)
-    form, outcome = TreeUploadForm(), None
-    if form.validate_on_submit():
-        tree = form.tree.data
-        outcome = perform(start_import, union, current_user, tree.stream, tree.filename, job_class=UnionTreeImport,
-                          success="文件已上传。")
-        if outcome.ok:
-            job_id = outcome.value.id
-            uploads.claim(outcome.value.stored_name)
-            run_in_background(current_app._get_current_object(), run_tree_preview, job_id)
-            return redirect(url_for(".job", job_id=job_id))
-    jobs = db.session.scalars(select(UnionTreeImport).where(UnionTreeImport.union_id == union.id)
-                              .order_by(UnionTreeImport.id.desc()).limit(RECENT_JOBS)).all()
-    return render_template("rosters/tree_upload.html", union=union, form=form, jobs=jobs, columns=TREE_COLUMNS), \
-        form_status(form, outcome)
+    return _upload_page(_managed_union(union_id), TreeUploadForm(), "tree", UnionTreeImport,
+                        "rosters/tree_upload.html", columns=TREE_COLUMNS)
 
 
 @bp.route("/template.csv")
