@@ -96,3 +96,17 @@ def pdf_text(path):
 def compact(text):
     """`text` without any white space: words a PDF breaks across lines compare whole."""
     return "".join(text.split())
+
+
+def next_local_hour(hour):
+    """The next `hour` o'clock, Shanghai time, from now (naive UTC, as stored): never in the past, so
+    that copies of notices written now are already due then, whatever time the suite runs."""
+    from datetime import UTC, timedelta
+
+    from evalapp.core.timeutil import to_local, utcnow
+
+    now = utcnow()
+    moment = to_local(now).replace(hour=hour, minute=0, second=0, microsecond=0)
+    if moment.astimezone(UTC).replace(tzinfo=None) < now:
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from evalapp.campaigns import operations as campaign_ops
 from evalapp.campaigns.models import Campaign
 from evalapp.core.audit import AuditEntry
 from evalapp.core.db import db
-from evalapp.core.timeutil import from_local, utcnow
+from evalapp.core.timeutil import utcnow
 from evalapp.notifications import delivery
 from evalapp.notifications.broadcasts import announce, fan_out
 from evalapp.notifications.delivery import deliver_due
@@ -21,6 +21,7 @@ from evalapp.notifications.operations import notify
 from evalapp.notifications.sms import signature
 from evalapp.unions.models import Member
 from evalapp.voting.reminders import remind_closing
+from tests.builders import next_local_hour
 from tests.factories import close_and_publish, make_campaign, vote
 from tests.sms_gateway import SECRET, Gateway
 
@@ -52,9 +53,8 @@ def phones(world):
 
 
 def daytime(hour=10):
-    """A moment at `hour` o'clock today in Shanghai, as stored (naive UTC)."""
-    today = datetime.now().date()
-    return from_local(datetime(today.year, today.month, today.day, hour))
+    """The next `hour` o'clock in Shanghai, as stored (naive UTC): the clock the senders see."""
+    return next_local_hour(hour)
 
 
 def kinds(account):
@@ -334,7 +334,8 @@ def test_no_message_carries_anything_derived_from_a_ballot(world, phones, gatewa
 @pytest.mark.service
 def test_electors_without_an_account_are_texted_how_to_activate_once_per_number(world, phones, gateway, login,
                                                                                   monkeypatch):
-    monkeypatch.setattr(delivery, "utcnow", lambda: daytime(10))
+    now = daytime(10)
+    monkeypatch.setattr(delivery, "utcnow", lambda: now)
     for name, phone in (("未开通甲", "13900000001"), ("未开通乙", "13900000002"), ("未开通丙", "13900000002"),
                         ("没有手机号", None)):
         db.session.add(Member(union_id=world.union_a.id, name=name, phone=phone))
@@ -346,12 +347,12 @@ def test_electors_without_an_account_are_texted_how_to_activate_once_per_number(
     assert all(m["content"].endswith(f"详情：{PUBLIC}/activate") for m in opened if "激活码" in m["content"])
     assert len([m for m in opened if "请登录参加评议" in m["content"]]) == 5
     # A day before closing, the reminder reaches them too; the officers see how many people it reached.
-    db.session.get(Campaign, campaign.id).opened_at = utcnow() - timedelta(days=3)
-    db.session.get(Campaign, campaign.id).closes_at = utcnow() + timedelta(hours=10)
+    db.session.get(Campaign, campaign.id).opened_at = now - timedelta(days=3)
+    db.session.get(Campaign, campaign.id).closes_at = now + timedelta(hours=10)
     db.session.commit()
     vote(campaign, world.members[0], [0, 0, 0])
     db.session.commit()
-    assert remind_closing() == 1
+    assert remind_closing(now=now) == 1
     closing = [m["to"] for m in gateway.messages if m["kind"] == "voting.closing"]
     assert sorted(closing) == sorted([phone_of(i) for i in range(2, 6)] + ["13900000001", "13900000002"])
     page = login("county_officer").get(f"/campaigns/{campaign.id}").get_data(as_text=True)

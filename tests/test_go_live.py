@@ -2,7 +2,6 @@
 city-wide batch of chair evaluations, and everyone told (the chairs, and every elector, with an
 account or not), by inbox and by SMS through a real gateway."""
 import re
-from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +10,6 @@ from evalapp.accounts.models import Account, Role, RoleGrant
 from evalapp.campaigns.batches import BatchSpec, apply_to_batch, create_batch, select_unions
 from evalapp.campaigns.models import BatchRule, Campaign, CampaignState
 from evalapp.core.db import db
-from evalapp.core.timeutil import from_local
 from evalapp.duty_reports.operations import save_report
 from evalapp.notifications import delivery
 from evalapp.notifications.models import Notification
@@ -19,7 +17,7 @@ from evalapp.questionnaires.models import ItemKind
 from evalapp.questionnaires.operations import add_item, create_questionnaire
 from evalapp.unions.invitations import activate, issue_invitations
 from evalapp.unions.models import Member, Union
-from tests.builders import make_id
+from tests.builders import make_id, next_local_hour
 from tests.factories import make_account
 from tests.sms_gateway import SECRET, Gateway
 
@@ -54,8 +52,8 @@ def test_a_federation_goes_from_two_files_to_a_city_wide_batch_where_everyone_is
     for key, value in {"SMS_GATEWAY_URL": gateway.url, "SMS_GATEWAY_SECRET": SECRET,
                        "PUBLIC_URL": "https://pj.example.cn"}.items():
         monkeypatch.setitem(app.config, key, value)
-    today = datetime.now().date()
-    monkeypatch.setattr(delivery, "utcnow", lambda: from_local(datetime(today.year, today.month, today.day, 10)))
+    ten = next_local_hour(10)                                       # daytime: no quiet hours for the SMS
+    monkeypatch.setattr(delivery, "utcnow", lambda: ten)
     try:
         # The tree, then the rosters, each from one file. The file names the chairs already: new unions
         # have no roster yet, so they are appointed when the same file is imported again.
