@@ -1,5 +1,6 @@
 """Running as a service: configuration from the environment, health, request ids, error pages,
 session expiry and jobs queued in Redis for `flask jobs worker`."""
+import importlib.metadata
 import io
 import json
 import os
@@ -191,6 +192,7 @@ def test_health_answers_without_a_login_and_sets_no_cookie(client, world):
     assert body["status"] == "ok" and body["checks"]["database"]["ok"]
     assert body["checks"]["redis"] == {"ok": True, "used": False}
     assert "Set-Cookie" not in response.headers
+    assert body["release"] == importlib.metadata.version("evalapp")     # which code an instance runs
 
 
 def test_health_reports_an_unreachable_redis_as_unavailable(app):

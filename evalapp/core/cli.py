@@ -1,4 +1,4 @@
-"""`flask audit verify`; each domain package adds its own commands (its `init_app`)."""
+"""`flask audit verify`, `flask release plan`; each domain package adds its own commands (its `init_app`)."""
 import click
 from flask.cli import AppGroup
 
@@ -26,8 +26,34 @@ def verify():
         raise SystemExit(1)
 
 
+release_cli = AppGroup("release", help="Upgrading to a new release.")
+
+
+@release_cli.command("plan")
+@click.option("--quiet", is_flag=True, help="Print one word for scripts: none, rolling or stop.")
+def release_plan(quiet):
+    """The pending migrations, and whether the service must stop for them (scripts/upgrade)."""
+    from evalapp.core.releases import pending_migrations
+
+    pending = pending_migrations()
+    stop = any(migration.stops_the_service for migration in pending)
+    if quiet:
+        click.echo("stop" if stop else "rolling" if pending else "none")
+        return
+    for migration in pending:
+        click.echo(f"{migration.revision}  {migration.message}"
+                   + ("  (the previous release cannot run after it)" if migration.stops_the_service else ""))
+    if not pending:
+        click.echo("the database is at the newest migration")
+    elif stop:
+        click.echo("stop every instance and worker before migrating")
+    else:
+        click.echo("the running release survives these migrations: migrate, then restart one instance at a time")
+
+
 def init_app(app):
     from evalapp.core.worker import jobs_cli
 
     app.cli.add_command(jobs_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(release_cli)

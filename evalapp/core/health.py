@@ -4,6 +4,7 @@ With the job queue in Redis it also reports the background side, which a load ba
 act on but monitoring must: whether a worker has sent a heartbeat lately, whether the clock ticked
 (the campaign schedule, reminders and notices depend on it), and how long the oldest job has waited.
 """
+import importlib.metadata
 import time
 
 from flask import Blueprint, current_app, jsonify
@@ -16,6 +17,18 @@ from evalapp.core.limits import limiter
 bp = Blueprint("health", __name__)
 
 
+def _installed_release():
+    try:
+        return importlib.metadata.version("evalapp")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: The release this process loaded, read once at start: after an upgrade, an instance still naming
+#: the old one was reloaded rather than restarted and runs the old code.
+RELEASE = _installed_release()
+
+
 @bp.route("/healthz")
 @public
 @limiter.exempt
@@ -25,7 +38,8 @@ def healthz():
     checks["redis"] = _check(lambda: _redis_ping(redis_url)) if redis_url else {"ok": True, "used": False}
     healthy = all(check["ok"] for check in checks.values())
     background = _background() if healthy else {"ok": False, "error": "unchecked"}
-    response = jsonify(status="ok" if healthy else "unavailable", checks=checks, jobs=background)
+    response = jsonify(status="ok" if healthy else "unavailable", release=RELEASE, checks=checks,
+                       jobs=background)
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
     return response

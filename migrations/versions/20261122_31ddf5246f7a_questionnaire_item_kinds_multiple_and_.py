@@ -18,6 +18,8 @@ revision = '31ddf5246f7a'
 down_revision = 'f54127141d86'
 branch_labels = None
 depends_on = None
+# The previous release cannot run on the schema this leaves (evalapp.core.releases).
+STOP_THE_SERVICE = True
 
 
 def upgrade():

@@ -14,6 +14,8 @@ revision = 'a0e513ca9d16'
 down_revision = '31ddf5246f7a'
 branch_labels = None
 depends_on = None
+# The previous release cannot run on the schema this leaves (evalapp.core.releases).
+STOP_THE_SERVICE = True
 
 
 def upgrade():

@@ -16,6 +16,8 @@ revision = 'e14a5e55101d'
 down_revision = '60582023da63'
 branch_labels = None
 depends_on = None
+# The previous release cannot run on the schema this leaves (evalapp.core.releases).
+STOP_THE_SERVICE = True
 
 
 def upgrade():

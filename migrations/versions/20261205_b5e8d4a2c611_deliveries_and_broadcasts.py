@@ -13,6 +13,8 @@ revision = 'b5e8d4a2c611'
 down_revision = 'a7c3d2e91b40'
 branch_labels = None
 depends_on = None
+# The previous release cannot run on the schema this leaves (evalapp.core.releases).
+STOP_THE_SERVICE = True
 
 
 def upgrade():

@@ -17,6 +17,8 @@ revision = 'fb9f1192c363'
 down_revision = 'e14c0ed1a001'
 branch_labels = None
 depends_on = None
+# The previous release cannot run on the schema this leaves (evalapp.core.releases).
+STOP_THE_SERVICE = True
 
 #: The old tables' states are the new stages; each stage's generic state.
 ROSTER_STATE = ("CASE state WHEN 'uploaded' THEN 'queued' WHEN 'previewing' THEN 'running' "
