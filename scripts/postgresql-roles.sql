@@ -3,8 +3,8 @@
 -- else. The runtime role cannot truncate, update or delete audit log entries, nor drop the triggers
 -- that keep the log append-only: only the owner could, and the application never runs as the owner.
 --
---   sudo -u postgres psql -d evalapp -v owner=evalapp_owner -v runtime=evalapp -v schema=public \
---        -f scripts/postgresql-roles.sql
+--   (cd / && sudo -u postgres psql -v ON_ERROR_STOP=1 -d evalapp -v owner=evalapp_owner -v runtime=evalapp \
+--        -v schema=public) < /srv/evalapp/app/scripts/postgresql-roles.sql
 --
 -- Run it once after the first `flask db upgrade` (as the owner). The default privileges below cover
 -- the tables later migrations create.
