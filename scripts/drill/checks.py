@@ -1,15 +1,18 @@
 """What the deployment drill checks once the guide has run, from inside the drill machine's network:
 run by scripts/deployment_drill, never by hand.
 
-    python checks.py install CA_FILE PASSWORD      the install answers over HTTPS and a first
-                                                   administrator sets up the federation
+    python checks.py install CA_FILE PASSWORD      the install answers over HTTPS, a first administrator
+                                                   sets up the federation and downloads a review PDF
     python checks.py failover CA_FILE PASSWORD     one instance stopped: nginx serves from the other
-    python checks.py watch CA_FILE SECONDS OUT     GET /healthz through nginx without pause, every
-                                                   status written to OUT (during an upgrade)
+    python checks.py watch CA_FILE PASSWORD OUT STOP
+                                                   a signed-in page and /healthz through nginx without
+                                                   pause until the file STOP appears, every status
+                                                   written to OUT (during an upgrade)
     python checks.py release PORT...               the release each instance runs
 """
 import http.cookies
 import json
+import os
 import re
 import ssl
 import sys
@@ -47,7 +50,7 @@ class Browser:
         if response.status in (301, 302, 303):
             return self.request("GET", response.headers["Location"])
         self.last_url = url
-        found = re.search(r'name="csrf_token" value="([^"]+)"', response.data.decode(errors="replace"))
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.data.decode(errors="replace"))
         self.token = found.group(1) if found else self.token
         return response
 
@@ -57,6 +60,11 @@ class Browser:
     def post(self, path, fields, files=None):
         body = {"csrf_token": self.token, **fields, **(files or {})}
         return self.request("POST", path, fields=body, encode_multipart=bool(files))
+
+
+def words(response):
+    """A page's text without its tags, as a reader sees it."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.data.decode()))
 
 
 def expect(condition, message):
@@ -89,7 +97,8 @@ def install(ca_file, password):
     admin = Browser(ca_file)
     admin.get("/login")
     page = admin.post("/login", {"username": "jgadmin", "password": password})
-    expect(page.status == 200 and "创建市总工会" in page.data.decode(), "the first administrator is led to /setup")
+    expect(page.status == 200 and "创建市总工会" in page.data.decode(),
+           f"the first administrator is led to /setup ({admin.last_url}: {page.status})")
     expect(all(morsel["secure"] for morsel in admin.cookies.values()), "every cookie is Secure over HTTPS")
     page = admin.post("/setup", {"name": "江门市总工会", "code": "GH-440700"})
     text = page.data.decode()
@@ -106,11 +115,26 @@ def install(ca_file, password):
         job = admin.get(job_url)
     expect("确认导入" in job.data.decode(), "the worker checked the tree file")
     done = admin.post(job_url + "/apply", {})
-    expect(re.search(r"已设立的新工会</td><td class=\"num\">4<", done.data.decode()) is not None,
-           "four unions are created under the federation")
+    expect(re.search(r"已设立的新工会\s+4\b", words(done)) is not None, "four unions are created under the federation")
     unions = admin.get("/unions/").data.decode()
     expect("某某有限公司工会" in unions, "the imported unions are listed")
-    return admin
+
+    # A file the worker wrote, handed to nginx by X-Accel-Redirect: nginx's own user reads it through
+    # the group, and the Chinese name survives the trip (RFC 6266).
+    admin.get(f"/unions/{city.group(1)}/review")
+    job = admin.post(f"/unions/{city.group(1)}/review", {"period_start": "2026-01-01", "period_end": "2026-12-31"})
+    job_url, link, deadline = admin.last_url, None, time.monotonic() + 120
+    while link is None and time.monotonic() < deadline:
+        link = re.search(r'href="(/reviews/\d+/download)"', job.data.decode())
+        time.sleep(0 if link else 2)
+        job = job if link else admin.get(job_url)
+    expect(link is not None, "the worker made a review PDF")
+    pdf = admin.get(link.group(1))
+    disposition = pdf.headers.get("Content-Disposition", "")
+    expect(pdf.status == 200 and pdf.data.startswith(b"%PDF") and "X-Accel-Redirect" not in pdf.headers,
+           f"nginx serves the PDF itself ({pdf.status}, {len(pdf.data)} bytes)")
+    expect("filename*=UTF-8''%E5%AE%A1%E9%98%85%E6%8A%A5%E5%91%8A" in disposition,
+           f"under its Chinese name: {disposition}")
 
 
 def failover(ca_file, password):
@@ -122,14 +146,18 @@ def failover(ca_file, password):
     expect(set(statuses) == {200}, f"with one instance down every request is served: {sorted(set(statuses))}")
 
 
-def watch(ca_file, seconds, out):
+def watch(ca_file, password, out, stop_file):
+    """Until `stop_file` appears: a signed-in officer's page and /healthz, in turn, through nginx."""
     browser = Browser(ca_file)
-    statuses, deadline = [], time.monotonic() + float(seconds)
-    while time.monotonic() < deadline:
-        try:
-            statuses.append(browser.get("/healthz").status)
-        except urllib3.exceptions.HTTPError as error:
-            statuses.append(type(error).__name__)
+    browser.get("/login")
+    browser.post("/login", {"username": "jgadmin", "password": password})
+    statuses, deadline = [], time.monotonic() + 1800
+    while not os.path.exists(stop_file) and time.monotonic() < deadline:
+        for path in ("/unions/", "/healthz"):
+            try:
+                statuses.append(browser.get(path).status)
+            except urllib3.exceptions.HTTPError as error:
+                statuses.append(type(error).__name__)
         time.sleep(0.05)
     with open(out, "w") as file:
         json.dump(statuses, file)
