@@ -16,7 +16,8 @@ def upgrade(env_file, database_url, tmp_path):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DATABASE_", "EVALAPP_", "REDIS_", "FLASK_"))}
     env.update({"EVALAPP_USER": getpass.getuser(), "EVALAPP_ENV_FILE": str(env_file),
-                "EVALAPP_MIGRATION_DATABASE_URL": database_url, "EVALAPP_RESTART_PAUSE": "0", "PATH": f"{tmp_path}:{env['PATH']}"})
+                "EVALAPP_MIGRATION_DATABASE_URL": database_url, "EVALAPP_RESTART_PAUSE": "0",
+                "PATH": f"{tmp_path}:{env['PATH']}"})
     return subprocess.run([str(ROOT / "scripts" / "upgrade"), "--no-install"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)  # nosec B603
 
