@@ -115,6 +115,9 @@ def install(ca_file, password):
         job = admin.get(job_url)
     expect("确认导入" in job.data.decode(), "the worker checked the tree file")
     done = admin.post(job_url + "/apply", {})
+    while "导入结果" not in words(done) and time.monotonic() < deadline:
+        time.sleep(2)                                   # the worker applies it
+        done = admin.get(job_url)
     expect(re.search(r"已设立的新工会\s+4\b", words(done)) is not None, "four unions are created under the federation")
     unions = admin.get("/unions/").data.decode()
     expect("某某有限公司工会" in unions, "the imported unions are listed")
