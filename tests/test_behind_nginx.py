@@ -24,6 +24,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.factories import make_campaign
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+ROOT = Path(__file__).resolve().parents[1]
 NAME = "述职报告（终稿）2026.docx"
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -35,11 +36,21 @@ def free_port():
 
 
 class Nginx:
-    """nginx in front of `upstream`, serving /_uploads/ from `uploads` to X-Accel-Redirect only."""
+    """nginx in front of `upstream`, serving /_uploads/ from `uploads` to X-Accel-Redirect only; or
+    with `servers` of the caller's own, listening on `port`."""
 
-    def __init__(self, folder, upstream, uploads):
-        self.port, self.folder = free_port(), folder
+    def __init__(self, folder, upstream=None, uploads=None, *, servers=None, port=None):
+        self.port, self.folder = port or free_port(), folder
         user = "user www-data www-data;" if os.geteuid() == 0 else ""
+        servers = servers or f"""
+    server {{
+        listen 127.0.0.1:{self.port};
+        location /_uploads/ {{ internal; alias {uploads}/; }}
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_set_header Host $host;
+        }}
+    }}"""
         (folder / "nginx.conf").write_text(f"""
 {user}
 daemon off;
@@ -50,14 +61,7 @@ http {{
     access_log {folder}/access.log;
     client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy; fastcgi_temp_path {folder}/fastcgi;
     uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;
-    server {{
-        listen 127.0.0.1:{self.port};
-        location /_uploads/ {{ internal; alias {uploads}/; }}
-        location / {{
-            proxy_pass http://127.0.0.1:{upstream};
-            proxy_set_header Host $host;
-        }}
-    }}
+{servers}
 }}
 """)
         self.process = subprocess.Popen([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)],  # nosec B603
@@ -154,3 +158,64 @@ def test_a_file_named_in_chinese_arrives_through_nginx_under_its_name_when_the_m
         # What the issue found: files written 0600 in 0700 folders are out of nginx's reach.
         assert response.status == 403
         assert "Permission denied" in (folder / "error.log").read_text()
+
+
+# The guide's own site (docs/deployment.md, step 7), with this test's ports and paths -----------------
+
+def guide_site(folder, tls_port, live, dead):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("guide", ROOT / "scripts" / "drill" / "guide.py")
+    guide = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guide)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",  # nosec
+                    "/CN=pingyi.example.cn", "-addext", "subjectAltName=DNS:pingyi.example.cn",
+                    "-keyout", str(folder / "privkey.pem"), "-out",
+                    str(folder / "fullchain.pem")], check=True, capture_output=True)
+    site = guide.written_file("/etc/nginx/sites-available/evalapp")
+    for written, here in {"listen 443 ssl http2;": f"listen 127.0.0.1:{tls_port} ssl http2;",
+                          "listen 80;": f"listen 127.0.0.1:{free_port()};",
+                          "127.0.0.1:8001": f"127.0.0.1:{live}", "127.0.0.1:8002": f"127.0.0.1:{dead}",
+                          "/etc/ssl/evalapp/": f"{folder}/", "/var/log/nginx/": f"{folder}/",
+                          "/srv/evalapp/app/static": str(ROOT / "static"),
+                          "/srv/evalapp/app/instance/uploads/": f"{folder}/"}.items():
+        assert written in site
+        site = site.replace(written, here)
+    return site
+
+
+def test_the_guides_site_survives_a_dead_instance_logs_no_vote_and_shows_the_retry_page_when_all_are_down(
+        app, world, folder):
+    live = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=live.serve_forever, daemon=True).start()
+    nginx = Nginx(folder, servers=guide_site(folder, tls_port := free_port(), live.server_port, free_port()),
+                  port=tls_port)
+    pool = urllib3.PoolManager(ca_certs=str(folder / "fullchain.pem"), server_hostname="pingyi.example.cn",
+                               retries=False)
+    base, host = f"https://127.0.0.1:{tls_port}", {"Host": "pingyi.example.cn"}
+    campaign = make_campaign(world, "open")
+    vote = f"/campaigns/{campaign.id}/vote"
+    try:
+        # One instance refuses connections: every request, a POST included, is served by the other.
+        answers = [pool.request("GET", f"{base}/healthz", headers=host).status for _ in range(6)]
+        answers.append(pool.request("POST", f"{base}/login", headers=host, fields={"username": "m1"},
+                                    encode_multipart=False).status)
+        assert answers == [200] * 6 + [400]                # the app's own answer (no CSRF token), not nginx's
+        # The moment of voting leaves nothing in nginx's logs: not the ballot, not the receipt page,
+        # not the vote page's stylesheet (whose Referer is the vote page).
+        pool.request("GET", f"{base}{vote}", headers=host)
+        pool.request("GET", f"{base}/campaigns/{campaign.id}/voted", headers=host)
+        pool.request("GET", f"{base}/static/app.css", headers={**host, "Referer": f"https://pingyi.example.cn{vote}"})
+        # Both instances down: a ballot in flight gets the page telling the voter how to check it was stored.
+        live.shutdown()
+        live.server_close()
+        down = pool.request("POST", f"{base}{vote}", headers=host, fields={"q1": "1"}, encode_multipart=False)
+        assert down.status == 502
+        assert "如果您刚才提交的是评议投票" in down.data.decode() and "您已完成本次评议" in down.data.decode()
+    finally:
+        nginx.stop()
+    access = (folder / "evalapp.access.log").read_text()
+    assert "/healthz" in access and "/static/app.css" in access
+    assert "/vote" not in access and "/voted" not in access
+    error_log = folder / "evalapp.error.log"
+    assert "vote" not in (error_log.read_text() if error_log.exists() else "")   # upstream failures name requests
