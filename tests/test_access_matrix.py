@@ -348,6 +348,9 @@ ACCESS = {
     ("campaigns.show", "GET"): Case(VIEWERS, lambda world: f"/campaigns/{world.open.id}"),
     ("campaigns.act", "POST"): Case(MANAGERS, lambda world, campaign: (
         f"/campaigns/{campaign.id}/actions/start_reporting", {}), consumes=lambda world: make_campaign(world, "draft")),
+    ("campaigns.confirm", "GET"): Case(MANAGERS, lambda world: f"/campaigns/{world.open.id}/actions/close"),
+    ("results.count", "POST"): Case(MANAGERS, lambda world, campaign: (
+        f"/campaigns/{campaign.id}/actions/count", {}), consumes=lambda world: make_campaign(world, "closed")),
     ("results.publish", "POST"): Case(MANAGERS, lambda world, campaign: (
         f"/campaigns/{campaign.id}/actions/publish", {}), consumes=lambda world: make_campaign(world, "closed")),
     ("campaigns.poster", "GET"): Case(MANAGERS, lambda world: f"/campaigns/{world.open.id}/poster"),

@@ -1,6 +1,6 @@
 """Background jobs of every kind: a stalled job shown alike, a failed or stalled one started again, the status list.
 
-The kinds: roster imports, review PDFs, and the publication of a large result.
+The kinds: roster imports, review PDFs, and the count of a large result.
 """
 import io
 import json
@@ -49,19 +49,24 @@ def review_pdf(world, stage, minutes_ago):
 
 
 def large_publication(world, stage, minutes_ago):
-    campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
+    """A closed campaign too large to have been counted at closing, and a job counting it."""
+    threshold, publication.COUNT_IN_BACKGROUND_FROM = publication.COUNT_IN_BACKGROUND_FROM, 3
+    try:
+        campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
+    finally:
+        publication.COUNT_IN_BACKGROUND_FROM = threshold
     job = PublicationJob(subject=campaign, created_by=world.county_officer, stage=stage)
     db.session.add(job)
     db.session.flush()
     job.updated_at = utcnow() - timedelta(minutes=minutes_ago)
     db.session.commit()
-    return job, f"/campaigns/{campaign.id}", f"/campaigns/{campaign.id}/actions/publish"
+    return job, f"/campaigns/{campaign.id}", f"/campaigns/{campaign.id}/actions/count"
 
 
 @pytest.fixture
 def large_from_three(monkeypatch):
     """Treat three ballots as "large", so the background path runs on a small campaign."""
-    monkeypatch.setattr(publication, "PUBLISH_IN_BACKGROUND_FROM", 3)
+    monkeypatch.setattr(publication, "COUNT_IN_BACKGROUND_FROM", 3)
 
 
 #: A job of each kind at a running step: (make it, its kind's stalled limit in minutes).
@@ -198,11 +203,11 @@ def test_a_failed_review_pdf_is_generated_again_by_an_officer_who_may_ask_for_it
 
 # --- Publishing a large result again ---------------------------------------------------------------
 
-def test_a_failed_publication_is_asked_for_again_by_an_officer_of_the_campaign(world, login, large_from_three):
+def test_a_failed_count_is_asked_for_again_by_an_officer_of_the_campaign(world, login, large_from_three):
     job, page_url, publish_url = large_publication(world, PublicationStage.failed, 5)
-    job.message = publication.PUBLISH_FAILED
+    job.message = publication.COUNT_FAILED
     db.session.commit()
-    assert publication.PUBLISH_FAILED in login("county_officer").get(page_url).get_data(as_text=True)
+    assert publication.COUNT_FAILED in login("county_officer").get(page_url).get_data(as_text=True)
     for username in ("other_officer", "chair", "m1"):
         assert login(username).post(publish_url).status_code == 404
     db.session.expire_all()
@@ -210,11 +215,11 @@ def test_a_failed_publication_is_asked_for_again_by_an_officer_of_the_campaign(w
 
     assert login("city_officer").post(publish_url).status_code == 302
     db.session.expire_all()
-    assert job.stage == PublicationStage.published and job.attempts == 2 and job.message is None
+    assert job.stage == PublicationStage.counted and job.attempts == 2 and job.message is None
     [entry] = retried_entries(job)
     assert entry.object_type == "PublicationJob" and entry.actor_id == world.city_officer.id
     frozen = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "result.frozen")).one()
-    assert frozen.actor_id == world.city_officer.id, "published in the name of the officer who asked last"
+    assert frozen.actor_id == world.city_officer.id, "counted in the name of the officer who asked last"
 
 
 # --- The status list ---------------------------------------------------------------------------------

@@ -464,61 +464,65 @@ def large_from_three(monkeypatch):
     """Treat three ballots as "large", so the background path runs on a small campaign."""
     from evalapp.results import publication
 
-    monkeypatch.setattr(publication, "PUBLISH_IN_BACKGROUND_FROM", 3)
+    monkeypatch.setattr(publication, "COUNT_IN_BACKGROUND_FROM", 3)
 
 
 @pytest.mark.service
-def test_a_large_result_is_published_by_a_job_while_the_page_says_so(queue_app, world, large_from_three):
+def test_a_large_result_is_counted_by_a_job_while_the_page_says_so_then_published(queue_app, world, large_from_three):
     from evalapp.campaigns.models import Campaign, CampaignState
     from evalapp.core.jobs import queue
     from evalapp.results.models import PublicationStage
-    from evalapp.results.publication import publication_of
+    from evalapp.results.publication import counting_of
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
     campaign_id = campaign.id
     with queue_app.app_context():
         client = log_in(queue_app, "county_officer")
-        response = client.post(f"/campaigns/{campaign_id}/actions/publish")
+        assert db.session.get(Campaign, campaign_id).result is None       # too large to count while closing
+        response = client.post(f"/campaigns/{campaign_id}/actions/count")
         assert response.status_code == 302
         page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
-        assert "正在统计并公布结果" in page and 'http-equiv="refresh"' in page
-        assert "actions/publish" not in page, "no second request while the first is under way"
-        again = client.post(f"/campaigns/{campaign_id}/actions/publish", follow_redirects=True)
+        assert "正在统计结果" in page and 'http-equiv="refresh"' in page
+        assert "actions/count" not in page, "no second request while the first is under way"
+        again = client.post(f"/campaigns/{campaign_id}/actions/count", follow_redirects=True)
         assert "结果正在统计中" in again.get_data(as_text=True)
         assert len(queue(queue_app)) == 1
         result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
         assert result.exit_code == 0, result.output
         db.session.expire_all()
-        published = db.session.get(Campaign, campaign_id)
-        assert published.state == CampaignState.published and published.result.turnout == 3
-        assert publication_of(published).stage == PublicationStage.published
+        counted = db.session.get(Campaign, campaign_id)
+        assert counted.state == CampaignState.closed and counted.result.turnout == 3   # for the officers only
+        assert counting_of(counted).stage == PublicationStage.counted
         page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
-    assert "正在统计并公布结果" not in page
+        assert "正在统计结果" not in page and "结果已统计，尚未公布" in page
+        assert client.post(f"/campaigns/{campaign_id}/actions/publish").status_code == 302
+        db.session.expire_all()
+        assert db.session.get(Campaign, campaign_id).state == CampaignState.published
 
 
-def test_a_failed_background_publication_says_so_and_can_be_retried(world, login, large_from_three, monkeypatch):
+def test_a_failed_background_count_says_so_and_can_be_retried(world, login, large_from_three, monkeypatch):
     from evalapp.campaigns.models import CampaignState
     from evalapp.results import operations as results
     from evalapp.results.models import PublicationStage
-    from evalapp.results.publication import publication_of
+    from evalapp.results.publication import counting_of
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
     real = results.compute_result
     monkeypatch.setattr(results, "compute_result", lambda campaign: 1 / 0)
     officer = login("county_officer")
-    page = officer.post(f"/campaigns/{campaign.id}/actions/publish", follow_redirects=True).get_data(as_text=True)
-    assert "统计结果时出错，结果没有公布" in page and "actions/publish" in page
+    page = officer.post(f"/campaigns/{campaign.id}/actions/count", follow_redirects=True).get_data(as_text=True)
+    assert "统计结果时出错，结果没有统计出来" in page and "actions/count" in page
     db.session.expire_all()
     assert campaign.state == CampaignState.closed and campaign.result is None
     monkeypatch.setattr(results, "compute_result", real)
-    officer.post(f"/campaigns/{campaign.id}/actions/publish")
+    officer.post(f"/campaigns/{campaign.id}/actions/count")
     db.session.expire_all()
-    assert campaign.state == CampaignState.published
-    job = publication_of(campaign)
-    assert job.stage == PublicationStage.published and job.message is None and job.attempts == 2
+    assert campaign.state == CampaignState.closed and campaign.result is not None
+    job = counting_of(campaign)
+    assert job.stage == PublicationStage.counted and job.message is None and job.attempts == 2
 
 
-def test_a_publication_whose_worker_died_can_be_asked_for_again(world, login, large_from_three):
+def test_a_count_whose_worker_died_can_be_asked_for_again(world, login, large_from_three):
     from datetime import timedelta
 
     from evalapp.core.timeutil import utcnow
@@ -531,4 +535,4 @@ def test_a_publication_whose_worker_died_can_be_asked_for_again(world, login, la
     job.updated_at = utcnow() - timedelta(hours=1)
     db.session.commit()
     page = login("county_officer").get(f"/campaigns/{campaign.id}").get_data(as_text=True)
-    assert "上次的统计可能已经中断" in page and "actions/publish" in page
+    assert "上次的统计可能已经中断" in page and "actions/count" in page

@@ -291,11 +291,18 @@ def test_result_page_of_an_invalid_evaluation_says_so(world, login):
     assert "整改事项" not in page
 
 
-@pytest.mark.parametrize("state", ["open", "closed"])
-def test_result_page_is_not_found_before_publication(world, login, state):
-    campaign = make_campaign(world, state, votes=FULL_TURNOUT)
-    assert login("m1").get(f"/campaigns/{campaign.id}/result").status_code == 404
-    assert login("county_officer").get(f"/campaigns/{campaign.id}/result").status_code == 404
+def test_before_publication_only_the_campaigns_officers_see_the_result_counted_at_closing(world, login):
+    campaign = make_campaign(world, "open", votes=FULL_TURNOUT)
+    for who in ("m1", "county_officer"):
+        assert login(who).get(f"/campaigns/{campaign.id}/result").status_code == 404   # nothing counted yet
+    campaign_ops.close_voting(campaign, world.county_officer)
+    db.session.commit()
+    assert campaign.result is not None and campaign.state == CampaignState.closed
+    for who in ("m1", "m2", "chair"):
+        assert login(who).get(f"/campaigns/{campaign.id}/result").status_code == 404
+        assert "评议结果" not in login(who).get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    page = login("county_officer").get(f"/campaigns/{campaign.id}/result").get_data(as_text=True)
+    assert "尚未公布" in page and "会员看不到" in page and "综合得分" in page
 
 
 @pytest.mark.parametrize("username", ["outsider", "other_officer"])

@@ -332,22 +332,22 @@ def test_production_is_told_from_the_configuration():
 # 6. A publication done by a job names the officer who asked -----------------------------------
 
 @pytest.mark.service
-def test_a_result_published_by_a_job_is_audited_as_the_officer_who_asked(queue_app, world, large_from_three):  # noqa: F811
+def test_a_result_counted_by_a_job_is_audited_as_the_officer_who_asked(queue_app, world, large_from_three):  # noqa: F811
     from evalapp.core.audit import AuditEntry
 
     campaign = make_campaign(world, "closed", votes=[[1, 1, 1], [2, 2, 2], [3, 3, 3]])
     campaign_id, officer_id = campaign.id, world.county_officer.id
     with queue_app.app_context():
         client = log_in(queue_app, "county_officer")
-        assert client.post(f"/campaigns/{campaign_id}/actions/publish").status_code == 302
+        assert client.post(f"/campaigns/{campaign_id}/actions/count").status_code == 302
         result = queue_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
         assert result.exit_code == 0, result.output
     db.session.expire_all()
     entries = {entry.action: entry for entry in db.session.scalars(select(AuditEntry))}
-    assert {"campaign.publish_requested", "result.frozen"} <= set(entries)
+    assert {"campaign.count_requested", "result.frozen"} <= set(entries)
     assert entries["result.frozen"].actor_id == officer_id
     assert all(entry.actor_id == officer_id for action, entry in entries.items()
-               if action.startswith(("campaign.publish", "result.")))
+               if action.startswith(("campaign.count", "result.")))
 
 
 

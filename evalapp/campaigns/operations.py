@@ -12,7 +12,7 @@ from evalapp.campaigns.models import (
     ElectorateScope,
     SubjectKind,
 )
-from evalapp.campaigns.signals import campaign_published
+from evalapp.campaigns.signals import campaign_closed, campaign_published
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
@@ -138,10 +138,12 @@ def _electorate_query(campaign):
 def close_voting(campaign, actor):
     _transition(campaign, actor, {CampaignState.open}, CampaignState.closed)
     campaign.closed_at = utcnow()
+    campaign_closed.send(campaign, actor=actor)
 
 
 def publish(campaign, actor):
-    """Freeze the result and show it to members: the results package computes it (`campaign_published`)."""
+    """Show the result to members: the one counted at closing, which the officers have seen; the results
+    package answers `campaign_published` (and counts the result first if it was not counted yet)."""
     _transition(campaign, actor, {CampaignState.closed}, CampaignState.published)
     campaign.published_at = utcnow()
     campaign_published.send(campaign, actor=actor)
@@ -199,27 +201,38 @@ def archive(campaign, actor):
     _transition(campaign, actor, {CampaignState.published}, CampaignState.archived)
 
 
-#: The officer's actions: name → (operation, button label).
+#: The officer's actions: name → (operation, button label). Counting and publishing belong to the
+#: results package, whose own routes answer them (results.views); the others campaigns.views runs.
 ACTIONS = {
     "start_reporting": (start_reporting, "发布活动，请主席述职"),
     "open": (open_voting, "开始评议"),
     "close": (close_voting, "截止评议"),
-    "publish": (publish, "统计并公布结果"),
+    "count": (None, "统计结果"),
+    "publish": (None, "公布结果"),
     "archive": (archive, "归档"),
 }
+#: Actions that cannot be undone: the button leads to a page saying what will happen, whose own
+#: button (a plain form, no script) does it.
+CONFIRMED_ACTIONS = ("open", "close", "publish", "archive")
 
 
 def available_actions(campaign):
     """Return the names of the officer's actions that fit the campaign's state."""
+    closed = [] if under_way(campaign) else ["count"] if campaign.result is None else ["publish"]
     by_state = {
         CampaignState.draft: ["start_reporting"] + ([] if campaign.has_report else ["open"]),
         CampaignState.reporting: ["open"],
         CampaignState.open: ["close"],
-        # A job working on the campaign (a large result being published) takes its next step.
-        CampaignState.closed: [] if under_way(campaign) else ["publish"],
+        # A job working on the campaign (a large result being counted) takes its next step.
+        CampaignState.closed: closed,
         CampaignState.published: ["archive"],
     }
     return by_state.get(campaign.state, [])
+
+
+def electorate_if_opened_now(campaign):
+    """How many members would be electors if voting opened now (the confirmation page says so)."""
+    return db.session.scalar(select(func.count()).select_from(_electorate_query(campaign).subquery()))
 
 
 def campaigns_for(account):

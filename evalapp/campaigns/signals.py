@@ -17,6 +17,9 @@ campaign_list = _signals.signal("campaign-list")
 home_page = _signals.signal("home-page")
 #: A batch's page (sender: the batch; also `campaigns`, the batch's campaigns): turnout, ranking.
 batch_page = _signals.signal("batch-page")
+#: Voting has just closed (sender: the campaign; also `actor`, None for the schedule), in the same
+#: transaction: the results package counts the result here, for the officers to see before publishing.
+campaign_closed = _signals.signal("campaign-closed")
 #: A campaign has just moved to published (sender: the campaign; also `actor`), in the same
 #: transaction: the results package freezes its result here. A receiver that refuses stops it.
 campaign_published = _signals.signal("campaign-published")

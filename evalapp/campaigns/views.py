@@ -28,10 +28,12 @@ from evalapp.campaigns.models import (
 )
 from evalapp.campaigns.operations import (
     ACTIONS,
+    CONFIRMED_ACTIONS,
     apply_schedules,
     available_actions,
     campaigns_for,
     create_campaign,
+    electorate_if_opened_now,
 )
 from evalapp.campaigns.signals import batch_page, campaign_list, campaign_page, home_page
 from evalapp.core.db import db
@@ -91,21 +93,48 @@ def show(campaign_id):
     campaign = load_campaign(campaign_id)
     member = current_user.member
     return render_template(
-        "campaigns/show.html", campaign=campaign,
+        "campaigns/show.html", campaign=campaign, confirmed=CONFIRMED_ACTIONS,
         actions=[(name, ACTIONS[name][1]) for name in available_actions(campaign)] if campaign.can_manage(current_user) else [],
         eligible=member is not None and campaign.in_electorate(member),
         **page_values(campaign_page, campaign, account=current_user))
 
 
+@bp.route("/campaigns/<int:campaign_id>/actions/<action>", methods=["GET"])
+def confirm(campaign_id, action):
+    """What an action that cannot be undone will do, and the button that does it (posting to this URL)."""
+    campaign = load_campaign(campaign_id, Campaign.can_manage)
+    require(action in CONFIRMED_ACTIONS)
+    if action not in available_actions(campaign):
+        flash(f"现在不能{ACTIONS[action][1]}：活动已经是“{campaign.state.label}”状态。", "error")
+        return redirect(url_for(".show", campaign_id=campaign.id))
+    return render_template("campaigns/confirm.html", campaign=campaign, action=action, label=ACTIONS[action][1],
+                           electorate=electorate_if_opened_now(campaign) if action == "open" else None,
+                           **page_values(campaign_page, campaign, account=current_user))
+
+
 @bp.route("/campaigns/<int:campaign_id>/actions/<action>", methods=["POST"])
 def act(campaign_id, action):
     campaign = load_campaign(campaign_id, Campaign.can_manage)
-    require(action in ACTIONS)
+    require(action in ACTIONS and ACTIONS[action][0] is not None)
     if not ActionForm().validate_on_submit():
         abort(400)
-    operation, label = ACTIONS[action]
-    perform(operation, campaign, current_user, success=f"已完成：{label}。")
+    if perform(ACTIONS[action][0], campaign, current_user).ok:
+        flash(what_happened(campaign, action), "success")
     return redirect(url_for(".show", campaign_id=campaign.id))
+
+
+def what_happened(campaign, action):
+    """The flash after an action: what changed, not the button's words again."""
+    if action == "open":
+        return f"评议已开始，共 {campaign.electorate_size} 人参评，已通知他们。"
+    if action == "close" and campaign.result is not None:
+        return (f"评议已截止，共 {campaign.result.turnout} 人参评。结果已统计，目前只有管理本活动的干部能看到："
+                "请查看评议结果，核对后公布。")
+    if action == "close":
+        return "评议已截止。选票较多，请点击“统计结果”，统计完成后查看并公布。"
+    if action == "start_reporting":
+        return "活动已发布，已通知主席提交述职报告。"
+    return "活动已归档，不能再修改；结果和整改事项仍可查看。"
 
 
 @bp.route("/campaigns/<int:campaign_id>/poster")

@@ -67,6 +67,10 @@ class Questionnaire(db.Model):
     def quorum_fraction(self):
         return Fraction(self.quorum_ratio)
 
+    def quorum_required(self, electorate):
+        """Voters needed for a valid result: the ratio of the electorate, rounded up (as the result counts it)."""
+        return math.ceil(electorate * self.quorum_fraction)
+
     def grade_for(self, score):
         """Return the grade label for an overall score on the 0–100 scale."""
         for threshold, grade in ((self.grade_excellent, "优秀"), (self.grade_good, "良好"), (self.grade_pass, "合格")):

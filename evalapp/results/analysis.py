@@ -5,7 +5,7 @@ Both are computed once, when the result is frozen, and stored with it.
 from sqlalchemy import func, select
 
 from evalapp.core.db import db
-from evalapp.core.timeutil import to_local
+from evalapp.core.timeutil import to_local, utcnow
 from evalapp.questionnaires.models import ItemKind
 from evalapp.results import statistics
 from evalapp.results.models import min_group_size
@@ -27,8 +27,8 @@ SIGNIFICANCE = 0.05
 
 
 def previous_campaign(campaign):
-    """Return the union's latest earlier published campaign of the same kind whose result shows its
-    figures (Result.figures_shown), or None.
+    """Return the union's latest campaign of the same kind published before this result was counted
+    (at closing, before its own publication) whose result shows its figures (Result.figures_shown), or None.
 
     A void or small result publishes no figures; comparing with it would publish them.
     """
@@ -40,7 +40,7 @@ def previous_campaign(campaign):
         .where(Campaign.union_id == campaign.union_id, Campaign.subject_kind == campaign.subject_kind,
                Campaign.id != campaign.id, Result.figures_shown,
                Campaign.state.in_((CampaignState.published, CampaignState.archived)),
-               Campaign.published_at <= campaign.published_at)
+               Campaign.published_at <= (campaign.published_at or utcnow()))
         .order_by(Campaign.published_at.desc(), Campaign.id.desc()).limit(1))
 
 
@@ -53,8 +53,6 @@ def compare_with_previous(campaign, counts, score_counts):
     """
     from evalapp.results.operations import ballot_summaries
 
-    if campaign.published_at is None:
-        return None
     previous = previous_campaign(campaign)
     if previous is None:
         return None

@@ -1,16 +1,25 @@
-"""How results take part in the floors below: the frozen result on publication, and the pages."""
+"""How results take part in the floors below: the result counted at closing and shown on publication,
+and the pages."""
 from evalapp.campaigns.models import CampaignState
-from evalapp.campaigns.signals import batch_page, campaign_page, campaign_published
+from evalapp.campaigns.signals import batch_page, campaign_closed, campaign_page, campaign_published
 from evalapp.results.models import min_group_size
 from evalapp.results.operations import freeze_result
-from evalapp.results.publication import publication_of
+from evalapp.results.publication import counting_of, counts_in_background
 from evalapp.results.ranking import batch_ranking
 from evalapp.results.signals import result_published
 
 
+@campaign_closed.connect
+def _count(campaign, actor):
+    """The result is counted as voting closes, so the officers see it in full before members do; a
+    large one is counted by a job the officers start (results.publication)."""
+    if not counts_in_background(campaign):
+        freeze_result(campaign, actor)
+
+
 @campaign_published.connect
-def _freeze(campaign, actor):
-    result = freeze_result(campaign, actor)
+def _publish(campaign, actor):
+    result = campaign.result or freeze_result(campaign, actor)
     result_published.send(result, campaign=campaign, actor=actor)
 
 
@@ -21,8 +30,8 @@ def _ranking(batch, account, campaigns):
 
 
 @campaign_page.connect
-def _publication(campaign, account):
-    """A closed campaign's background publication, for its officers: under way, stalled or failed."""
+def _counting(campaign, account):
+    """A closed campaign's background count, for its officers: under way, stalled or failed."""
     if campaign.state != CampaignState.closed or not campaign.can_manage(account):
         return {}
-    return {"publication": publication_of(campaign)}
+    return {"counting": counting_of(campaign)}

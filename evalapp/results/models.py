@@ -136,15 +136,16 @@ class ResultItem(db.Model):
 
 class PublicationStage(JobStage):
     queued = "queued", "排队中", JobState.queued
-    counting = "counting", "正在统计并公布结果", JobState.running
-    published = "published", "已公布", JobState.done
+    counting = "counting", "正在统计结果", JobState.running
+    counted = "counted", "已统计", JobState.done
+    published = "published", "已公布", JobState.done  # jobs that counted and published at once, before review
     failed = "failed", "失败", JobState.failed
 
 
 class PublicationJob(Job):
-    """Publishing a large result in the background (results.publication); its subject is the campaign.
+    """Counting a large result in the background (results.publication); its subject is the campaign.
 
-    `created_by` is the officer who asked last: the result is published in their name. No table of
+    `created_by` is the officer who asked last: the result is counted in their name. No table of
     its own: the `jobs` row says it all.
     """
 

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from evalapp.campaigns.models import RESULT_STATES
 from evalapp.core.db import db
 from evalapp.results import statistics
 from evalapp.voting.models import Ballot
@@ -19,10 +20,15 @@ class RankedCampaign:
     grade: str | None
 
 
+def published(campaign):
+    """A result members may see: one counted at closing waits for the officers to publish it."""
+    return campaign.result is not None and campaign.state in RESULT_STATES
+
+
 def comparable(campaign):
     """A published result whose figures are shown (Result.figures_shown) and that has ballot scores."""
     result = campaign.result
-    return result is not None and result.figures_shown and result.ballot_score_low is not None
+    return published(campaign) and result.figures_shown and result.ballot_score_low is not None
 
 
 def batch_ranking(campaigns):
@@ -33,7 +39,7 @@ def batch_ranking(campaigns):
     test asks whether the ballots' scores differ between the unions at all.
     """
     ranked = sorted((c for c in campaigns if comparable(c)), key=lambda c: (-c.result.ballot_score_low, c.id))
-    left_out = [c for c in campaigns if c.result is not None and not comparable(c)]
+    left_out = [c for c in campaigns if published(c) and not comparable(c)]
     rows = [RankedCampaign(position, c, c.result.ballot_score_mean, c.result.ballot_score_low,
                            c.result.ballot_score_high, c.result.turnout, c.result.grade)
             for position, c in enumerate(ranked, start=1)]
