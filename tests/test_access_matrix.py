@@ -273,8 +273,9 @@ ACCESS = {
     ("notifications.retry", "POST"): Case(ADMIN_ONLY, lambda world: ("/admin/notifications/retry", {})),
     ("notifications.settings", "POST"): Case(
         SIGNED_IN, lambda world: ("/account/notifications", {"email": "someone@example.org"})),
-    ("voting.check_receipt", "GET"): Case(SIGNED_IN, lambda world: "/receipts"),
-    ("voting.check_receipt", "POST"): Case(SIGNED_IN, lambda world: ("/receipts", {"code": "ABCD-EFGH-JKLM"})),
+    # Anyone may ask whether a receipt's ballot was counted, signed in or not (never what it says).
+    ("voting.check_receipt", "GET"): Case(EVERYONE, lambda world: "/receipts"),
+    ("voting.check_receipt", "POST"): Case(EVERYONE, lambda world: ("/receipts", {"code": "ABCD-EFGH-JKLM"})),
     ("campaigns.index", "GET"): Case(SIGNED_IN, lambda world: "/"),
     ("suggestions.overview", "GET"): Case(SIGNED_IN, lambda world: "/suggestions"),
 
@@ -291,6 +292,8 @@ ACCESS = {
     ("unions.appoint_view", "POST"): Case(MANAGERS, lambda world, account: (
         f"/unions/{world.union_a.id}/roles", {"role": "officer", "username": account.username}),
         consumes=lambda world: make_account(unique("appointee"))),
+    ("unions.confirm_revoke", "GET"): Case(MANAGERS, lambda world, grant: (
+        f"/unions/{world.union_a.id}/roles/{grant.id}/revoke"), consumes=fresh_officer_grant),
     ("unions.revoke_view", "POST"): Case(MANAGERS, lambda world, grant: (
         f"/unions/{world.union_a.id}/roles/{grant.id}/revoke", {}), consumes=fresh_officer_grant),
     ("unions.sector_view", "POST"): Case(MANAGERS, lambda world: (
@@ -431,6 +434,8 @@ ACCESS = {
     ("rectification.send_back", "POST"): Case(MANAGERS, lambda world, item: (
         f"/rectifications/{item.id}/return_plan", {"comment": "请写明完成时间。"}),
         consumes=lambda world: fresh_rectification(world, "plan_submitted")),
+    ("rectification.confirm_publish", "GET"): Case(CHAIR_AND_MANAGERS, lambda world, item: (
+        f"/rectifications/{item.id}/publish"), consumes=lambda world: fresh_rectification(world, "reviewed")),
     ("rectification.decide", "POST"): Case(MANAGERS, lambda world, item: (f"/rectifications/{item.id}/approve_plan", {}),
                                            consumes=lambda world: fresh_rectification(world, "plan_submitted")),
     # Progress updates, and so their evidence, are public to the electorate once the plan is approved.

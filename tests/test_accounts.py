@@ -63,7 +63,7 @@ def test_empty_login_form_is_refused(world, client):
     assert _is_logged_out(client)
 
 
-@pytest.mark.parametrize("path", ["/", "/unions/", "/questionnaires/", "/campaigns/1", "/receipts?code=ab"])
+@pytest.mark.parametrize("path", ["/", "/unions/", "/questionnaires/", "/campaigns/1", "/inbox"])
 def test_anonymous_visitor_is_sent_to_login(world, client, path):
     response = client.get(path)
     assert response.status_code == 302

@@ -102,7 +102,8 @@ def test_an_irreversible_action_first_says_what_will_happen_then_the_same_url_do
     assert page.status_code == 200
     for words in says:
         assert words in text(page), words
-    assert f'<form method="post" action="{url}"' in page.get_data(as_text=True) and "<script" not in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert f'<form method="post" action="{url}"' in html and "onclick" not in html   # a plain form, no script
     db.session.expire_all()
     assert campaign.state.value == before[0], "looking at the page changes nothing"
     assert officer.post(url).status_code == 302
@@ -161,3 +162,41 @@ def test_a_batch_ranks_only_published_results(world, login):
     published = make_campaign(world, "published", votes=FULL_TURNOUT)
     ranking, _difference, left_out = batch_ranking([closed, published])
     assert [row.campaign for row in ranking] == [published] and left_out == []
+
+
+# Other actions that cannot be undone ----------------------------------------------------------------
+
+def test_revoking_a_chair_first_says_who_loses_what_then_the_same_url_revokes(world, login):
+    from evalapp.accounts.models import Role, RoleGrant
+
+    grant = db.session.scalars(select(RoleGrant).where(RoleGrant.account_id == world.chair.id,
+                                                       RoleGrant.role == Role.chair)).one()
+    officer, grant_id = login("county_officer"), grant.id
+    url = f"/unions/{world.union_a.id}/roles/{grant_id}/revoke"
+    assert f'href="{url}"' in officer.get(f"/unions/{world.union_a.id}").get_data(as_text=True)
+    page = text(officer.get(url))
+    assert "主席甲（chair）将不再是甲公司工会的工会主席" in page and "不能发起主席述职评议" in page
+    assert db.session.get(RoleGrant, grant_id) is not None, "looking at the page changes nothing"
+    done = text(officer.post(url, follow_redirects=True))
+    assert "已撤销主席甲的工会主席职务。" in done
+    db.session.expire_all()
+    assert db.session.get(RoleGrant, grant_id) is None
+    assert login("m1").get(url).status_code == 404
+
+
+def test_publishing_a_rectification_outcome_first_says_members_will_see_it(world, login):
+    from evalapp.rectification.models import RectificationState
+    from tests.factories import drive_rectification, published_rectification
+
+    item = drive_rectification(world, published_rectification(world), "reviewed")
+    chair = login("chair")
+    url = f"/rectifications/{item.id}/publish"
+    assert f'href="{url}"' in chair.get(f"/rectifications/{item.id}").get_data(as_text=True)
+    page = text(chair.get(url))
+    assert "将向本次评议的全体参评会员公开" in page and "公开后不能撤回" in page
+    db.session.expire_all()
+    assert item.state == RectificationState.reviewed
+    assert chair.post(url).status_code == 302
+    db.session.expire_all()
+    assert item.state == RectificationState.published
+    assert chair.get(url).status_code == 404                                # nothing left to publish

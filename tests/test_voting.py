@@ -1,4 +1,5 @@
 """Casting secret ballots: once per member, only in the window, only by the electorate."""
+import re
 import threading
 from datetime import timedelta
 
@@ -176,7 +177,7 @@ def test_receipt_shows_only_whether_the_ballot_counted(world, login):
     campaign = make_campaign(world, "open")
     member = login("m1")
     member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5]))
-    code = member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True).split('class="receipt">')[1][:16]
+    code = re.search(r'data-code="(\w+)"', member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True))[1]
     assert "回执码只显示这一次" not in member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True)
 
     checker = login("m2")
@@ -185,6 +186,22 @@ def test_receipt_shows_only_whether_the_ballot_counted(world, login):
     page = checker.post("/receipts", data={"code": code}).get_data(as_text=True)
     assert "已计入" in page and "不满意" not in page
     assert "没有找到" in checker.post("/receipts", data={"code": "0" * 16}).get_data(as_text=True)
+
+
+def test_anyone_looks_up_a_receipt_typed_with_spaces_dashes_capitals_or_full_width_characters(world, login, client):
+    campaign = make_campaign(world, "open")
+    member = login("m1")
+    member.post(f"/campaigns/{campaign.id}/vote", data=ballot_form(campaign, [3, 3, 5]))
+    page = member.get(f"/campaigns/{campaign.id}/voted").get_data(as_text=True)
+    code = re.search(r'data-code="(\w+)"', page)[1]
+    grouped = " ".join(code[i:i + 4] for i in range(0, 16, 4))
+    assert f'value="{grouped}" readonly' in page and "长按" in page           # in groups of four, to select and copy
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code.upper())          # as a Chinese IME types it
+    for typed in (code, grouped, "-".join(grouped.split()).upper(), f"  {code[:8]}　{code[8:]} ", full_width):
+        answer = client.post("/receipts", data={"code": typed}).get_data(as_text=True)   # nobody signed in
+        assert "该回执对应的选票已收到" in answer, typed
+    assert "没有找到该回执码" in client.post("/receipts", data={"code": code[:-1] + "g"}).get_data(as_text=True)
+    assert "无需登录" in client.get("/login").get_data(as_text=True)
 
 
 def make_campaign_state(campaign, world, state):

@@ -29,7 +29,7 @@ def session_cookie(app, client):
 
 
 def receipt_code(page):
-    found = re.search(r'class="receipt">([0-9A-Za-z-]+)<', page)
+    found = re.search(r'data-code="([0-9a-z]+)"', page)
     return found.group(1) if found else None
 
 

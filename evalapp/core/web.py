@@ -53,6 +53,7 @@ def init_app(app):
     app.jinja_env.filters["local"] = _format_local
     app.jinja_env.filters["percent"] = _format_percent
     app.jinja_env.filters["paragraphs"] = _paragraphs
+    app.jinja_env.filters["receipt_groups"] = receipt_groups
     app.jinja_env.filters["css_string"] = css_string  # names in PDF stylesheets (running headers)
 
     @app.url_defaults
@@ -177,6 +178,11 @@ class Outcome:
 
     def __iter__(self):
         return iter((self.ok, self.value))
+
+
+def receipt_groups(code):
+    """A receipt code in groups of four, easy to copy by hand (spaces do not matter when it is checked)."""
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def perform(operation, *args, success=None, announce=True, **kwargs):

@@ -169,6 +169,16 @@ def send_back(rectification_id, step):
                  lambda r, f: operation(r, current_user, f.comment.data), f"已{label}，并通知工会主席。")
 
 
+@bp.route("/<int:rectification_id>/publish", methods=["GET"])
+def confirm_publish(rectification_id):
+    rectification = _visible(rectification_id)
+    require(rectification.can_publish(current_user) and rectification.state == RectificationState.reviewed)
+    facts = ["整改方案、进展和整改结果将向本次评议的全体参评会员公开，并通知他们。", "公开后不能撤回，也不能再修改。"]
+    return render_template("confirm.html", label="向会员公开整改结果", facts=facts,
+                           action=url_for(".decide", rectification_id=rectification.id, step="publish"),
+                           back=url_for(".show", rectification_id=rectification.id), back_label=rectification.problem)
+
+
 @bp.route("/<int:rectification_id>/<any(approve_plan, approve_outcome, publish):step>", methods=["POST"])
 def decide(rectification_id, step):
     rectification = _visible(rectification_id)

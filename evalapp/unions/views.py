@@ -205,14 +205,32 @@ def invitations(union_id):
     return render_template("unions/invitations.html", union=union, sheet=sheet, activate_url=activate_url)
 
 
-@bp.route("/unions/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
-def revoke_view(union_id, grant_id):
+def _managed_grant(union_id, grant_id):
     union = _managed_union(union_id)
     grant = get_or_404(RoleGrant, grant_id)
     require(grant.union_id == union.id)
+    return union, grant
+
+
+@bp.route("/unions/<int:union_id>/roles/<int:grant_id>/revoke", methods=["GET"])
+def confirm_revoke(union_id, grant_id):
+    union, grant = _managed_grant(union_id, grant_id)
+    facts = [f"{grant.account.display_name}（{grant.account.username}）将不再是{union.name}的{grant.role.label}，"
+             "立即失去这一职务的全部权限。", "撤销记入审计日志；如需恢复，须重新任命。"]
+    if grant.role == Role.chair:
+        facts.append("工会主席撤销后，本工会在任命新主席之前不能发起主席述职评议，进行中的述职评议也没有述职人。")
+    return render_template("confirm.html", label=f"撤销{grant.role.label}", facts=facts,
+                           action=url_for(".revoke_view", union_id=union.id, grant_id=grant.id),
+                           back=url_for(".show", union_id=union.id), back_label=union.name)
+
+
+@bp.route("/unions/<int:union_id>/roles/<int:grant_id>/revoke", methods=["POST"])
+def revoke_view(union_id, grant_id):
+    union, grant = _managed_grant(union_id, grant_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    perform(revoke, current_user, grant, success="已撤销该职务。")
+    name, role = grant.account.display_name, grant.role.label
+    perform(revoke, current_user, grant, success=f"已撤销{name}的{role}职务。")
     return redirect(url_for(".show", union_id=union.id))
 
 

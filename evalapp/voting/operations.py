@@ -172,8 +172,14 @@ def ballot_summary(questionnaire, answers):
             "uniform": complete and len(scored) >= 2 and len(positions) == 1}
 
 
+def normalised_receipt(code):
+    """A receipt code as typed, written as issued: spaces, dashes and other separators dropped,
+    full-width characters (a Chinese input method's) folded, lower case."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", code).lower() if ch.isascii() and ch.isalnum())
+
+
 def receipt_digest(code):
-    return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+    return hashlib.sha256(normalised_receipt(code).encode()).hexdigest()
 
 
 def receipt_status(code):

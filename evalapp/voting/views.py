@@ -6,6 +6,7 @@ from flask_login import current_user
 from evalapp.campaigns.loading import load_campaign
 from evalapp.campaigns.models import Campaign
 from evalapp.core import metrics, onetime
+from evalapp.core.auth import public
 from evalapp.core.db import db
 from evalapp.core.downloads import content_disposition
 from evalapp.core.errors import Refused
@@ -75,7 +76,9 @@ def voted(campaign_id):
 
 
 @bp.route("/receipts", methods=["GET", "POST"])
+@public
 def check_receipt():
+    """Anyone, signed in or not, may ask whether a receipt's ballot was counted (never what it says)."""
     form = ReceiptForm()
     status, campaign = receipt_status(form.code.data) if form.validate_on_submit() else (None, None)
     return render_template("voting/receipt.html", form=form, status=status, campaign=campaign)
