@@ -270,7 +270,7 @@ def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_
     world = county_tree
     from evalapp.campaigns.operations import create_campaign
 
-    make_campaign(world, "archived")  # 甲公司工会's chair was evaluated before: a finished campaign is no obstacle
+    make_campaign(world, "archived")  # nobody voted in 甲公司工会's: a void result needs a new evaluation
     running = create_campaign(world.county_officer, world.np99, world.form, "九十九人公司主席评议", SubjectKind.chair)
     db.session.commit()
     officer = login("county_officer")
@@ -286,6 +286,34 @@ def test_a_union_with_an_unfinished_campaign_of_the_same_kind_is_skipped(county_
     _, page = preview(officer, world.county, data)
     chosen, skipped = preview_tables(page)
     assert not chosen and len(skipped) == 5 and "确认创建" not in page
+
+
+def test_a_union_validly_evaluated_in_the_batchs_year_is_skipped(county_tree, login):
+    from datetime import timedelta
+
+    from evalapp.core.timeutil import local_today
+
+    world = county_tree
+    done = make_campaign(world, "published", votes=[[1, 1, 1]] * 5)      # 甲公司工会, valid, this year
+    officer = login("county_officer")
+    year = local_today().year
+    _, page = preview(officer, world.county, form_data(world, rule="kind", kind="grassroots"))
+    chosen, skipped = preview_tables(page)
+    assert skipped["甲公司工会"] == f"{year} 年度已完成评议“{done.title}”（结果有效）"
+    next_year = (local_today().replace(month=1, day=1) + timedelta(days=400)).replace(day=1).isoformat()
+    _, page = preview(officer, world.county, form_data(world, rule="kind", kind="grassroots",
+                                                       opens_at=f"{next_year}T09:00", closes_at=f"{next_year}T18:00"))
+    chosen, skipped = preview_tables(page)
+    assert "甲公司工会" in chosen                                         # a new year's evaluation may go ahead
+
+
+def test_a_union_whose_closed_campaign_awaits_publication_is_skipped(county_tree, login):
+    world = county_tree
+    waiting = make_campaign(world, "closed", votes=[[1, 1, 1]] * 5)
+    officer = login("county_officer")
+    _, page = preview(officer, world.county, form_data(world, rule="kind", kind="grassroots"))
+    _chosen, skipped = preview_tables(page)
+    assert skipped["甲公司工会"] == f"已有未结束的同类评议活动“{waiting.title}”"
 
 
 @pytest.mark.parametrize("overrides, message", [

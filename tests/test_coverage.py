@@ -20,7 +20,7 @@ from evalapp.rectification.models import Rectification
 from evalapp.suggestions import operations as suggestion_ops
 from evalapp.unions.models import UnionKind
 from tests.builders import pdf_text
-from tests.factories import make_account, make_campaign, make_union
+from tests.factories import make_account, make_campaign, make_questionnaire, make_union
 from tests.test_result_pdf import VOTES
 
 
@@ -35,10 +35,16 @@ def tree(world):
     siqian_chair = make_account("siqian_chair", "司前镇主席", member_of=t.siqian, chair_of=t.siqian)
     db.session.commit()
     t.a = make_campaign(world, "published", votes=VOTES)
-    t.big_campaign = make_campaign(SimpleNamespace(**{**vars(world), "chair": db.session.merge(
-        db.session.query(type(world.chair)).filter_by(username="big_chair").one())}), "published", union=t.big)
+    # Valid evaluations need their quorum: 1% here, so that two voters make a union of a hundred count.
+    low_quorum = make_questionnaire(world.city, quorum_ratio="1%")
+    big_voters = [make_account(f"big_voter{i}", f"大企业会员{i}", member_of=t.big) for i in (1, 2)]
+    big_chair = db.session.query(type(world.chair)).filter_by(username="big_chair").one()
+    t.big_campaign = make_campaign(SimpleNamespace(**{**vars(world), "chair": big_chair, "members": big_voters}),
+                                   "published", union=t.big, form=low_quorum, votes=VOTES[:2])
     t.survey = make_campaign(world, "published", union=t.siqian, subject=SubjectKind.none)
-    last_year = make_campaign(SimpleNamespace(**{**vars(world), "chair": siqian_chair}), "published", union=t.siqian)
+    siqian_voter = make_account("siqian_voter", "司前镇会员", member_of=t.siqian)
+    last_year = make_campaign(SimpleNamespace(**{**vars(world), "chair": siqian_chair, "members": [siqian_voter]}),
+                              "published", union=t.siqian, form=low_quorum, votes=VOTES[:1])
     db.session.execute(update(Campaign).where(Campaign.id == last_year.id)
                        .values(published_at=utcnow().replace(year=utcnow().year - 1)))
     first = suggestion_ops.add_suggestion(t.a, world.members[0], "食堂太小")
@@ -63,7 +69,7 @@ def test_coverage_counts_required_unions_and_their_published_chair_evaluations(t
         "司前镇总工会": ("新会区总工会", None)}
     covered, _count = coverage_list(world.county, tree.year, evaluated=True)
     assert [(row.union.name, row.campaign.id, row.result.turnout) for row in covered] == [
-        ("大企业工会", tree.big_campaign.id, 0)]
+        ("大企业工会", tree.big_campaign.id, 2)]
     # Last year only 司前镇 was evaluated (a survey this year does not count for it).
     last = coverage(world.county, tree.year - 1)
     assert (last.required, last.evaluated) == (4, 1)
@@ -84,13 +90,13 @@ def test_the_rule_comes_from_the_configuration(app, tree):
 
 def test_yearly_figures_of_the_subtree_and_each_child(tree):
     total, children = yearly_figures(tree.world.county, tree.year)
-    assert (total.campaigns, total.electorate, total.turnout) == (3, 5 + 100 + 11, 5)
+    assert (total.campaigns, total.electorate, total.turnout) == (3, 5 + 102 + 11, 7)
     assert (total.suggestions, total.answered, total.rectifications, total.overdue) == (2, 1, 1, 1)
     assert (total.required, total.evaluated) == (4, 1)
     by_name = {f.name: f for f in children}
     assert list(by_name) == sorted(by_name)
     town = by_name["会城街道总工会"]
-    assert (town.campaigns, town.electorate, town.turnout, town.suggestions, town.overdue) == (2, 105, 5, 2, 1)
+    assert (town.campaigns, town.electorate, town.turnout, town.suggestions, town.overdue) == (2, 107, 7, 2, 1)
     assert (town.required, town.evaluated) == (3, 1)
     siqian = by_name["司前镇总工会"]
     assert (siqian.campaigns, siqian.electorate, siqian.turnout, siqian.required, siqian.evaluated) == (1, 11, 0, 1, 0)
@@ -113,8 +119,8 @@ def test_the_pages_and_the_pdf_show_the_figures(tree, login, tmp_path):
     for heading in ("公布评议", "应参评", "实参评", "参评率", "意见建议", "已回应", "已评议/应评议", "覆盖率", "整改事项", "逾期",
                     "生成时间"):
         assert heading in text, heading
-    assert "新会区总工会311654.3%211/425.0%11" in text  # the total row
-    assert "会城街道总工会210554.8%211/333.3%11" in text
+    assert "新会区总工会311875.9%211/425.0%11" in text  # the total row
+    assert "会城街道总工会210776.5%211/333.3%11" in text
     assert "司前镇总工会11100.0%000/10.0%00" in text
     assert "第1页/共1页" in text
 
@@ -123,7 +129,7 @@ def test_the_covered_list_names_campaign_and_grade_and_the_gaps_their_county_and
     client = login("county_officer")
     covered = client.get(f"/coverage?union={tree.world.county.id}&show=covered").get_data(as_text=True)
     assert f"/campaigns/{tree.big_campaign.id}" in covered and "2026年度述职评议" in covered
-    assert "无效（未达法定人数）" in covered  # nobody voted in 大企业's evaluation
+    assert "不公布（参评不足 5 人）" in covered  # valid (2 of 102, quorum 1%), too few to show figures
     gaps = client.get(f"/coverage?union={tree.world.county.id}").get_data(as_text=True)
     assert "所属县（市、区）" in gaps and "所属镇（街）" in gaps
     # The town's page: only its subtree (the town itself, 大企业 and 线上企业 are required; 大企业 was evaluated).
@@ -138,6 +144,20 @@ def test_an_unpublished_chair_evaluation_does_not_count(tree):
     make_campaign(SimpleNamespace(**{**vars(world), "chair": chair}), "closed", union=tree.line)
     summary = coverage(world.county, tree.year)
     assert (summary.required, summary.evaluated) == (4, 1)
+
+
+def test_a_void_evaluation_leaves_the_union_to_evaluate_and_says_why(tree, login):
+    world = tree.world
+    chair = make_account("line_chair", "线上主席", member_of=tree.line, chair_of=tree.line)
+    db.session.commit()
+    void = make_campaign(SimpleNamespace(**{**vars(world), "chair": chair}), "published", union=tree.line)  # nobody voted
+    assert not void.result.quorum_met
+    assert (coverage(world.county, tree.year).required, coverage(world.county, tree.year).evaluated) == (4, 1)
+    gaps, _count = coverage_list(world.county, tree.year, evaluated=False)
+    assert {row.union.name: row.void for row in gaps}["线上企业工会"] is True
+    assert {row.union.name: row.void for row in gaps}["司前镇总工会"] is False
+    page = login("county_officer").get("/coverage").get_data(as_text=True)
+    assert "本年度评议因参评人数未达法定人数而无效，需重新评议" in page
 
 
 def test_the_pages_cost_the_same_queries_for_more_unions(tree, login):

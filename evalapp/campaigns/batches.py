@@ -26,11 +26,12 @@ from evalapp.campaigns.models import (
     SubjectKind,
 )
 from evalapp.campaigns.operations import ACTIONS, available_actions
+from evalapp.campaigns.signals import evaluated_in_year
 from evalapp.core import audit
 from evalapp.core.db import db
 from evalapp.core.errors import Refused
 from evalapp.core.text import check_line
-from evalapp.core.timeutil import utcnow
+from evalapp.core.timeutil import local_today, to_local, utcnow
 from evalapp.questionnaires.models import Questionnaire
 from evalapp.questionnaires.operations import usable_templates
 from evalapp.unions.models import Member, Union, UnionKind, UnionSector
@@ -39,7 +40,8 @@ from evalapp.unions.operations import active_member_counts
 #: Stands for each union's name in the campaign titles of a batch.
 UNION_PLACEHOLDER = "{工会}"
 #: Campaigns still under way: a second one of the same kind for the same union would be a duplicate.
-UNFINISHED = (CampaignState.draft, CampaignState.reporting, CampaignState.open)
+#: Until its result is published, a campaign is under way (a closed one waits for its officers).
+UNFINISHED = (CampaignState.draft, CampaignState.reporting, CampaignState.open, CampaignState.closed)
 #: The bulk actions offered on a batch page, in lifecycle order.
 BULK_ACTIONS = ("start_reporting", "open", "close", "publish", "archive")
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -202,12 +204,19 @@ def select_unions(actor, root, spec):
             select(RoleGrant.union_id, Account.display_name).join(Account, RoleGrant.account_id == Account.id)
             .where(RoleGrant.role == Role.chair, RoleGrant.union_id.in_(matched_ids))).all())
     running = _running_campaigns(matched_ids, spec)
+    year = to_local(spec.opens_at).year if spec.opens_at else local_today().year
+    evaluated = {}
+    if spec.subject_kind == SubjectKind.chair:
+        for _receiver, answer in evaluated_in_year.send(matched_ids, year=year):
+            evaluated.update(answer or {})
     selection = Selection(settings=settings_key(spec))
     for union in unions:
         candidate = Candidate(union.id, union.name, counts.get(union.id, 0), campaign_title(spec.title_pattern, union.name),
                               chair=chairs.get(union.id))
         if union.id in running:
             candidate.skip_reason = f"已有未结束的同类评议活动“{running[union.id]}”"
+        elif union.id in evaluated:
+            candidate.skip_reason = f"{year} 年度已完成评议“{evaluated[union.id]}”（结果有效）"
         elif spec.subject_kind == SubjectKind.chair and candidate.chair is None:
             candidate.skip_reason = "尚未任命工会主席"
         elif candidate.members == 0:

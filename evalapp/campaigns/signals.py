@@ -17,6 +17,9 @@ campaign_list = _signals.signal("campaign-list")
 home_page = _signals.signal("home-page")
 #: A batch's page (sender: the batch; also `campaigns`, the batch's campaigns): turnout, ranking.
 batch_page = _signals.signal("batch-page")
+#: A batch is choosing its unions (sender: the select of matched union ids; also `year`): receivers
+#: return {union id: title} of the unions whose chair evaluation for that year is already done.
+evaluated_in_year = _signals.signal("evaluated-in-year")
 #: Voting has just closed (sender: the campaign; also `actor`, None for the schedule), in the same
 #: transaction: the results package counts the result here, for the officers to see before publishing.
 campaign_closed = _signals.signal("campaign-closed")

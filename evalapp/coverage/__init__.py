@@ -2,6 +2,6 @@
 
 
 def init_app(app):
-    from evalapp.coverage import views
+    from evalapp.coverage import listeners, views  # noqa: F401  (listeners answer the batches)
 
     app.register_blueprint(views.bp)

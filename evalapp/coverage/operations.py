@@ -56,9 +56,23 @@ def _published_in(year):
     return published_within(*utc_bounds(date(year, 1, 1), date(year, 12, 31)))
 
 
+def _valid_evaluation(year):
+    """SQL on Campaign: a chair evaluation published in `year` whose result is valid. A void one (no
+    quorum) counts for nothing: the union needs a new evaluation."""
+    return ((Campaign.subject_kind == SubjectKind.chair) & _published_in(year)
+            & exists().where(Result.campaign_id == Campaign.id, Result.quorum_met))
+
+
 def evaluated_condition(year):
-    """SQL on Union: a chair evaluation of this union was published in `year`."""
-    return exists().where(Campaign.union_id == Union.id, Campaign.subject_kind == SubjectKind.chair, _published_in(year))
+    """SQL on Union: a valid chair evaluation of this union was published in `year`."""
+    return exists().where(Campaign.union_id == Union.id, _valid_evaluation(year))
+
+
+def evaluated_in(union_ids, year):
+    """{union id: title} of the unions among `union_ids` (a select) validly evaluated in `year`."""
+    return dict(db.session.execute(select(Campaign.union_id, Campaign.title)
+                                   .where(Campaign.union_id.in_(union_ids), _valid_evaluation(year))
+                                   .order_by(Campaign.id)).all())
 
 
 @dataclass
@@ -93,6 +107,8 @@ class CoverageRow:
     #: For an evaluated union: its latest chair evaluation published in the year, and that result.
     campaign: Campaign | None = None
     result: Result | None = None
+    #: For a union not evaluated: its evaluation this year was published void (no quorum).
+    void: bool = False
 
 
 def coverage_list(root, year, evaluated, page=1):
@@ -104,13 +120,16 @@ def coverage_list(root, year, evaluated, page=1):
     parent, grandparent = aliased(Union, name="parent"), aliased(Union, name="grandparent")
     if evaluated:
         latest = (select(Campaign.union_id, func.max(Campaign.id).label("campaign_id"))
-                  .where(Campaign.subject_kind == SubjectKind.chair, _published_in(year))
+                  .where(_valid_evaluation(year))
                   .group_by(Campaign.union_id).subquery())
         query = (_required_query(root, [Union, parent, grandparent, Campaign, Result])
                  .join(latest, latest.c.union_id == Union.id).join(Campaign, Campaign.id == latest.c.campaign_id)
                  .outerjoin(Result, Result.campaign_id == Campaign.id))
     else:
-        query = _required_query(root, [Union, parent, grandparent]).where(~evaluated_condition(year))
+        # Not validly evaluated; `void`: a chair evaluation was published this year all the same, without quorum.
+        void = exists().where(Campaign.union_id == Union.id, Campaign.subject_kind == SubjectKind.chair,
+                              _published_in(year)).label("void")
+        query = _required_query(root, [Union, parent, grandparent, void]).where(~evaluated_condition(year))
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     query = (query.outerjoin(parent, parent.id == Union.parent_id)
              .outerjoin(grandparent, grandparent.id == parent.parent_id))
@@ -123,6 +142,8 @@ def _coverage_row(row):
     ancestors = [u for u in (row.parent, row.grandparent) if u is not None]
     county = next((u for u in ancestors if u.kind == UnionKind.county), None)
     town = next((u for u in ancestors if u.kind == UnionKind.town), None)
+    if len(row) == 4:                                       # the not-evaluated list: whether a void result is why
+        return CoverageRow(row.Union, county, town, void=row.void)
     return CoverageRow(row.Union, county, town, *(row[3:] if len(row) > 3 else ()))
 
 
