@@ -292,6 +292,7 @@ ACCESS = {
     ("unions.appoint_view", "POST"): Case(MANAGERS, lambda world, account: (
         f"/unions/{world.union_a.id}/roles", {"role": "officer", "username": account.username}),
         consumes=lambda world: make_account(unique("appointee"))),
+    ("unions.member_search", "GET"): Case(MANAGERS, lambda world: f"/unions/{world.county.id}/members/search?q=会员"),
     ("unions.confirm_revoke", "GET"): Case(MANAGERS, lambda world, grant: (
         f"/unions/{world.union_a.id}/roles/{grant.id}/revoke"), consumes=fresh_officer_grant),
     ("unions.revoke_view", "POST"): Case(MANAGERS, lambda world, grant: (

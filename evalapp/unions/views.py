@@ -37,6 +37,8 @@ from evalapp.unions.operations import (
     tree_is_empty,
     visible_roots,
 )
+from evalapp.unions.search import LIMIT as SEARCH_LIMIT
+from evalapp.unions.search import search_members
 from evalapp.unions.signals import union_page
 from evalapp.unions.tree_file import COLUMNS as TREE_COLUMNS
 from evalapp.unions.tree_file import TEMPLATE_ROWS
@@ -119,6 +121,14 @@ def _render_show(union, status=200, page=1, **forms):
 def show(union_id):
     union = _managed_union(union_id)
     return _render_show(union, page=page_number(request.args.get("page", 1, type=int)))
+
+
+@bp.route("/unions/<int:union_id>/members/search")
+def member_search(union_id):
+    """Find a person in the union's whole subtree (a 35,000-member union is 700 pages of roster)."""
+    union = _managed_union(union_id)
+    return render_template("unions/member_search.html", union=union,
+                           search=search_members(union, request.args.get("q", "")[:200]), limit=SEARCH_LIMIT)
 
 
 @bp.route("/unions/<int:union_id>/members", methods=["POST"])
