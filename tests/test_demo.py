@@ -100,3 +100,22 @@ def test_every_page_reachable_as_each_demo_login_works(demo, login):
     assert any(re.fullmatch(r"/unions/\d+", p) for p in visited["county"])
     assert not any(p.startswith("/unions/") for p in visited["member"])
     assert time.monotonic() - started < 60
+
+
+def test_loading_the_demo_prints_a_summary_not_a_line_per_step(app, database, capsys):
+    result = app.test_cli_runner().invoke(args=["demo", "load-if-empty"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"demo data loaded \(\d{3} audit entries\)", result.output)
+    printed = result.output + capsys.readouterr().err
+    assert "account.created" not in printed and "(audit entry" not in printed
+
+
+def test_the_development_server_leaves_the_request_line_to_evalapp(app):
+    import logging
+
+    server = logging.getLogger("werkzeug")
+    request_line = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - [%s] %s\n',
+                                     ("127.0.0.1", "05/Dec/2026 10:00:00", '"GET / HTTP/1.1" 200 -'), None)
+    banner = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, " * Running on %s", ("http://127.0.0.1:5000",),
+                               None)
+    assert not server.filter(request_line) and server.filter(banner)

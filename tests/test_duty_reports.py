@@ -106,6 +106,16 @@ def test_rich_text_is_sanitised_and_shown_to_members(world, login):
     assert "<h2>工作回顾</h2>" in page and "<script>alert" not in page and "javascript:" not in page
 
 
+def test_saving_the_text_stays_in_the_editor_with_the_pictures_and_attachments_at_hand(world, login):
+    campaign = make_campaign(world, "reporting")
+    chair = login("chair")
+    response = chair.post(report_url(campaign), data={"body": "<p>第一稿</p>"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(report_url(campaign))
+    page = chair.get(response.headers["Location"]).get_data(as_text=True)
+    assert "述职报告已保存。可以接着修改、上传图片和附件" in page and "第一稿" in page
+    assert "上传图片" in page and "查看会员将看到的报告" in page
+
+
 def test_plain_text_typed_without_the_editor_becomes_escaped_paragraphs(world, login):
     campaign = make_campaign(world, "reporting")
     login("chair").post(report_url(campaign), data={"body": "第一段 a < b\n第二行\n\n第二段"})

@@ -91,6 +91,18 @@ def configure_logging(app):
     package_logger.propagate = False
     app.logger.handlers = [handler]
     app.logger.propagate = False
+    # Flask's development server logs every request too: evalapp's own line (with the request id,
+    # and none for a ballot) is the one kept. Its other lines (the address it serves on) stay.
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _NoServerRequestLines) for f in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(_NoServerRequestLines())
+
+
+class _NoServerRequestLines(logging.Filter):
+    """Drops werkzeug's per-request line ('127.0.0.1 - - [date] "GET / HTTP/1.1" 200 -')."""
+
+    def filter(self, record):
+        return not (isinstance(record.msg, str) and record.msg.startswith("%s - - ["))
 
 
 def init_app(app):

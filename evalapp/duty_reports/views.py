@@ -114,9 +114,10 @@ def edit(campaign_id):
     form = ReportForm() if request.method == "POST" else None
     if form is not None:
         if form.validate_on_submit():
-            outcome = perform(save_report, campaign, current_user, form.body.data, success="述职报告已保存。")
-            if outcome.ok:
-                return redirect(url_for("campaigns.show", campaign_id=campaign.id))
+            outcome = perform(save_report, campaign, current_user, form.body.data,
+                              success="述职报告已保存。可以接着修改、上传图片和附件；评议开始前都可以修改。")
+            if outcome.ok:  # the chair stays in the editor, with the pictures and attachments at hand
+                return redirect(url_for(".edit", campaign_id=campaign.id))
             return _render_edit(campaign, outcome.status, form=form)
         return _render_edit(campaign, 400, form=form)
     return _render_edit(campaign)
