@@ -199,3 +199,22 @@ def test_the_chairs_home_lists_what_waits_for_them(world, login, items):
     assert "问题A" in home
 
     assert "待您处理" not in login("m1").get("/").get_data(as_text=True)
+
+
+def test_members_see_when_the_work_was_done_not_the_deadlines_officers_worked_to(world, login):
+    item = drive_rectification(world, published_rectification(world), "published")
+    db.session.commit()
+    member = login("m1").get(f"/rectifications/{item.id}").get_data(as_text=True)
+    assert "整改完成" in member and "结果公开" in member
+    assert "整改方案提交期限" not in member and "已逾期" not in member
+    for page in (f"/campaigns/{item.campaign_id}", f"/campaigns/{item.campaign_id}/result"):
+        assert "方案提交期限" not in login("m1").get(page).get_data(as_text=True), page
+        assert "方案提交期限" in login("chair").get(page).get_data(as_text=True), page
+    assert "整改方案提交期限" in login("chair").get(f"/rectifications/{item.id}").get_data(as_text=True)
+
+
+def test_members_follow_the_deadlines_of_work_under_way(world, login):
+    item = drive_rectification(world, published_rectification(world), "in_progress")
+    db.session.commit()
+    page = login("m1").get(f"/rectifications/{item.id}").get_data(as_text=True)
+    assert f"整改完成时限：{item.plan_target_date}" in page and "结果公开" not in page

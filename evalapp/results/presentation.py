@@ -32,7 +32,8 @@ def result_context(campaign, include_texts=False):
     dimensions = dimension_scores(items)
     today = local_today()
     rectifications = [{"id": r.id, "problem": r.problem, "due_date": r.due_date, "state": r.state.label,
-                       "plan": r.plan, "outcome": r.outcome, "overdue": r.is_overdue(today)}
+                       "plan": r.plan, "outcome": r.outcome, "overdue": r.is_overdue(today),
+                       "finished": r.published_at is not None}
                       for r in campaign.rectifications]
     return {
         "campaign": campaign,
