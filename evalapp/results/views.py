@@ -12,6 +12,7 @@ from evalapp.results.exports import ballots_csv, ballots_xlsx, tally_csv, tally_
 from evalapp.results.integrity import integrity_report
 from evalapp.results.presentation import result_context
 from evalapp.results.publication import count_result, counts_in_background, request_count, run_count
+from evalapp.results.summary import plain_summary
 
 bp = Blueprint("results", __name__)
 
@@ -79,7 +80,8 @@ def show(campaign_id):
     require(campaign.result is not None and (campaign.state in RESULT_STATES
                                              or campaign.state == CampaignState.closed and manages))
     internals = campaign.can_see_internals(current_user)
-    return render_template("results/show.html", **result_context(campaign, include_texts=internals),
+    context = result_context(campaign, include_texts=internals)
+    return render_template("results/show.html", **context, summary=plain_summary(context),
                            can_download=internals and campaign.state in RESULT_STATES,
                            can_export=manages and campaign.state in RESULT_STATES,
                            preview=campaign.state == CampaignState.closed,
