@@ -68,7 +68,7 @@ from load_voting import (  # noqa: E402  (the sibling benchmark's setup and serv
 )
 
 BUSY_FILE = Path("/tmp/evalapp-pg-busy")
-RECEIPT = re.compile(r'<p class="receipt">([0-9a-f]+)</p>')
+RECEIPT = re.compile(r'class="receipt"[^>]*data-code="([0-9a-f]+)"')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 ALREADY_VOTED = "您已在本次评议中投过票"
 
