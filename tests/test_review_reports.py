@@ -227,3 +227,20 @@ def test_with_a_replica_configured_the_review_reads_there_and_writes_its_progres
             engine.dispose()
     assert statements["replica"] and set(statements["replica"]) == {"SELECT"}
     assert "UPDATE" in statements["primary"], "the job's progress goes to the primary"
+
+
+def test_a_union_evaluated_twice_in_the_period_is_ranked_once_on_its_latest_result(world, batch_results, tmp_path):
+    from evalapp.campaigns.models import Campaign
+    from evalapp.reviews.review import review_data
+    from tests.factories import make_campaign
+
+    earlier = make_campaign(world, "published", votes=[[1, 1, 1]] * 5)
+    later = make_campaign(world, "published", votes=[[3, 3, 2]] * 5)
+    db.session.execute(update(Campaign).where(Campaign.id == earlier.id)
+                       .values(published_at=utcnow() - timedelta(days=200)))
+    db.session.commit()
+    data = review_data(world.county, local_today() - timedelta(days=365), local_today())
+    mine = [row.campaign for row in data["rows"] if row.campaign.union_id == world.union_a.id]
+    assert mine == [later] and data["totals"]["earlier"] == 1
+    assert data["totals"]["campaigns"] == len({(row.campaign.union_id, row.campaign.subject_kind)
+                                               for row in data["rows"]})

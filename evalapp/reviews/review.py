@@ -118,13 +118,25 @@ def published_between(union, start, end, batch=None):
     return query
 
 
+def latest_per_union(campaigns):
+    """One campaign per union and kind of evaluation: the latest published in the period. A union
+    evaluated twice in it (its 2025 and its 2026 result) is ranked once, on its latest result."""
+    latest = {}
+    for campaign in campaigns:
+        key = (campaign.union_id, campaign.subject_kind)
+        if key not in latest or (campaign.published_at, campaign.id) > (latest[key].published_at, latest[key].id):
+            latest[key] = campaign
+    return sorted(latest.values(), key=lambda campaign: campaign.id)
+
+
 def review_data(union, start, end, batch=None, today=None, progress=None):
     """Return the review's context: rows (ranked first), the Kruskal–Wallis test, totals, overdue items."""
     today = today or local_today()
-    campaigns = list(db.session.scalars(
+    published = list(db.session.scalars(
         published_between(union, start, end, batch)
         .options(joinedload(Campaign.union).joinedload(Union.parent), joinedload(Campaign.result))
         .order_by(Campaign.id)).unique())
+    campaigns = latest_per_union(published)
     if progress:
         progress(0, len(campaigns))
     ids = [c.id for c in campaigns]
@@ -161,6 +173,7 @@ def review_data(union, start, end, batch=None, today=None, progress=None):
         "rows": rows, "difference": difference, "min_group": min_group_size(),
         "totals": {
             "campaigns": len(rows), "electorate": electorate, "turnout": turnout,
+            "earlier": len(published) - len(campaigns),
             "turnout_rate": turnout / electorate if electorate else None,
             "grades": [(grade, sum(1 for r in rows if r.grade == grade)) for grade in GRADES],
             "void": sum(1 for r in rows if not r.quorum_met),
