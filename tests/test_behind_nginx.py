@@ -163,11 +163,8 @@ def test_a_file_named_in_chinese_arrives_through_nginx_under_its_name_when_the_m
 # The guide's own site (docs/deployment.md, step 7), with this test's ports and paths -----------------
 
 def guide_site(folder, tls_port, live, dead):
-    import importlib.util
+    from tests.test_deployment_guide import guide
 
-    spec = importlib.util.spec_from_file_location("guide", ROOT / "scripts" / "drill" / "guide.py")
-    guide = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(guide)
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",  # nosec
                     "/CN=pingyi.example.cn", "-addext", "subjectAltName=DNS:pingyi.example.cn",
                     "-keyout", str(folder / "privkey.pem"), "-out",

@@ -58,6 +58,17 @@ def test_closing_counts_the_result_and_members_learn_nothing_until_the_officer_p
     assert len(frozen) == 1, "publishing shows the result counted at closing, it counts nothing again"
 
 
+def test_a_large_result_is_not_published_before_it_is_counted(world, login, monkeypatch):
+    from evalapp.results import publication
+
+    monkeypatch.setattr(publication, "COUNT_IN_BACKGROUND_FROM", 3)
+    campaign = make_campaign(world, "closed", votes=FULL_TURNOUT)          # too large to count while closing
+    response = login("county_officer").post(f"/campaigns/{campaign.id}/actions/publish", follow_redirects=True)
+    assert "请先统计结果，查看后再公布。" in text(response)
+    db.session.expire_all()
+    assert campaign.state == CampaignState.closed and campaign.result is None
+
+
 def test_a_scheduled_closing_counts_the_result_for_the_officers_too(world):
     campaign = make_campaign(world, "open", votes=FULL_TURNOUT)
     campaign.closes_at = utcnow() - timedelta(minutes=1)

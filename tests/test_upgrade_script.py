@@ -89,16 +89,22 @@ def migrate_to(database, revision):
                    check=True, capture_output=True)
 
 
-def test_migrations_the_old_release_survives_are_followed_by_a_restart_of_one_instance_at_a_time(
-        tmp_path, instances):
+def upgrade_from(revision, tmp_path, instances):
+    """Upgrade a database left at `revision`; return the result and systemd's calls (each with the
+    database's revision at that moment)."""
     database = tmp_path / "production.sqlite"
-    migrate_to(database, "d2b7f3c81e09")                # one additive migration to go
+    migrate_to(database, revision)
     log = systemd_calls(tmp_path, database, instances)
     env_file = tmp_path / "evalapp.env"
     env_file.write_text("SECRET_KEY=upgrade-test\n")
     result = upgrade(env_file, f"sqlite:///{database}", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    calls = [line for line in log.read_text().splitlines() if not line.startswith(("cat", "list-units"))]
+    return result, [line for line in log.read_text().splitlines() if not line.startswith(("cat", "list-units"))]
+
+
+def test_migrations_the_old_release_survives_are_followed_by_a_restart_of_one_instance_at_a_time(
+        tmp_path, instances):
+    result, calls = upgrade_from("d2b7f3c81e09", tmp_path, instances)   # one additive migration to go
     first, second = instances
     assert calls == [f"restart evalapp-web@{first}.service @e6a1c9d4b372",      # migrated before any restart
                      f"restart evalapp-web@{second}.service @e6a1c9d4b372",
@@ -107,14 +113,7 @@ def test_migrations_the_old_release_survives_are_followed_by_a_restart_of_one_in
 
 
 def test_a_migration_the_old_release_cannot_survive_stops_everything_first(tmp_path, instances):
-    database = tmp_path / "production.sqlite"
-    migrate_to(database, "a7c3d2e91b40")                # next: deliveries, which drops columns
-    log = systemd_calls(tmp_path, database, instances)
-    env_file = tmp_path / "evalapp.env"
-    env_file.write_text("SECRET_KEY=upgrade-test\n")
-    result = upgrade(env_file, f"sqlite:///{database}", tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    calls = [line for line in log.read_text().splitlines() if not line.startswith(("cat", "list-units"))]
+    result, calls = upgrade_from("a7c3d2e91b40", tmp_path, instances)   # next: deliveries, which drops columns
     units = " ".join(f"evalapp-web@{port}.service" for port in instances)
     assert calls == [f"stop {units} evalapp-worker @a7c3d2e91b40",
                      f"start {units} evalapp-worker @e6a1c9d4b372"]

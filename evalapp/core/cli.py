@@ -30,16 +30,13 @@ release_cli = AppGroup("release", help="Upgrading to a new release.")
 
 
 @release_cli.command("plan")
-@click.option("--quiet", is_flag=True, help="Print one word for scripts: none, rolling or stop.")
-def release_plan(quiet):
-    """The pending migrations, and whether the service must stop for them (scripts/upgrade)."""
+def release_plan():
+    """The pending migrations, whether the service must stop for them, and last `plan: none|rolling|stop`
+    (the line scripts/upgrade reads)."""
     from evalapp.core.releases import pending_migrations
 
     pending = pending_migrations()
     stop = any(migration.stops_the_service for migration in pending)
-    if quiet:
-        click.echo("stop" if stop else "rolling" if pending else "none")
-        return
     for migration in pending:
         click.echo(f"{migration.revision}  {migration.message}"
                    + ("  (the previous release cannot run after it)" if migration.stops_the_service else ""))
@@ -49,6 +46,7 @@ def release_plan(quiet):
         click.echo("stop every instance and worker before migrating")
     else:
         click.echo("the running release survives these migrations: migrate, then restart one instance at a time")
+    click.echo(f"plan: {'stop' if stop else 'rolling' if pending else 'none'}")
 
 
 def init_app(app):

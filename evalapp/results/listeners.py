@@ -2,6 +2,7 @@
 and the pages."""
 from evalapp.campaigns.models import CampaignState
 from evalapp.campaigns.signals import batch_page, campaign_closed, campaign_page, campaign_published
+from evalapp.core.errors import Refused
 from evalapp.results.models import min_group_size
 from evalapp.results.operations import freeze_result
 from evalapp.results.publication import counting_of, counts_in_background
@@ -19,6 +20,8 @@ def _count(campaign, actor):
 
 @campaign_published.connect
 def _publish(campaign, actor):
+    if campaign.result is None and counts_in_background(campaign):
+        raise Refused("请先统计结果，查看后再公布。")       # never a large count inside the request
     result = campaign.result or freeze_result(campaign, actor)
     result_published.send(result, campaign=campaign, actor=actor)
 

@@ -40,9 +40,7 @@ def publish(campaign_id):
     campaign = load_campaign(campaign_id, Campaign.can_manage)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if campaign.result is None and counts_in_background(campaign):
-        flash("请先统计结果，查看后再公布。", "error")
-    elif perform(publish_campaign, campaign, current_user).ok:
+    if perform(publish_campaign, campaign, current_user).ok:
         flash(f"结果已公布，已通知 {campaign.result.turnout} 位参评会员。", "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign.id))
 
