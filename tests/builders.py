@@ -39,12 +39,16 @@ def mp4(payload_size=4000, brand=b"isom"):
 def docx(main_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", extra=()):
     """A minimal Word document; `extra` adds parts (by name) such as a macro project."""
     out = io.BytesIO()
+
+    def part(name):  # a fixed date: the same document byte for byte, whenever it is made
+        return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", f'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" '
-                                                f'ContentType="{main_type}"/></Types>')
-        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr(part("[Content_Types].xml"), f'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" '
+                                                      f'ContentType="{main_type}"/></Types>')
+        archive.writestr(part("word/document.xml"), "<w:document/>")
         for name in extra:
-            archive.writestr(name, b"\x00" * 10)
+            archive.writestr(part(name), b"\x00" * 10)
     return out.getvalue()
 
 
